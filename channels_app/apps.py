@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ChannelsAppConfig(AppConfig):
+    name = "channels_app"
+    verbose_name = "Channels"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,31 @@
+from channels_app.models.channels import Channel, ChannelEvent, ChannelStatus, Provider
+from channels_app.models.messages import Message
+from channels_app.models.notifications import Notification, NotificationKind
+from channels_app.models.tenancy import (
+    Company,
+    CompanyMembership,
+    Inbox,
+    InboxKind,
+    Role,
+    User,
+    Workspace,
+    WorkspaceMembership,
+)
+
+__all__ = [
+    "Channel",
+    "ChannelEvent",
+    "ChannelStatus",
+    "Company",
+    "CompanyMembership",
+    "Inbox",
+    "InboxKind",
+    "Message",
+    "Notification",
+    "NotificationKind",
+    "Provider",
+    "Role",
+    "User",
+    "Workspace",
+    "WorkspaceMembership",
+]

@@ -1,0 +1,91 @@
+"""Channels: an inbox connected to a mail account, and the log of its status changes."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from channels_app.models.tenancy import Inbox
+
+
+class Provider(models.TextChoices):
+    GMAIL = "gmail", "Gmail"
+    MICROSOFT = "microsoft", "Microsoft 365"
+    IMAP = "imap", "IMAP"
+    LOCAL = "local", "Local mail"
+
+
+class ChannelStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    NEEDS_REAUTH = "needs_reauth", "Needs reauthorization"
+    UNREACHABLE = "unreachable", "Unreachable"
+    DISCONNECTED = "disconnected", "Disconnected"
+
+
+# Statuses that a person must act on, shown as warnings in settings.
+ATTENTION_STATUSES = (ChannelStatus.NEEDS_REAUTH, ChannelStatus.UNREACHABLE, ChannelStatus.DISCONNECTED)
+
+
+class Channel(models.Model):
+    inbox = models.OneToOneField(Inbox, on_delete=models.CASCADE, related_name="channel")
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    address = models.EmailField()
+    status = models.CharField(max_length=20, choices=ChannelStatus.choices, default=ChannelStatus.ACTIVE)
+    status_reason = models.CharField(max_length=500, blank=True)
+    status_since = models.DateTimeField(default=timezone.now)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # Credentials (tokens or password) as one encrypted blob; see
+    # channels_app.crypto. Never rendered anywhere.
+    credentials_ciphertext = models.TextField(blank=True, default="", editable=False)
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    token_refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    # Connection details for password (IMAP) channels; OAuth providers take
+    # their host from settings.
+    imap_host = models.CharField(max_length=255, blank=True)
+    imap_port = models.PositiveIntegerField(null=True, blank=True)
+    imap_use_tls = models.BooleanField(default=True)
+    imap_username = models.CharField(max_length=255, blank=True)
+
+    # Sync cursor on the server's own identity for messages.
+    uidvalidity = models.BigIntegerField(null=True, blank=True)
+    last_uid = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["address"]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return self.address
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.status in ATTENTION_STATUSES
+
+
+class ChannelEvent(models.Model):
+    """One row per status change: when, from, to, why, and who or what caused it."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="events")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    from_status = models.CharField(max_length=20, choices=ChannelStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=ChannelStatus.choices)
+    reason = models.CharField(max_length=500, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="channel_events"
+    )
+    # What caused it when no person did, e.g. "sync task", "probe task", "staff action".
+    cause = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.channel}: {self.from_status or '—'} → {self.to_status}"
+
+    @property
+    def caused_by(self) -> str:
+        if self.actor_id:
+            return str(self.actor)
+        return self.cause or "system"

@@ -1,0 +1,32 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from channels_app.models.channels import Channel
+
+
+class NotificationKind(models.TextChoices):
+    NEEDS_REAUTH = "needs_reauth", "Needs reauthorization"
+    UNREACHABLE = "unreachable", "Unreachable"
+    CONFIGURATION = "configuration", "Provider configuration"
+    RECOVERED = "recovered", "Recovered"
+    RECONNECTED = "reconnected", "Reconnected"
+
+
+class Notification(models.Model):
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    message = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    # Set when the problem is over (channel reauthorized or recovered); a
+    # resolved notification is no longer shown as a pop-up to anyone.
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "resolved_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} → {self.recipient}"

@@ -1,0 +1,55 @@
+"""Every change of a channel's status goes through here, so each one writes exactly one ChannelEvent."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from channels_app.models import Channel, ChannelEvent, ChannelStatus, User
+
+
+def channel_set_status(
+    *,
+    channel: Channel,
+    status: ChannelStatus,
+    reason: str = "",
+    actor: User | None = None,
+    cause: str = "",
+) -> ChannelEvent | None:
+    """Move a channel to `status` and log the change; no event when nothing changes.
+
+    Locks the row so two workers deciding at once cannot both log the same
+    transition.
+    """
+    with transaction.atomic():
+        locked = Channel.objects.select_for_update().get(pk=channel.pk)
+        if locked.status == status and locked.status_reason == reason:
+            return None
+        previous = locked.status
+        now = timezone.now()
+        changed_status = previous != status
+        locked.status = status
+        locked.status_reason = reason
+        if changed_status:
+            locked.status_since = now
+        locked.save(update_fields=["status", "status_reason", "status_since"])
+        channel.status, channel.status_reason, channel.status_since = locked.status, reason, locked.status_since
+        if not changed_status:
+            return None
+        return ChannelEvent.objects.create(
+            channel=locked,
+            created_at=now,
+            from_status=previous,
+            to_status=status,
+            reason=reason,
+            actor=actor,
+            cause=cause,
+        )
+
+
+def channel_disconnect(*, channel: Channel, actor: User) -> ChannelEvent | None:
+    """Stop syncing a channel at a person's request; Reauthorize connects it again."""
+    return channel_set_status(
+        channel=channel,
+        status=ChannelStatus.DISCONNECTED,
+        reason=f"Disconnected by {actor}.",
+        actor=actor,
+    )

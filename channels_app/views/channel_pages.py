@@ -1,0 +1,44 @@
+"""One channel's pages: the Overview and Settings tabs, and its actions."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from channels_app.models import Channel
+from channels_app.permissions import access_channel, can_manage_channel, require_manage_channel, space_of_channel
+from channels_app.services.status import channel_disconnect
+
+
+def _context(request: HttpRequest, channel: Channel, tab: str) -> dict[str, object]:
+    return {
+        "channel": channel,
+        "space": space_of_channel(channel),
+        "tab": tab,
+        "can_manage": can_manage_channel(request.user, channel),
+    }
+
+
+@login_required
+def overview(request: HttpRequest, channel_id: int) -> HttpResponse:
+    channel = access_channel(request.user, channel_id)
+    context = _context(request, channel, "overview")
+    context["events"] = channel.events.select_related("actor")[:50]
+    return render(request, "channels_app/channel/overview.html", context)
+
+
+@login_required
+def channel_settings(request: HttpRequest, channel_id: int) -> HttpResponse:
+    channel = access_channel(request.user, channel_id)
+    return render(request, "channels_app/channel/settings.html", _context(request, channel, "settings"))
+
+
+@login_required
+@require_POST
+def disconnect(request: HttpRequest, channel_id: int) -> HttpResponse:
+    channel = access_channel(request.user, channel_id)
+    require_manage_channel(request.user, channel)
+    channel_disconnect(channel=channel, actor=request.user)
+    messages.success(request, f"{channel.address} is disconnected. Reauthorize it to connect it again.")
+    return redirect("channel_overview", channel_id=channel.pk)

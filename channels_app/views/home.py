@@ -1,0 +1,12 @@
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from channels_app.permissions import visible_channels
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """The inbox list: every inbox the person can see, with its channel's health."""
+    channels = visible_channels(request.user).select_related("inbox", "inbox__workspace").order_by("inbox__name")
+    return render(request, "channels_app/home.html", {"channels": channels})

@@ -1,0 +1,77 @@
+from django.urls import reverse
+
+from channels_app.models import ChannelEvent, ChannelStatus
+
+
+def test_overview_shows_status_and_history_to_those_who_may_see(tenancy, make_event):
+    make_event(channel=tenancy.shared_channel, from_status="active", reason="Access was revoked.", cause="sync task")
+    url = reverse("channel_overview", args=[tenancy.shared_channel.pk])
+    for user in (tenancy.admin, tenancy.member):
+        response = tenancy.client_for(user).get(url)
+        assert response.status_code == 200
+        assert "Access was revoked." in response.content.decode()
+        assert "sync task" in response.content.decode()
+    assert tenancy.client_for(tenancy.outsider).get(url).status_code == 404
+
+
+def test_missing_channel_is_404(tenancy):
+    assert tenancy.client_for(tenancy.admin).get(reverse("channel_overview", args=[999_999])).status_code == 404
+
+
+def test_individual_channel_is_404_for_everyone_but_owner(tenancy):
+    url = reverse("channel_settings", args=[tenancy.member_channel.pk])
+    assert tenancy.client_for(tenancy.member).get(url).status_code == 200
+    assert tenancy.client_for(tenancy.admin).get(url).status_code == 404
+    assert tenancy.client_for(tenancy.outsider).get(url).status_code == 404
+
+
+def test_settings_tab_shows_connection_and_actions_only_to_managers(tenancy):
+    url = reverse("channel_settings", args=[tenancy.shared_channel.pk])
+    admin_body = tenancy.client_for(tenancy.admin).get(url).content.decode()
+    assert "support@acme.test" in admin_body
+    assert "Disconnect" in admin_body
+    member_body = tenancy.client_for(tenancy.member).get(url).content.decode()
+    assert "Disconnect" not in member_body
+    assert "You can view this channel" in member_body
+
+
+def test_admin_disconnects_shared_channel_and_event_is_logged(tenancy):
+    url = reverse("channel_disconnect", args=[tenancy.shared_channel.pk])
+    response = tenancy.client_for(tenancy.admin).post(url)
+    assert response.status_code == 302
+    tenancy.shared_channel.refresh_from_db()
+    assert tenancy.shared_channel.status == ChannelStatus.DISCONNECTED
+    event = ChannelEvent.objects.get(channel=tenancy.shared_channel)
+    assert (event.from_status, event.to_status, event.actor) == ("active", "disconnected", tenancy.admin)
+
+
+def test_member_cannot_disconnect_shared_channel(tenancy):
+    url = reverse("channel_disconnect", args=[tenancy.shared_channel.pk])
+    assert tenancy.client_for(tenancy.member).post(url).status_code == 403
+    tenancy.shared_channel.refresh_from_db()
+    assert tenancy.shared_channel.status == ChannelStatus.ACTIVE
+
+
+def test_outsider_disconnect_is_404(tenancy):
+    url = reverse("channel_disconnect", args=[tenancy.shared_channel.pk])
+    assert tenancy.client_for(tenancy.outsider).post(url).status_code == 404
+
+
+def test_owner_disconnects_own_channel(tenancy):
+    url = reverse("channel_disconnect", args=[tenancy.member_channel.pk])
+    assert tenancy.client_for(tenancy.member).post(url).status_code == 302
+    tenancy.member_channel.refresh_from_db()
+    assert tenancy.member_channel.status == ChannelStatus.DISCONNECTED
+
+
+def test_disconnect_needs_post(tenancy):
+    url = reverse("channel_disconnect", args=[tenancy.member_channel.pk])
+    assert tenancy.client_for(tenancy.member).get(url).status_code == 405
+
+
+def test_disconnect_needs_csrf_token(tenancy):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(tenancy.member)
+    assert client.post(reverse("channel_disconnect", args=[tenancy.member_channel.pk])).status_code == 403
