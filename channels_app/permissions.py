@@ -116,6 +116,12 @@ class Space:
             return reverse("workspace_channels", args=[self.workspace_id])
         return reverse("personal_channels")
 
+    @property
+    def add_url(self) -> str:
+        if self.kind == "workspace":
+            return reverse("workspace:add_channel", args=[self.workspace_id])
+        return reverse(f"{self.kind}:add_channel")
+
 
 def settings_spaces(user: User) -> list[Space]:
     spaces: list[Space] = []

@@ -6,11 +6,14 @@ Production needs at least: DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL,
 CREDENTIALS_KEYS (see README "Deploying").
 """
 
+import base64
+import os
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config import mail_providers
 from config.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -142,6 +145,34 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Shared Inbox <alerts@localhost>")
 SUPPORT_EMAIL = env_str("SUPPORT_EMAIL", "support@localhost")
+
+# Fernet keys for credentials at rest, newest first (see channels_app/crypto.py).
+CREDENTIALS_KEYS = env_list("CREDENTIALS_KEYS", [])
+if not (DEBUG or TESTING) and not CREDENTIALS_KEYS:
+    raise ImproperlyConfigured("CREDENTIALS_KEYS must be set when DEBUG is off (manage.py generate_credentials_key).")
+for _key in CREDENTIALS_KEYS:
+    try:
+        if len(base64.urlsafe_b64decode(_key.encode())) != 32:
+            raise ValueError
+    except ValueError:
+        raise ImproperlyConfigured("CREDENTIALS_KEYS holds a value that is not a Fernet key.") from None
+
+# Mail providers (config/mail_providers.py): the real endpoints unless overridden.
+MAIL_PROVIDERS = {
+    "gmail": mail_providers.provider_settings("GMAIL", mail_providers.GMAIL),
+    "microsoft": mail_providers.provider_settings("MICROSOFT", mail_providers.MICROSOFT),
+    "local": mail_providers.local_settings(),
+}
+# The stand-in provider on loopback: on in development and tests, off in production.
+LOCAL_PROVIDER_ENABLED = env_bool("LOCAL_PROVIDER_ENABLED", DEBUG or TESTING)
+if LOCAL_PROVIDER_ENABLED:
+    # The stand-in speaks plain http on loopback; oauthlib refuses that unless told.
+    # Real providers are https, so this never weakens them.
+    os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
+IMAP_TIMEOUT_SECONDS = env_int("IMAP_TIMEOUT_SECONDS", 30, minimum=1)
+OAUTH_HTTP_TIMEOUT_SECONDS = env_int("OAUTH_HTTP_TIMEOUT_SECONDS", 15, minimum=1)
+# How long a started OAuth round trip may take before its state expires.
+OAUTH_STATE_MAX_AGE_SECONDS = env_int("OAUTH_STATE_MAX_AGE_SECONDS", 600, minimum=30)
 
 # django-q2: the Django ORM is the broker unless REDIS_URL names a Redis server.
 REDIS_URL = env_str("REDIS_URL", "")

@@ -14,6 +14,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "a-long-private-production-secret-key-with-plenty-of-entropy-0123456789abcdef",
     "ALLOWED_HOSTS": "inbox.example.com",
     "DATABASE_URL": "sqlite:////tmp/prod-check.sqlite3",
+    "CREDENTIALS_KEYS": "yTzXB5f8YkV0oPq3tR9wJ2hN6mLcA1sD4gE7iK0uZxQ=",
 }
 
 
@@ -40,7 +41,13 @@ def test_secret_key_is_required_when_debug_is_off():
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("DEBUG", "maybe"), ("DATABASE_URL", "nosuchdb://x"), ("Q_WORKERS", "lots"), ("EMAIL_PORT", "0")],
+    [
+        ("DEBUG", "maybe"),
+        ("CREDENTIALS_KEYS", "not-a-key"),
+        ("DATABASE_URL", "nosuchdb://x"),
+        ("Q_WORKERS", "lots"),
+        ("EMAIL_PORT", "0"),
+    ],
 )
 def test_bad_values_stop_start_up_naming_the_variable(name, value):
     result = _manage("check", env={**PRODUCTION_ENV, name: value})

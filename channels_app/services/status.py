@@ -13,15 +13,17 @@ def channel_set_status(
     reason: str = "",
     actor: User | None = None,
     cause: str = "",
+    log_unchanged: bool = False,
 ) -> ChannelEvent | None:
-    """Move a channel to `status` and log the change; no event when nothing changes.
+    """Move a channel to `status` and log the change; no event when nothing changes,
+    unless `log_unchanged` (a person's action on a healthy channel is still history).
 
     Locks the row so two workers deciding at once cannot both log the same
     transition.
     """
     with transaction.atomic():
         locked = Channel.objects.select_for_update().get(pk=channel.pk)
-        if locked.status == status and locked.status_reason == reason:
+        if locked.status == status and locked.status_reason == reason and not log_unchanged:
             return None
         previous = locked.status
         now = timezone.now()
@@ -32,7 +34,7 @@ def channel_set_status(
             locked.status_since = now
         locked.save(update_fields=["status", "status_reason", "status_since"])
         channel.status, channel.status_reason, channel.status_since = locked.status, reason, locked.status_since
-        if not changed_status:
+        if not (changed_status or log_unchanged):
             return None
         return ChannelEvent.objects.create(
             channel=locked,

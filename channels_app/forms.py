@@ -1,0 +1,53 @@
+from django import forms
+
+from channels_app.models import Workspace
+from channels_app.providers import PROVIDERS, get_provider
+
+
+def oauth_provider_choices() -> list[tuple[str, str]]:
+    """OAuth providers staff have configured; a provider without a client id cannot be offered."""
+    return [
+        (kind, provider.label)
+        for kind, provider in ((k, get_provider(k)) for k in PROVIDERS)
+        if provider.uses_oauth and provider.is_configured()
+    ]
+
+
+class _SpaceForm(forms.Form):
+    """The inbox a new channel creates; on the company page also which workspace it belongs to."""
+
+    inbox_name = forms.CharField(max_length=200, required=False, help_text="Defaults to the address.")
+    workspace = forms.ModelChoiceField(queryset=Workspace.objects.none(), required=False)
+
+    def __init__(self, *args: object, workspaces: list[Workspace] | None = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if workspaces is None:
+            del self.fields["workspace"]
+        else:
+            field = self.fields["workspace"]
+            assert isinstance(field, forms.ModelChoiceField)
+            field.queryset = Workspace.objects.filter(pk__in=[w.pk for w in workspaces])
+            field.required = True
+
+
+class OAuthConnectForm(_SpaceForm):
+    provider = forms.ChoiceField(choices=[], widget=forms.RadioSelect)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        field = self.fields["provider"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = oauth_provider_choices()
+
+
+class ImapConnectForm(_SpaceForm):
+    address = forms.EmailField(label="Email address")
+    host = forms.CharField(label="IMAP server", max_length=255)
+    port = forms.IntegerField(min_value=1, max_value=65535, initial=993)
+    use_tls = forms.BooleanField(label="Use TLS", required=False, initial=True)
+    username = forms.CharField(max_length=255, help_text="Often the email address.")
+    password = forms.CharField(widget=forms.PasswordInput(render_value=False))
+
+
+class ImapPasswordForm(forms.Form):
+    password = forms.CharField(label="New password", widget=forms.PasswordInput(render_value=False))

@@ -1,0 +1,130 @@
+"""Connecting new channels and reauthorizing existing ones: the writes behind both round trips."""
+
+from dataclasses import dataclass
+from functools import partial
+
+from django.db import transaction
+
+from channels_app.models import Channel, ChannelStatus, Inbox, InboxKind, User, Workspace
+from channels_app.providers import Credentials, ImapEndpoint, get_provider
+from channels_app.services.credentials import channel_store_credentials
+from channels_app.services.oauth_state import PendingAuthorization
+from channels_app.services.reconnect import channel_reconnected
+from channels_app.services.status import channel_set_status
+
+
+class WrongAccount(Exception):
+    """The person signed in at the provider with another account than the channel's."""
+
+    def __init__(self, *, used: str, expected: str) -> None:
+        super().__init__(
+            f"You signed in as {used}, but this channel is {expected}. "
+            f"Nothing was changed: sign in as {expected} to reauthorize it."
+        )
+        self.used, self.expected = used, expected
+
+
+class DuplicateChannel(Exception):
+    def __init__(self, address: str) -> None:
+        super().__init__(f"{address} is already connected in your company.")
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    host: str
+    port: int
+    ssl: bool
+    username: str
+
+    @property
+    def endpoint(self) -> ImapEndpoint:
+        return ImapEndpoint(self.host, self.port, self.ssl, self.username)
+
+
+def imap_verify_login(*, imap: ImapSettings, password: str) -> None:
+    """A real login and SELECT INBOX; raises the provider layer's classified failures."""
+    provider = get_provider("imap")
+    with provider.open_mailbox(imap.endpoint, Credentials(password=password)) as client:
+        client.select_folder("INBOX", readonly=True)
+
+
+def channel_reauthorize(*, channel: Channel, credentials: Credentials, actor: User) -> None:
+    """Replace the credentials, make the channel active and record who did it."""
+    with transaction.atomic():
+        channel_store_credentials(channel=channel, credentials=credentials)
+        channel_set_status(
+            channel=channel,
+            status=ChannelStatus.ACTIVE,
+            reason=f"Reauthorized by {actor}.",
+            actor=actor,
+            log_unchanged=True,
+        )
+        transaction.on_commit(partial(channel_reconnected, channel_id=channel.pk, actor_id=actor.pk))
+
+
+def oauth_reauthorize_finish(*, channel: Channel, pending: PendingAuthorization, code: str, actor: User) -> None:
+    """Exchange the code, check whose token it is, and only then touch the channel."""
+    provider = get_provider(channel.provider)
+    credentials = provider.exchange_code(
+        code=code, redirect_uri=pending.redirect_uri, code_verifier=pending.code_verifier
+    )
+    used = provider.account_address(credentials)
+    if used.lower() != channel.address.lower():
+        raise WrongAccount(used=used, expected=channel.address)
+    channel_reauthorize(channel=channel, credentials=credentials, actor=actor)
+
+
+def channel_create(
+    *,
+    actor: User,
+    workspace: Workspace | None,
+    inbox_name: str,
+    provider: str,
+    address: str,
+    credentials: Credentials,
+    imap: ImapSettings | None = None,
+) -> Channel:
+    """A new inbox with its channel: shared in `workspace`, or the actor's own when it is None."""
+    company = workspace.company if workspace else actor.company_membership.company
+    if Channel.objects.filter(inbox__company=company, address__iexact=address).exists():
+        raise DuplicateChannel(address)
+    with transaction.atomic():
+        inbox = Inbox.objects.create(
+            company=company,
+            name=inbox_name or address,
+            kind=InboxKind.SHARED if workspace else InboxKind.INDIVIDUAL,
+            workspace=workspace,
+            owner=None if workspace else actor,
+        )
+        channel = Channel.objects.create(inbox=inbox, provider=provider, address=address.lower())
+        if imap is not None:
+            channel.imap_host, channel.imap_port, channel.imap_use_tls = imap.host, imap.port, imap.ssl
+            channel.imap_username = imap.username
+            channel.save(update_fields=["imap_host", "imap_port", "imap_use_tls", "imap_username"])
+        channel_store_credentials(channel=channel, credentials=credentials)
+        channel_set_status(
+            channel=channel,
+            status=ChannelStatus.ACTIVE,
+            reason=f"Connected by {actor}.",
+            actor=actor,
+            log_unchanged=True,
+        )
+    return channel
+
+
+def oauth_connect_finish(
+    *, pending: PendingAuthorization, code: str, actor: User, workspace: Workspace | None
+) -> Channel:
+    provider = get_provider(pending.provider)
+    credentials = provider.exchange_code(
+        code=code, redirect_uri=pending.redirect_uri, code_verifier=pending.code_verifier
+    )
+    address = provider.account_address(credentials)
+    return channel_create(
+        actor=actor,
+        workspace=workspace,
+        inbox_name=pending.space.get("inbox_name", ""),
+        provider=pending.provider,
+        address=address,
+        credentials=credentials,
+    )

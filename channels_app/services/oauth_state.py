@@ -1,0 +1,65 @@
+"""Pending OAuth round trips, kept in the person's session.
+
+Each `state` is random, bound to the person who started it and to what it is for
+(reauthorizing channel N, or connecting a new channel in a space), expires, and
+is popped when used so it can never be replayed. At most a few are kept, like
+allauth's statekit, so an abandoned tab cannot grow the session without bound.
+"""
+
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
+
+SESSION_KEY = "oauth_states"
+MAX_PENDING = 8
+
+
+@dataclass
+class PendingAuthorization:
+    purpose: str  # "reauthorize" | "connect"
+    provider: str
+    user_id: int
+    code_verifier: str
+    redirect_uri: str
+    channel_id: int | None = None
+    # For "connect": where the new channel goes.
+    space: dict[str, Any] = field(default_factory=dict)
+    created: float = field(default_factory=time.time)
+
+
+class StateRejected(Exception):
+    """The state is unknown (forged or already used), expired, or someone else's."""
+
+
+def state_stash(session: SessionBase, pending: PendingAuthorization) -> str:
+    states: dict[str, dict[str, Any]] = session.get(SESSION_KEY, {})
+    if len(states) >= MAX_PENDING:
+        for oldest in sorted(states, key=lambda key: states[key]["created"])[: len(states) - MAX_PENDING + 1]:
+            del states[oldest]
+    state = secrets.token_urlsafe(32)
+    states[state] = asdict(pending)
+    session[SESSION_KEY] = states
+    return state
+
+
+def state_pop(session: SessionBase, state: str, *, user_id: int) -> PendingAuthorization:
+    states: dict[str, dict[str, Any]] = session.get(SESSION_KEY, {})
+    data = states.pop(state, None) if state else None
+    session[SESSION_KEY] = states
+    if data is None:
+        raise StateRejected("This sign-in link is not valid or was already used. Please start again.")
+    pending = PendingAuthorization(**data)
+    if pending.user_id != user_id:
+        raise StateRejected("This sign-in was started by someone else. Please start again.")
+    if time.time() - pending.created > settings.OAUTH_STATE_MAX_AGE_SECONDS:
+        raise StateRejected("This sign-in took too long and expired. Please start again.")
+    return pending
+
+
+def new_code_verifier() -> str:
+    # RFC 7636: 43 to 128 characters from the unreserved set.
+    return secrets.token_urlsafe(64)[:96]

@@ -1,0 +1,111 @@
+"""Add channel: connect a new mailbox to a space, over OAuth or IMAP with a password."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from channels_app.forms import ImapConnectForm, OAuthConnectForm
+from channels_app.models import Role, User, Workspace
+from channels_app.permissions import (
+    Space,
+    access_company,
+    access_workspace,
+    company_membership,
+    workspace_role,
+)
+from channels_app.providers import AuthFailure, Credentials, ProviderFailure, get_provider
+from channels_app.services.connect import DuplicateChannel, ImapSettings, channel_create, imap_verify_login
+from channels_app.services.oauth_state import PendingAuthorization, new_code_verifier, state_stash
+
+
+def space_for_add(user: User, kind: str, workspace_id: int | None) -> tuple[Space, list[Workspace]]:
+    """The space a channel is being added to, and the workspaces its inbox may go in
+    (none: an individual inbox). 404 for a space one cannot see, 403 for one one cannot change."""
+    if kind == "company":
+        company = access_company(user)
+        return Space("company", f"{company.name} (company)"), list(company.workspaces.all())
+    if kind == "workspace":
+        assert workspace_id is not None
+        workspace = access_workspace(user, workspace_id)
+        if workspace_role(user, workspace) != Role.ADMIN:
+            raise PermissionDenied("Only admins of this workspace can add channels to it.")
+        return Space("workspace", workspace.name, workspace.pk), [workspace]
+    if company_membership(user) is None:
+        raise Http404("No such page.")
+    return Space("personal", "Personal settings"), []
+
+
+def _chosen_workspace(kind: str, workspaces: list[Workspace], form_value: Workspace | None) -> Workspace | None:
+    if kind == "company":
+        return form_value
+    return workspaces[0] if workspaces else None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def add_channel(request: HttpRequest, space_kind: str, workspace_id: int | None = None) -> HttpResponse:
+    space, workspaces = space_for_add(request.user, space_kind, workspace_id)
+    choose = workspaces if space_kind == "company" else None
+    form = OAuthConnectForm(request.POST or None, workspaces=choose)
+    if request.method == "POST" and form.is_valid():
+        kind = form.cleaned_data["provider"]
+        provider = get_provider(kind)
+        workspace = _chosen_workspace(space_kind, workspaces, form.cleaned_data.get("workspace"))
+        pending = PendingAuthorization(
+            purpose="connect",
+            provider=kind,
+            user_id=request.user.pk,
+            code_verifier=new_code_verifier(),
+            redirect_uri=request.build_absolute_uri(reverse("oauth_callback")),
+            space={
+                "kind": space_kind,
+                "space_workspace_id": workspace_id,
+                "workspace_id": workspace.pk if workspace else None,
+                "inbox_name": form.cleaned_data["inbox_name"],
+            },
+        )
+        state = state_stash(request.session, pending)
+        return redirect(
+            provider.authorization_url(
+                redirect_uri=pending.redirect_uri, state=state, code_verifier=pending.code_verifier, login_hint=""
+            )
+        )
+    imap_url = request.path.rstrip("/") + "/imap/"
+    return render(
+        request, "channels_app/settings/add_channel.html", {"space": space, "form": form, "imap_url": imap_url}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def add_imap_channel(request: HttpRequest, space_kind: str, workspace_id: int | None = None) -> HttpResponse:
+    space, workspaces = space_for_add(request.user, space_kind, workspace_id)
+    form = ImapConnectForm(request.POST or None, workspaces=workspaces if space_kind == "company" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        imap = ImapSettings(data["host"].strip(), data["port"], data["use_tls"], data["username"])
+        try:
+            imap_verify_login(imap=imap, password=data["password"])
+            channel = channel_create(
+                actor=request.user,
+                workspace=_chosen_workspace(space_kind, workspaces, data.get("workspace")),
+                inbox_name=data["inbox_name"],
+                provider="imap",
+                address=data["address"],
+                credentials=Credentials(password=data["password"]),
+                imap=imap,
+            )
+        except AuthFailure:
+            form.add_error("password", "The mail server rejected this user name or password.")
+        except ProviderFailure as failure:
+            form.add_error(None, f"{failure.message} Check the server name, port and TLS setting.")
+        except DuplicateChannel as duplicate:
+            form.add_error("address", str(duplicate))
+        else:
+            messages.success(request, f"Connected {channel.address}.")
+            return redirect("channel_overview", channel_id=channel.pk)
+    return render(request, "channels_app/settings/add_imap_channel.html", {"space": space, "form": form})

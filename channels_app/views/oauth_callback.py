@@ -1,0 +1,86 @@
+"""Where every provider sends the person back, for reauthorizing and for connecting alike."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from channels_app.permissions import access_channel, require_manage_channel
+from channels_app.providers import AuthFailure, ConfigurationFailure, ProviderFailure, get_provider
+from channels_app.services.connect import (
+    DuplicateChannel,
+    WrongAccount,
+    oauth_connect_finish,
+    oauth_reauthorize_finish,
+)
+from channels_app.services.oauth_state import PendingAuthorization, StateRejected, state_pop
+from channels_app.views.connect import space_for_add
+
+
+def _failure_message(failure: ProviderFailure, label: str) -> str:
+    if isinstance(failure, AuthFailure):
+        return f"{label} did not accept the sign-in. Nothing was changed; please try again."
+    if isinstance(failure, ConfigurationFailure):
+        return f"This app's registration with {label} needs fixing by your administrator. Nothing was changed."
+    return f"{label} could not be reached just now. Nothing was changed; please try again in a minute."
+
+
+@login_required
+def oauth_callback(request: HttpRequest) -> HttpResponse:
+    try:
+        pending = state_pop(request.session, request.GET.get("state", ""), user_id=request.user.pk)
+    except StateRejected as rejected:
+        return render(request, "channels_app/oauth_rejected.html", {"reason": str(rejected)}, status=403)
+    if pending.purpose == "reauthorize":
+        return _finish_reauthorize(request, pending)
+    return _finish_connect(request, pending)
+
+
+def _provider_error(request: HttpRequest, label: str) -> str | None:
+    error = request.GET.get("error")
+    if error == "access_denied":
+        return f"You declined access at {label}. Nothing was changed."
+    if error:
+        return f"{label} answered with an error ({error[:80]}). Nothing was changed."
+    if not request.GET.get("code"):
+        return f"{label} sent you back without an authorization. Nothing was changed."
+    return None
+
+
+def _finish_reauthorize(request: HttpRequest, pending: PendingAuthorization) -> HttpResponse:
+    assert pending.channel_id is not None
+    channel = access_channel(request.user, pending.channel_id)
+    require_manage_channel(request.user, channel)
+    label = get_provider(channel.provider).label
+    back = redirect("channel_settings", channel_id=channel.pk)
+    if problem := _provider_error(request, label):
+        messages.warning(request, problem)
+        return back
+    try:
+        oauth_reauthorize_finish(channel=channel, pending=pending, code=request.GET["code"], actor=request.user)
+    except WrongAccount as wrong:
+        messages.error(request, str(wrong))
+    except ProviderFailure as failure:
+        messages.error(request, _failure_message(failure, label))
+    else:
+        messages.success(request, f"Reauthorized: {channel.address} is active again.")
+    return back
+
+
+def _finish_connect(request: HttpRequest, pending: PendingAuthorization) -> HttpResponse:
+    space, workspaces = space_for_add(request.user, pending.space["kind"], pending.space.get("space_workspace_id"))
+    workspace = next((w for w in workspaces if w.pk == pending.space.get("workspace_id")), None)
+    label = get_provider(pending.provider).label
+    if problem := _provider_error(request, label):
+        messages.warning(request, problem)
+        return redirect(space.url)
+    try:
+        channel = oauth_connect_finish(
+            pending=pending, code=request.GET["code"], actor=request.user, workspace=workspace
+        )
+    except (DuplicateChannel, ProviderFailure) as problem:
+        text = str(problem) if isinstance(problem, DuplicateChannel) else _failure_message(problem, label)
+        messages.error(request, text)
+        return redirect(space.url)
+    messages.success(request, f"Connected {channel.address}.")
+    return redirect("channel_overview", channel_id=channel.pk)

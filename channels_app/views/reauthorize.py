@@ -1,0 +1,68 @@
+"""Reauthorize: the OAuth round trip for a channel, or a new password for an IMAP channel."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from channels_app.forms import ImapPasswordForm
+from channels_app.permissions import access_channel, require_manage_channel, space_of_channel
+from channels_app.providers import AuthFailure, Credentials, ProviderFailure, get_provider
+from channels_app.services.connect import ImapSettings, channel_reauthorize, imap_verify_login
+from channels_app.services.oauth_state import PendingAuthorization, new_code_verifier, state_stash
+
+
+@login_required
+@require_POST
+def reauthorize(request: HttpRequest, channel_id: int) -> HttpResponse:
+    channel = access_channel(request.user, channel_id)
+    require_manage_channel(request.user, channel)
+    provider = get_provider(channel.provider)
+    if not provider.uses_oauth:
+        return redirect("channel_reauthorize_password", channel_id=channel.pk)
+    if not provider.is_configured():
+        messages.error(request, f"{provider.label} is not set up for this app yet; ask your administrator.")
+        return redirect("channel_settings", channel_id=channel.pk)
+    pending = PendingAuthorization(
+        purpose="reauthorize",
+        provider=channel.provider,
+        user_id=request.user.pk,
+        code_verifier=new_code_verifier(),
+        redirect_uri=request.build_absolute_uri(reverse("oauth_callback")),
+        channel_id=channel.pk,
+    )
+    state = state_stash(request.session, pending)
+    return redirect(
+        provider.authorization_url(
+            redirect_uri=pending.redirect_uri,
+            state=state,
+            code_verifier=pending.code_verifier,
+            login_hint=channel.address,
+        )
+    )
+
+
+@login_required
+def reauthorize_password(request: HttpRequest, channel_id: int) -> HttpResponse:
+    channel = access_channel(request.user, channel_id)
+    require_manage_channel(request.user, channel)
+    if get_provider(channel.provider).uses_oauth:
+        return redirect("channel_settings", channel_id=channel.pk)
+    form = ImapPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        password = form.cleaned_data["password"]
+        imap = ImapSettings(channel.imap_host, channel.imap_port or 993, channel.imap_use_tls, channel.imap_username)
+        try:
+            imap_verify_login(imap=imap, password=password)
+        except AuthFailure:
+            form.add_error("password", "The mail server rejected this password. Nothing was changed.")
+        except ProviderFailure as failure:
+            form.add_error(None, f"{failure.message} Nothing was changed; try again in a moment.")
+        else:
+            channel_reauthorize(channel=channel, credentials=Credentials(password=password), actor=request.user)
+            messages.success(request, f"Reauthorized: {channel.address} is active again.")
+            return redirect("channel_settings", channel_id=channel.pk)
+    context = {"channel": channel, "space": space_of_channel(channel), "tab": "settings", "form": form}
+    return render(request, "channels_app/channel/reauthorize_password.html", context)

@@ -1,0 +1,58 @@
+import pytest
+from django.contrib.sessions.backends.signed_cookies import SessionStore
+
+from channels_app.services.oauth_state import (
+    MAX_PENDING,
+    PendingAuthorization,
+    StateRejected,
+    new_code_verifier,
+    state_pop,
+    state_stash,
+)
+
+
+def _pending(user_id: int = 1, **fields) -> PendingAuthorization:
+    return PendingAuthorization(
+        purpose="reauthorize", provider="local", user_id=user_id, code_verifier="v", redirect_uri="http://x/", **fields
+    )
+
+
+def test_state_is_single_use():
+    session = SessionStore()
+    state = state_stash(session, _pending(channel_id=3))
+    assert state_pop(session, state, user_id=1).channel_id == 3
+    with pytest.raises(StateRejected):
+        state_pop(session, state, user_id=1)
+
+
+def test_forged_state_is_rejected():
+    session = SessionStore()
+    state_stash(session, _pending())
+    with pytest.raises(StateRejected):
+        state_pop(session, "forged", user_id=1)
+
+
+def test_someone_elses_state_is_rejected():
+    session = SessionStore()
+    state = state_stash(session, _pending(user_id=1))
+    with pytest.raises(StateRejected, match="someone else"):
+        state_pop(session, state, user_id=2)
+
+
+def test_expired_state_is_rejected(settings):
+    session = SessionStore()
+    state = state_stash(session, _pending(created=0.0))
+    with pytest.raises(StateRejected, match="expired"):
+        state_pop(session, state, user_id=1)
+
+
+def test_pending_states_are_capped():
+    session = SessionStore()
+    states = [state_stash(session, _pending(created=float(i + 1_000_000_000_0))) for i in range(MAX_PENDING + 3)]
+    assert len(session["oauth_states"]) == MAX_PENDING
+    with pytest.raises(StateRejected):
+        state_pop(session, states[0], user_id=1)
+
+
+def test_code_verifier_has_rfc_7636_length():
+    assert 43 <= len(new_code_verifier()) <= 128

@@ -1,0 +1,84 @@
+"""Starting a reauthorization: who may, and what the provider is asked for."""
+
+from urllib.parse import parse_qs, urlparse
+
+from django.urls import reverse
+
+from channels_app.models import Provider
+
+
+def _start(tenancy, user, channel):
+    return tenancy.client_for(user).post(reverse("channel_reauthorize", args=[channel.pk]))
+
+
+def test_admin_is_sent_to_provider_with_login_hint_state_and_pkce(tenancy):
+    tenancy.shared_channel.provider = Provider.LOCAL
+    tenancy.shared_channel.save()
+    response = _start(tenancy, tenancy.admin, tenancy.shared_channel)
+    assert response.status_code == 302
+    location = urlparse(response["Location"])
+    query = parse_qs(location.query)
+    assert location.path == "/o/authorize/"
+    assert query["login_hint"] == ["support@acme.test"]
+    assert query["code_challenge_method"] == ["S256"]
+    assert query["prompt"] == ["consent"]
+    assert len(query["state"][0]) >= 32
+    assert query["redirect_uri"] == ["http://testserver/oauth/callback/"]
+
+
+def test_gmail_asks_for_offline_access_and_the_account_chooser(tenancy, settings):
+    settings.MAIL_PROVIDERS = {
+        **settings.MAIL_PROVIDERS,
+        "gmail": {**settings.MAIL_PROVIDERS["gmail"], "CLIENT_ID": "id", "CLIENT_SECRET": "s"},
+    }
+    response = _start(tenancy, tenancy.admin, tenancy.shared_channel)
+    query = parse_qs(urlparse(response["Location"]).query)
+    assert response["Location"].startswith("https://accounts.google.com/")
+    assert query["access_type"] == ["offline"]
+    assert query["prompt"] == ["select_account consent"]
+    assert query["login_hint"] == ["support@acme.test"]
+
+
+def test_unconfigured_provider_says_so_and_changes_nothing(tenancy):
+    response = _start(tenancy, tenancy.admin, tenancy.shared_channel)  # gmail without a client id
+    assert response.status_code == 302
+    assert response["Location"] == reverse("channel_settings", args=[tenancy.shared_channel.pk])
+
+
+def test_member_may_not_reauthorize_shared_channel(tenancy):
+    assert _start(tenancy, tenancy.member, tenancy.shared_channel).status_code == 403
+
+
+def test_outsider_gets_404(tenancy):
+    assert _start(tenancy, tenancy.outsider, tenancy.shared_channel).status_code == 404
+
+
+def test_owner_reauthorizes_individual_inbox_but_company_admin_cannot_see_it(tenancy):
+    tenancy.member_channel.provider = Provider.LOCAL
+    tenancy.member_channel.save()
+    assert _start(tenancy, tenancy.member, tenancy.member_channel).status_code == 302
+    assert _start(tenancy, tenancy.admin, tenancy.member_channel).status_code == 404
+
+
+def test_reauthorize_is_post_only(tenancy):
+    url = reverse("channel_reauthorize", args=[tenancy.shared_channel.pk])
+    assert tenancy.client_for(tenancy.admin).get(url).status_code == 405
+
+
+def test_settings_tab_offers_reauthorize_on_a_healthy_channel_to_managers_only(tenancy):
+    url = reverse("channel_settings", args=[tenancy.shared_channel.pk])
+    assert 'data-testid="reauthorize"' in tenancy.client_for(tenancy.admin).get(url).content.decode()
+    assert 'data-testid="reauthorize"' not in tenancy.client_for(tenancy.member).get(url).content.decode()
+
+
+def test_imap_channel_reauthorize_goes_to_the_password_form(tenancy):
+    tenancy.member_channel.provider = Provider.IMAP
+    tenancy.member_channel.save()
+    response = _start(tenancy, tenancy.member, tenancy.member_channel)
+    assert response["Location"] == reverse("channel_reauthorize_password", args=[tenancy.member_channel.pk])
+
+
+def test_callback_with_forged_state_is_403(tenancy):
+    response = tenancy.client_for(tenancy.admin).get(reverse("oauth_callback"), {"state": "forged", "code": "x"})
+    assert response.status_code == 403
+    assert "Nothing was changed" in response.content.decode()
