@@ -1,9 +1,19 @@
-"""Settings for the test suite: the real settings, read with TESTING on."""
+"""Settings for the test suite: the real settings, read with TESTING on.
+
+The tests' local provider is its own instance (directory and ports), so `make
+test` and a running `make run` demo never touch each other's mailboxes.
+"""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("TESTING", "1")
+os.environ.setdefault("LOCAL_PROVIDER_DIR", str(Path(__file__).resolve().parent.parent / ".testbed" / "test"))
+os.environ.setdefault("LOCAL_PROVIDER_HTTP_PORT", "8766")
+os.environ.setdefault("LOCAL_PROVIDER_IMAP_PORT", "14144")
 
 from config.settings import *  # noqa: E402,F403
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+IMAP_TIMEOUT_SECONDS = 5
+OAUTH_HTTP_TIMEOUT_SECONDS = 5

@@ -30,6 +30,9 @@ from channels_app.models import (
     WorkspaceMembership,
 )
 
+# Fixtures for tests against the real local provider live beside this file.
+pytest_plugins = ["tests.provider_fixtures"]
+
 _seq = itertools.count(1)
 PASSWORD = "correct horse battery staple"
 

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class LocalProviderConfig(AppConfig):
+    name = "localprovider"
+    verbose_name = "Local mail provider"

@@ -1,0 +1,210 @@
+"""Python API of the local provider, for tests, `make run` and the demo.
+
+`start(instance)` brings up the OAuth server (a Django process with localprovider.settings) and Dovecot;
+the other functions manage mailbox accounts, mail and tokens. Nothing here imports Django: database
+changes go through the `localprovider` management command in a subprocess, so the caller may have the
+main app's Django settings loaded.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+
+from localprovider import dovecot, maildir
+from localprovider.instance import (
+    REPO_DIR,
+    Instance,
+    LocalProviderError,
+    LocalProviderUnavailable,
+    instance_from_env,
+)
+from localprovider.maildir import make_message
+from localprovider.processes import log_tail, pid_alive, port_accepts, read_pid, terminate, wait_until
+
+__all__ = [
+    "Instance",
+    "LocalProviderError",
+    "LocalProviderUnavailable",
+    "append_messages",
+    "create_mailbox",
+    "expire_tokens",
+    "http_is_running",
+    "install_dovecot",
+    "instance_from_env",
+    "is_running",
+    "make_message",
+    "revoke_tokens",
+    "set_password",
+    "start",
+    "start_http",
+    "start_imap",
+    "status",
+    "stop",
+    "stop_http",
+    "stop_imap",
+]
+
+
+def install_dovecot() -> None:
+    """Makes sure /usr/sbin/dovecot exists (apt-get as root); else raises LocalProviderUnavailable."""
+    dovecot.install()
+
+
+def _django_env(instance: Instance, **extra: str) -> dict[str, str]:
+    env = {**os.environ, **instance.environ(), **extra}
+    env["DJANGO_SETTINGS_MODULE"] = "localprovider.settings"  # never the main app's
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_DIR), os.environ.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def _prepare_dir(instance: Instance) -> None:
+    # 0711: Dovecot (nobody) must reach dovecot/ inside, but not read the token database or secrets.
+    instance.dir.mkdir(parents=True, exist_ok=True)
+    instance.dir.chmod(0o711)
+
+
+def _manage(instance: Instance, *args: str, **extra_env: str) -> str:
+    """Runs `django-admin localprovider ARGS` against the instance's database (~0.5 s)."""
+    _prepare_dir(instance)
+    result = subprocess.run(  # noqa: S603 - our own interpreter and command, no shell
+        [sys.executable, "-m", "django", "localprovider", *args],
+        env=_django_env(instance, **extra_env),
+        cwd=REPO_DIR,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise LocalProviderError(f"localprovider {args[0]} failed: {result.stderr.strip()[-2000:]}")
+    return result.stdout.strip()
+
+
+def _health(instance: Instance) -> dict[str, object] | None:
+    """What answers /healthz on the instance's HTTP port, or None if nothing does."""
+    try:
+        with urllib.request.urlopen(f"{instance.base_url}/healthz", timeout=2) as response:  # noqa: S310
+            return json.loads(response.read())
+    except (OSError, ValueError):
+        return None
+
+
+def http_is_running(instance: Instance) -> bool:
+    health = _health(instance)
+    return health is not None and health.get("dir") == str(instance.dir)
+
+
+def start_http(instance: Instance) -> None:
+    """Starts the OAuth server detached (log in <dir>/http.log) unless it already answers.
+
+    Also migrates its database and (re)creates the two OAuth applications, so a changed client
+    secret takes effect.
+    """
+    if http_is_running(instance):
+        return
+    if port_accepts(instance.host, instance.http_port):
+        raise LocalProviderError(f"{instance.base_url} is taken by something else than this instance ({instance.dir})")
+    _manage(
+        instance,
+        "setup",
+        LOCAL_PROVIDER_CLIENT_SECRET=instance.client_secret,
+        LOCAL_PROVIDER_INTROSPECTION_SECRET=instance.introspection_secret(),
+    )
+    (instance.dir / "provider.sqlite3").chmod(0o600)  # holds live tokens
+    with open(instance.http_log, "ab") as log:
+        # runserver without autoreload is a threaded WSGI server; --skip-checks saves start-up time.
+        process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            [sys.executable, "-m", "django", "runserver", f"{instance.host}:{instance.http_port}"]
+            + ["--noreload", "--skip-checks"],
+            env=_django_env(instance),
+            cwd=REPO_DIR,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # outlives the CLI that started it, and its Ctrl-C
+        )
+    (instance.dir / "http.pid").write_text(f"{process.pid}\n")
+    if not wait_until(lambda: process.poll() is None and http_is_running(instance), timeout=20, interval=0.1):
+        terminate(process.pid)
+        raise LocalProviderError(f"the OAuth server did not come up:\n{log_tail(instance.http_log)}")
+
+
+def stop_http(instance: Instance) -> None:
+    """Stops the OAuth server ("Google is down"); Dovecot then answers bearer logins with [UNAVAILABLE]."""
+    pid = read_pid(instance.dir / "http.pid")
+    if pid is not None and pid_alive(pid):
+        terminate(pid)
+    (instance.dir / "http.pid").unlink(missing_ok=True)
+    if not wait_until(lambda: not port_accepts(instance.host, instance.http_port), timeout=5):
+        raise LocalProviderError(f"{instance.base_url} still answers after stopping the OAuth server")
+
+
+def start_imap(instance: Instance) -> None:
+    """Writes the Dovecot config and starts it unless it already greets on the IMAP port."""
+    dovecot.start(instance)
+
+
+def stop_imap(instance: Instance) -> None:
+    """Stops Dovecot ("the IMAP server is down": connections are refused)."""
+    dovecot.stop(instance)
+
+
+def start(instance: Instance | None = None) -> Instance:
+    """Starts both servers (idempotent: what already runs healthy is left alone); returns the instance."""
+    instance = instance or instance_from_env()
+    dovecot.check_can_run()  # before anything else, so an unusable machine fails fast and clearly
+    start_http(instance)
+    start_imap(instance)
+    return instance
+
+
+def stop(instance: Instance | None = None) -> None:
+    """Stops both servers; the instance's data (accounts, tokens, mail) stays for the next start."""
+    instance = instance or instance_from_env()
+    stop_imap(instance)
+    stop_http(instance)
+
+
+def is_running(instance: Instance) -> bool:
+    """Both the OAuth server of this instance and its Dovecot answer."""
+    return http_is_running(instance) and dovecot.is_running(instance)
+
+
+def status(instance: Instance) -> dict[str, bool]:
+    return {"http": http_is_running(instance), "imap": dovecot.is_running(instance)}
+
+
+def _normalise(email: str) -> str:
+    # Dovecot lowercases login names (auth_username_format = %Lu), so accounts are stored lowercased.
+    return email.strip().lower()
+
+
+def create_mailbox(instance: Instance, email: str, password: str) -> str:
+    """Creates (or updates the password of) a mailbox account: the sign-in page and password IMAP login
+    both accept `password`. Returns the normalised address."""
+    email = _normalise(email)
+    dovecot.set_password(instance, email, password)
+    _manage(instance, "set-user", email, LOCAL_PROVIDER_PASSWORD=password)
+    return email
+
+
+def set_password(instance: Instance, email: str, password: str) -> None:
+    """Changes an account's password at both the sign-in page and IMAP (same as create_mailbox)."""
+    create_mailbox(instance, email, password)
+
+
+def append_messages(instance: Instance, email: str, messages: Iterable[bytes]) -> int:
+    """Delivers messages into the INBOX of `email` (Maildir files, visible at the next SELECT/NOOP)."""
+    return maildir.deliver(instance, _normalise(email), messages)
+
+
+def revoke_tokens(instance: Instance, email: str) -> str:
+    """Revokes every access and refresh token of `email`, as a user removing our access at Google."""
+    return _manage(instance, "revoke", _normalise(email))
+
+
+def expire_tokens(instance: Instance, email: str) -> str:
+    """Makes every access token of `email` expired (refresh tokens still work), for refresh tests."""
+    return _manage(instance, "expire", _normalise(email))

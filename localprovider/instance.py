@@ -1,0 +1,115 @@
+"""Where an instance lives: a directory and two loopback ports. Plain data, no Django."""
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_DIR = REPO_DIR / ".testbed" / "dev"
+DEFAULT_HTTP_PORT = 8765
+DEFAULT_IMAP_PORT = 14143
+MAIN_CLIENT_ID = "channels-app"
+DEFAULT_CLIENT_SECRET = "local-dev-secret"  # a dev/test default, like Django's dev SECRET_KEY
+INTROSPECTION_CLIENT_ID = "dovecot-introspection"
+
+
+class LocalProviderError(RuntimeError):
+    """The local provider could not do what was asked (a port is taken, a process died...)."""
+
+
+class LocalProviderUnavailable(LocalProviderError):
+    """This machine cannot run the local provider at all (no Dovecot and no way to install it, not root).
+
+    Tests skip on this one (unless CI=true); everything else is a real failure.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One provider: HTTP (OAuth server) and IMAP ports on 127.0.0.1 plus a directory with all state.
+
+    Several can run at once (the demo on the defaults, the tests on other ports).
+    """
+
+    dir: Path
+    http_port: int = DEFAULT_HTTP_PORT
+    imap_port: int = DEFAULT_IMAP_PORT
+    host: str = "127.0.0.1"
+    client_id: str = MAIN_CLIENT_ID
+    client_secret: str = DEFAULT_CLIENT_SECRET
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.http_port}"
+
+    @property
+    def imap_host(self) -> str:
+        return self.host
+
+    @property
+    def authorize_url(self) -> str:
+        return f"{self.base_url}/o/authorize/"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.base_url}/o/token/"
+
+    @property
+    def revoke_url(self) -> str:
+        return f"{self.base_url}/o/revoke_token/"
+
+    @property
+    def introspect_url(self) -> str:
+        return f"{self.base_url}/o/introspect/"
+
+    @property
+    def userinfo_url(self) -> str:
+        return f"{self.base_url}/userinfo"
+
+    @property
+    def dovecot_dir(self) -> Path:
+        """Everything Dovecot (running as nobody) reads or writes; the rest of `dir` stays root's."""
+        return self.dir / "dovecot"
+
+    @property
+    def http_log(self) -> Path:
+        return self.dir / "http.log"
+
+    @property
+    def dovecot_log(self) -> Path:
+        return self.dovecot_dir / "log" / "dovecot.log"
+
+    def introspection_secret(self) -> str:
+        """Dovecot's client secret at the OAuth server: random per instance, kept in a 0600 file."""
+        path = self.dir / "introspection-secret"
+        if not path.exists():
+            self.dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(32))
+        return path.read_text().strip()
+
+    def environ(self) -> dict[str, str]:
+        """The environment the provider's own processes read their instance from (see settings.py)."""
+        return {
+            "LOCAL_PROVIDER_DIR": str(self.dir),
+            "LOCAL_PROVIDER_HTTP_PORT": str(self.http_port),
+            "LOCAL_PROVIDER_IMAP_PORT": str(self.imap_port),
+        }
+
+
+def instance_from_env(environ: Mapping[str, str] | None = None) -> Instance:
+    """The instance named by LOCAL_PROVIDER_* variables, with the dev defaults for what is unset."""
+    env = os.environ if environ is None else environ
+    return Instance(
+        dir=Path(env.get("LOCAL_PROVIDER_DIR") or DEFAULT_DIR).resolve(),
+        http_port=int(env.get("LOCAL_PROVIDER_HTTP_PORT") or DEFAULT_HTTP_PORT),
+        imap_port=int(env.get("LOCAL_PROVIDER_IMAP_PORT") or DEFAULT_IMAP_PORT),
+        client_secret=env.get("LOCAL_PROVIDER_CLIENT_SECRET") or DEFAULT_CLIENT_SECRET,
+    )

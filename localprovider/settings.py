@@ -1,0 +1,108 @@
+"""Standalone Django settings of the local provider (DJANGO_SETTINGS_MODULE=localprovider.settings).
+
+This is a different server from the main app, as Google is: its own database in the instance
+directory, its own users (mailbox accounts named by their full address) and its own cookies.
+Values come from the environment that `localprovider.control` passes to its subprocesses.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("LOCAL_PROVIDER_DIR") or REPO_DIR / ".testbed" / "dev").resolve()
+HTTP_PORT = int(os.environ.get("LOCAL_PROVIDER_HTTP_PORT") or 8765)
+
+
+def _instance_secret_key() -> str:
+    """A per-instance random key kept in the instance dir, so nothing secret lives in the source."""
+    path = INSTANCE_DIR / "secret-key"
+    if not path.exists():
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+SECRET_KEY = _instance_secret_key()
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "oauth2_provider",
+    "localprovider",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "localprovider.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": INSTANCE_DIR / "provider.sqlite3"}}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Mailbox passwords are kept in plain text in Dovecot's passwd-file anyway (loopback test double), so a
+# slow hash would only cost ~0.5 s per sign-in in the tests without protecting anything.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Browsers do not scope cookies by port: without distinct names, signing in here on 127.0.0.1:8765
+# would overwrite the main app's session cookie on 127.0.0.1:8000 (and another instance's).
+SESSION_COOKIE_NAME = f"localprovider{HTTP_PORT}_session"
+CSRF_COOKIE_NAME = f"localprovider{HTTP_PORT}_csrftoken"
+
+LOGIN_URL = "/signin/"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+STATIC_URL = "static/"
+
+OAUTH2_PROVIDER = {
+    "SCOPES": {"imap": "Read and manage your mail over IMAP", "introspection": "Introspect tokens"},
+    "DEFAULT_SCOPES": ["imap"],
+    # Tests shorten this to exercise refresh; the default mirrors Google's one hour.
+    "ACCESS_TOKEN_EXPIRE_SECONDS": int(os.environ.get("LOCAL_PROVIDER_ACCESS_TOKEN_SECONDS") or 3600),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
+    "ROTATE_REFRESH_TOKEN": True,
+    "PKCE_REQUIRED": True,
+    # Always show the consent page, whatever approval_prompt the client sends (like prompt=consent).
+    "REQUEST_APPROVAL_PROMPT": "force",
+    # RFC 8252: DOT already accepts any port on http://127.0.0.1/ and http://[::1]/ redirect URIs; this
+    # extends that to http://localhost/, so the main app's runserver port does not need registering.
+    "ALLOW_LOCALHOST_LOOPBACK": True,
+}
+
+# With DEBUG off Django sends server errors only to mail_admins; print them into the instance's log.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"django.request": {"handlers": ["console"], "level": "ERROR"}},
+}

@@ -1,0 +1,101 @@
+"""Pages of the local provider: sign-in, consent, userinfo and a health check for `control.start`."""
+
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import authenticate, login, logout
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
+from django.views.decorators.http import require_GET
+from oauth2_provider.oauth2_backends import get_oauthlib_core
+from oauth2_provider.views import AuthorizationView
+
+
+class SignInForm(forms.Form):
+    email = forms.EmailField()
+    password = forms.CharField(widget=forms.PasswordInput)
+
+
+def _safe_next(request: HttpRequest) -> str:
+    """The `next` URL if it stays on this server (no open redirect), else the root."""
+    next_url = request.POST.get("next") or request.GET.get("next") or "/"
+    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        return next_url
+    return "/"
+
+
+def _login_hint(next_url: str) -> str:
+    """The authorize request's login_hint (Google pre-fills the account chooser with it)."""
+    return parse_qs(urlsplit(next_url).query).get("login_hint", [""])[0]
+
+
+class SignInView(View):
+    """Email + password sign-in of a mailbox account; always shown, so any account can be chosen."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        next_url = _safe_next(request)
+        form = SignInForm(initial={"email": request.GET.get("login_hint") or _login_hint(next_url)})
+        return render(request, "localprovider/signin.html", {"form": form, "next": next_url})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        next_url = _safe_next(request)
+        form = SignInForm(request.POST)
+        if form.is_valid():
+            user = authenticate(request, username=form.cleaned_data["email"], password=form.cleaned_data["password"])
+            if user is not None:
+                login(request, user)
+                return HttpResponseRedirect(next_url)
+            form.add_error(None, "Wrong email or password.")
+        return render(request, "localprovider/signin.html", {"form": form, "next": next_url}, status=400)
+
+
+def sign_out(request: HttpRequest) -> HttpResponse:
+    """ "Not you? Use another account": sign out, then back to the sign-in with the same next URL.
+
+    A GET link is enough here: this is a loopback test double and signing out only costs a re-sign-in.
+    """
+    next_url = _safe_next(request)
+    logout(request)
+    return HttpResponseRedirect(f"{reverse('signin')}?{urlencode({'next': next_url})}")
+
+
+class ConsentView(AuthorizationView):
+    """DOT's authorization endpoint with our consent page, shown on every request like prompt=consent."""
+
+    template_name = "localprovider/authorize.html"
+
+    def get(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        # approval_prompt=auto would let DOT skip the page for a returning user; we never want that,
+        # so that a test or a demo always sees which account it grants.
+        if "approval_prompt" in request.GET:
+            request.GET = request.GET.copy()
+            del request.GET["approval_prompt"]
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs: object) -> dict[str, object]:
+        context = super().get_context_data(**kwargs)
+        switch_url = f"{reverse('signout')}?{urlencode({'next': self.request.get_full_path()})}"
+        context.update(email=self.request.user.get_username(), switch_account_url=switch_url)
+        return context
+
+
+@require_GET
+def userinfo(request: HttpRequest) -> JsonResponse:
+    """The shape of Google's userinfo endpoint, so the main app can learn which mailbox it was granted."""
+    valid, oauth_request = get_oauthlib_core().verify_request(request, scopes=[])
+    if not valid:
+        response = JsonResponse({"error": "invalid_token"}, status=401)
+        response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return response
+    user = oauth_request.access_token.user
+    return JsonResponse({"sub": str(user.pk), "email": user.get_username(), "email_verified": True})
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Lets `control.start` tell our server (and which instance) from anything else on the port."""
+    return JsonResponse({"ok": True, "dir": str(settings.INSTANCE_DIR)})

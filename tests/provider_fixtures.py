@@ -1,0 +1,91 @@
+"""Fixtures for tests that talk to the real local provider (OAuth server + Dovecot on loopback)."""
+
+import itertools
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from channels_app.models import Channel, Provider
+from channels_app.providers import Credentials, get_provider
+from channels_app.services.credentials import channel_store_credentials
+from localprovider import browser, control
+
+_seq = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def local_provider() -> Iterator[control.Instance]:
+    instance = control.instance_from_env()
+    try:
+        control.start(instance)
+    except control.LocalProviderUnavailable as unavailable:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"The local provider must run under CI, but: {unavailable.reason}")
+        pytest.skip(f"The local provider cannot run here: {unavailable.reason}")
+    yield instance
+    control.stop(instance)
+
+
+@pytest.fixture
+def provider_servers(local_provider: control.Instance) -> Iterator[control.Instance]:
+    """The local provider, put back up after a test that stops one of its servers."""
+    yield local_provider
+    control.start(local_provider)
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    address: str
+    password: str
+
+
+@pytest.fixture
+def make_mailbox(local_provider: control.Instance) -> Callable[..., Mailbox]:
+    """A fresh mailbox at the provider; unique per test, since the provider outlives the test database."""
+
+    def make(local_part: str = "box") -> Mailbox:
+        address = f"{local_part}-{uuid.uuid4().hex[:8]}@acme.test"
+        password = f"pw-{next(_seq)}-{uuid.uuid4().hex[:6]}"
+        control.create_mailbox(local_provider, address, password)
+        return Mailbox(address, password)
+
+    return make
+
+
+def oauth_round_trip(client: Client, start_url: str, mailbox: Mailbox, *, allow: bool = True, data=None):
+    """Start at our app, sign in and consent at the provider as `mailbox`, come back to our callback."""
+    start = client.post(start_url, data or {})
+    assert start.status_code == 302, start
+    callback = browser.authorize_as(start["Location"], mailbox.address, mailbox.password, allow=allow)
+    path = reverse("oauth_callback")
+    assert callback.split("?")[0].endswith(path), callback
+    return client.get(path, browser.callback_query(callback))
+
+
+def tokens_for(local_provider: control.Instance, mailbox: Mailbox) -> Credentials:
+    """Real tokens for a mailbox, through the local provider module's own code exchange."""
+    provider = get_provider(Provider.LOCAL)
+    verifier = "v" * 64
+    redirect_uri = "http://127.0.0.1/oauth/callback/"
+    url = provider.authorization_url(redirect_uri=redirect_uri, state="s", code_verifier=verifier, login_hint="")
+    code = browser.callback_query(browser.authorize_as(url, mailbox.address, mailbox.password))["code"]
+    return provider.exchange_code(code=code, redirect_uri=redirect_uri, code_verifier=verifier)
+
+
+@pytest.fixture
+def connect_local(local_provider: control.Instance) -> Callable[[Channel, Mailbox], Channel]:
+    """Give a channel real tokens for a mailbox, as if it had been connected earlier."""
+
+    def connect(channel: Channel, mailbox: Mailbox) -> Channel:
+        channel.provider = Provider.LOCAL
+        channel.address = mailbox.address
+        channel.save(update_fields=["provider", "address"])
+        channel_store_credentials(channel=channel, credentials=tokens_for(local_provider, mailbox))
+        return channel
+
+    return connect

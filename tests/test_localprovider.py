@@ -1,0 +1,248 @@
+"""End-to-end tests of localprovider: a real OAuth server (DOT) and a real Dovecot on loopback.
+
+No Django test database: the provider runs as separate processes, like Google would. Runs on its own
+ports so it does not disturb a dev instance or the main app's test instance.
+"""
+
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import pytest
+import requests
+from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
+from oauthlib.oauth2.rfc6749.errors import InvalidClientError, InvalidGrantError
+from requests.auth import HTTPBasicAuth
+from requests_oauthlib import OAuth2Session
+
+from localprovider import browser as browser_pages
+from localprovider import control
+
+pytestmark = pytest.mark.local_provider
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+INSTANCE = control.Instance(dir=REPO_DIR / ".testbed" / "test-lp", http_port=8767, imap_port=14145)
+REDIRECT_URI = "http://127.0.0.1:8000/oauth/callback/"  # any port: DOT follows RFC 8252 for loopback
+ALICE = ("alice@acme.test", "alice-pw")
+BOB = ("bob@other.test", "bob-pw")
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[control.Instance]:
+    try:
+        control.start(INSTANCE)
+    except control.LocalProviderUnavailable as e:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"local provider unavailable on CI: {e.reason}")
+        pytest.skip(f"local provider unavailable here: {e.reason}")
+    for email, password in (ALICE, BOB):
+        control.create_mailbox(INSTANCE, email, password)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # plain http on loopback, tests only
+        try:
+            yield INSTANCE
+        finally:
+            control.stop(INSTANCE)
+
+
+_parse = browser_pages.parse_page
+
+
+def _oauth(redirect_uri: str = REDIRECT_URI) -> OAuth2Session:
+    return OAuth2Session(INSTANCE.client_id, redirect_uri=redirect_uri, scope=["imap"], pkce="S256")
+
+
+def _sign_in(browser: requests.Session, page: requests.Response, email: str, password: str) -> requests.Response:
+    assert "Local mail — Sign in" in page.text
+    return browser_pages.sign_in(browser, page, email, password)
+
+
+def _consent(browser: requests.Session, page: requests.Response, allow: bool = True) -> dict[str, list[str]]:
+    """Posts the consent form and returns the query of the redirect back to the client."""
+    return parse_qs(urlsplit(browser_pages.answer_consent(browser, page, allow=allow)).query)
+
+
+def _authorize(
+    oauth: OAuth2Session, email: str, password: str, login_hint: str | None = None
+) -> tuple[requests.Session, requests.Response]:
+    """Browser part of the flow up to the consent page, signed in as `email`."""
+    url, _state = oauth.authorization_url(INSTANCE.authorize_url, **({"login_hint": login_hint} if login_hint else {}))
+    browser = requests.Session()
+    consent = _sign_in(browser, browser.get(url), email, password)
+    assert consent.status_code == 200 and "wants to access your mailbox" in consent.text, consent.text[:500]
+    return browser, consent
+
+
+def _tokens(account: tuple[str, str] = ALICE, redirect_uri: str = REDIRECT_URI) -> dict[str, object]:
+    """A full authorization-code + PKCE round trip, as the main app does it."""
+    oauth = _oauth(redirect_uri)
+    browser, consent = _authorize(oauth, *account)
+    query = _consent(browser, consent)
+    callback = f"{redirect_uri}?code={query['code'][0]}&state={query['state'][0]}"
+    return oauth.fetch_token(INSTANCE.token_url, authorization_response=callback, client_secret=INSTANCE.client_secret)
+
+
+def _refresh(token: dict[str, object], secret: str = INSTANCE.client_secret) -> dict[str, object]:
+    return _oauth().refresh_token(
+        INSTANCE.token_url, refresh_token=str(token["refresh_token"]), auth=HTTPBasicAuth(INSTANCE.client_id, secret)
+    )
+
+
+def _imap() -> IMAPClient:
+    return IMAPClient(INSTANCE.imap_host, port=INSTANCE.imap_port, ssl=False, timeout=10)
+
+
+def _xoauth2_login(email: str, access_token: str) -> None:
+    with _imap() as client:
+        client.oauth2_login(email, access_token)
+        client.select_folder("INBOX")
+        client.logout()
+
+
+def test_authorization_code_round_trip_gives_a_token_that_logs_in_over_imap(provider: control.Instance) -> None:
+    token = _tokens()
+    assert token["scope"] == ["imap"] and token["refresh_token"]
+    started = time.monotonic()
+    _xoauth2_login(ALICE[0], str(token["access_token"]))
+    assert time.monotonic() - started < 2  # introspection per login must stay cheap
+
+    userinfo = requests.get(INSTANCE.userinfo_url, headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert userinfo.status_code == 200
+    assert userinfo.json() == {"sub": userinfo.json()["sub"], "email": ALICE[0], "email_verified": True}
+    assert requests.get(INSTANCE.userinfo_url, headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+def test_token_of_another_account_does_not_open_this_mailbox(provider: control.Instance) -> None:
+    token = _tokens(BOB)
+    with pytest.raises(LoginError, match=re.escape("[AUTHENTICATIONFAILED]")):
+        _xoauth2_login(ALICE[0], str(token["access_token"]))
+
+
+def test_password_login_sees_appended_messages(provider: control.Instance) -> None:
+    email = "support@acme.test"
+    control.create_mailbox(provider, email, "first")
+    control.set_password(provider, email, "second")
+    messages = [control.make_message(recipient=email, subject=f"Hello {i}") for i in range(3)]
+    assert 2500 < len(messages[0]) < 3500
+    assert control.append_messages(provider, email, messages) == 3
+    with _imap() as client, pytest.raises(LoginError, match=re.escape("[AUTHENTICATIONFAILED]")):
+        client.login(email, "first")
+    with _imap() as client:
+        client.login(email, "second")
+        assert client.select_folder("INBOX")[b"EXISTS"] >= 3
+        uids = client.search(["SUBJECT", "Hello 2"])
+        body = client.fetch(uids, ["BODY.PEEK[]"])[uids[0]][b"BODY[]"]
+        assert b"Message-ID: <" in body and b"To: support@acme.test" in body
+    control.set_password(provider, email, "third")  # takes effect at once, even right after a login
+    with _imap() as client:
+        client.login(email, "third")
+    # Same local part, other domain: another mailbox (Dovecot keys on the full address).
+    control.create_mailbox(provider, "support@other.test", "other")
+    with _imap() as client:
+        client.login("support@other.test", "other")
+        assert client.select_folder("INBOX")[b"EXISTS"] == 0
+
+
+def test_revoked_access_fails_imap_login_and_refresh(provider: control.Instance) -> None:
+    token = _tokens()
+    _xoauth2_login(ALICE[0], str(token["access_token"]))
+    control.revoke_tokens(provider, ALICE[0])
+    with pytest.raises(LoginError, match=re.escape("[AUTHENTICATIONFAILED]")):
+        _xoauth2_login(ALICE[0], str(token["access_token"]))
+    with pytest.raises(InvalidGrantError):
+        _refresh(token)
+    assert (
+        requests.get(INSTANCE.userinfo_url, headers={"Authorization": f"Bearer {token['access_token']}"}).status_code
+        == 401
+    )
+
+
+def test_expired_access_token_is_refused_until_refreshed(provider: control.Instance) -> None:
+    token = _tokens()
+    control.expire_tokens(provider, ALICE[0])
+    with pytest.raises(LoginError, match=re.escape("[AUTHENTICATIONFAILED]")):
+        _xoauth2_login(ALICE[0], str(token["access_token"]))
+    refreshed = _refresh(token)
+    assert refreshed["refresh_token"] != token["refresh_token"]  # rotation
+    _xoauth2_login(ALICE[0], str(refreshed["access_token"]))
+    with pytest.raises(InvalidGrantError):
+        _refresh(token)  # the rotated-away refresh token is spent
+
+
+def test_wrong_client_secret_on_refresh_is_a_client_error(provider: control.Instance) -> None:
+    with pytest.raises(InvalidClientError):
+        _refresh(_tokens(), secret="not-the-secret")
+
+
+def test_authorization_server_down_is_unavailable_not_a_failed_login(provider: control.Instance) -> None:
+    token = _tokens()
+    control.stop_http(provider)
+    try:
+        with pytest.raises(LoginError, match=re.escape("[UNAVAILABLE]")):
+            _xoauth2_login(ALICE[0], str(token["access_token"]))
+    finally:
+        control.start_http(provider)
+    _xoauth2_login(ALICE[0], str(token["access_token"]))
+
+
+def test_imap_server_down_refuses_connections(provider: control.Instance) -> None:
+    control.stop_imap(provider)
+    try:
+        with pytest.raises(ConnectionRefusedError):
+            _imap()
+    finally:
+        control.start_imap(provider)
+    assert control.is_running(provider)
+
+
+def test_login_hint_prefills_the_sign_in_page(provider: control.Instance) -> None:
+    url, _state = _oauth().authorization_url(INSTANCE.authorize_url, login_hint=BOB[0])
+    page = requests.get(url)
+    assert "Local mail — Sign in" in page.text
+    assert _parse(page.text).inputs["email"] == BOB[0]
+
+
+def test_deny_redirects_with_access_denied(provider: control.Instance) -> None:
+    browser, consent = _authorize(_oauth(), *ALICE)
+    query = _consent(browser, consent, allow=False)
+    assert query["error"] == ["access_denied"] and "code" not in query
+
+
+def test_consent_can_switch_to_another_account_than_the_hint(provider: control.Instance) -> None:
+    oauth = _oauth()
+    browser, consent = _authorize(oauth, *ALICE, login_hint=ALICE[0])
+    assert f"your mailbox {ALICE[0]}" in consent.text
+    sign_in = browser.get(urljoin(consent.url, _parse(consent.text).links["Not you? Use another account"]))
+    consent = _sign_in(browser, sign_in, *BOB)
+    assert f"your mailbox {BOB[0]}" in consent.text
+    query = _consent(browser, consent)
+    callback = f"{REDIRECT_URI}?code={query['code'][0]}&state={query['state'][0]}"
+    token = oauth.fetch_token(INSTANCE.token_url, authorization_response=callback, client_secret=INSTANCE.client_secret)
+    userinfo = requests.get(INSTANCE.userinfo_url, headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert userinfo.json()["email"] == BOB[0]
+
+
+@pytest.mark.parametrize(
+    "redirect_uri", ["http://127.0.0.1:53123/oauth/callback/", "http://localhost:8000/oauth/callback/"]
+)
+def test_loopback_redirect_uri_on_any_port(provider: control.Instance, redirect_uri: str) -> None:
+    assert _tokens(redirect_uri=redirect_uri)["access_token"]
+
+
+def test_unregistered_redirect_uri_is_refused(provider: control.Instance) -> None:
+    url, _state = _oauth("http://evil.test/oauth/callback/").authorization_url(INSTANCE.authorize_url)
+    browser = requests.Session()
+    _sign_in(browser, browser.get(url), *ALICE)
+    answer = browser.get(url, allow_redirects=False)
+    assert answer.status_code == 400 and "evil.test" not in answer.headers.get("Location", "")
+
+
+def test_start_is_idempotent_and_fast_when_running(provider: control.Instance) -> None:
+    started = time.monotonic()
+    control.start(provider)
+    assert time.monotonic() - started < 1
+    assert control.status(provider) == {"http": True, "imap": True}
