@@ -12,7 +12,6 @@ SYSTEM_PACKAGES := dovecot-imapd
 
 run: $(STAMP) system-packages
 	DEBUG=1 $(PY) manage.py migrate --noinput
-	DEBUG=1 $(PY) manage.py seed_demo
 	DEBUG=1 $(PY) manage.py run_demo
 
 test: $(STAMP) system-packages

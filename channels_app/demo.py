@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 
 DEMO_PASSWORD = "demo-password-1"
+# The demo mailboxes' password at the Local mail provider (its sign-in page asks for it on Reauthorize).
+MAILBOX_PASSWORD = "mail-password-1"
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from channels_app import crypto
 from channels_app.models import Channel
-from channels_app.providers import Credentials
+from channels_app.providers import Credentials, get_provider
 
 
 def channel_credentials(channel: Channel) -> Credentials:
@@ -20,3 +20,16 @@ def channel_store_credentials(*, channel: Channel, credentials: Credentials) -> 
         channel.token_refreshed_at = timezone.now()
         fields.append("token_refreshed_at")
     channel.save(update_fields=fields)
+
+
+def channel_refresh_tokens(*, channel: Channel) -> Credentials:
+    """Refresh an OAuth channel's tokens and store them before anything else happens.
+
+    Providers that rotate refresh tokens invalidate the old one the moment they
+    answer, so a crash between refreshing and saving would lock us out: the
+    save comes first, in its own small write.
+    """
+    provider = get_provider(channel.provider)
+    fresh = provider.refresh(channel_credentials(channel))
+    channel_store_credentials(channel=channel, credentials=fresh)
+    return fresh

@@ -7,9 +7,14 @@ import sys
 import time
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from channels_app.demo import DEMO_PASSWORD, PEOPLE
+from channels_app.demo import DEMO_PASSWORD, MAILBOX_PASSWORD, PEOPLE
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 class Command(BaseCommand):
@@ -19,12 +24,25 @@ class Command(BaseCommand):
         parser.add_argument("--addr", default=os.environ.get("DEMO_ADDR", "127.0.0.1:8000"))
 
     def handle(self, *args: Any, addr: str, **options: Any) -> None:
+        from localprovider import control
+
+        instance = control.instance_from_env()
+        try:
+            control.start(instance)
+        except control.LocalProviderUnavailable as unavailable:
+            self.stderr.write(f"Local mail cannot run here ({unavailable.reason}); continuing without it.")
+            instance = None
+        call_command("seed_demo")
         manage = [sys.executable, "manage.py"]
         processes = [
             subprocess.Popen([*manage, "runserver", addr, "--noreload"]),  # noqa: S603
             subprocess.Popen([*manage, "qcluster"]),  # noqa: S603
         ]
-        self._print_welcome(addr)
+        self._print_welcome(addr, instance.base_url if instance else "(not running)")
+        # Ctrl-C and `kill` both end the demo cleanly, even when started from a
+        # script that ignores SIGINT for background jobs.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, _interrupt)
         try:
             while all(p.poll() is None for p in processes):
                 time.sleep(0.5)
@@ -32,22 +50,27 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             self.stdout.write("\nStopping…")
         finally:
+            if instance is not None:
+                control.stop(instance)
             for process in processes:
                 if process.poll() is None:
-                    process.send_signal(signal.SIGINT)
+                    process.terminate()
             for process in processes:
                 try:
                     process.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     process.kill()
 
-    def _print_welcome(self, addr: str) -> None:
+    def _print_welcome(self, addr: str, provider_url: str) -> None:
         lines = [
             "",
             f"  Shared Inbox is running at http://{addr}/",
             "",
             f"  Sign in with any of these (password: {DEMO_PASSWORD}):",
             *(f"    {p.email:<20} {p.role}" for p in PEOPLE),
+            "",
+            f"  Local mail, the stand-in for Google, runs at {provider_url};",
+            f"  its mailboxes support@, sales@ and sam@acme.test have the password {MAILBOX_PASSWORD}.",
             "",
             "  Ctrl-C stops the web server and the worker.",
             "",

@@ -1,11 +1,16 @@
-"""Create the demo company idempotently: running it twice changes nothing."""
+"""Create the demo company idempotently: running it twice changes nothing.
+
+With the local provider running, the demo channels are connected for real: each
+gets a mailbox at Local mail, a few messages, and tokens from a real consent.
+"""
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from channels_app.demo import DANA, DEMO_PASSWORD, PEOPLE, SAM, WES
+from channels_app.demo import DANA, DEMO_PASSWORD, MAILBOX_PASSWORD, PEOPLE, SAM, WES
 from channels_app.models import (
     Channel,
     Company,
@@ -18,17 +23,31 @@ from channels_app.models import (
     Workspace,
     WorkspaceMembership,
 )
+from channels_app.providers import get_provider
+from channels_app.services.credentials import channel_store_credentials
+
+DEMO_CHANNELS = (
+    ("support@acme.test", "Support", "Support", None),
+    ("sales@acme.test", "Sales", "Sales", None),
+    ("sam@acme.test", "Sam's inbox", None, SAM.email),
+)
 
 
 class Command(BaseCommand):
     help = "Create the demo company Acme with its people, workspaces, inboxes and channels."
 
-    @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
-        company, _ = Company.objects.get_or_create(name="Acme")
-        support, _ = Workspace.objects.get_or_create(company=company, name="Support")
-        sales, _ = Workspace.objects.get_or_create(company=company, name="Sales")
+        self._seed_company()
+        if settings.LOCAL_PROVIDER_ENABLED:
+            self._connect_local_mailboxes()
+        self.stdout.write(self.style.SUCCESS("Demo data is in place (company Acme)."))
 
+    @transaction.atomic
+    def _seed_company(self) -> None:
+        company, _ = Company.objects.get_or_create(name="Acme")
+        workspaces = {
+            name: Workspace.objects.get_or_create(company=company, name=name)[0] for name in ("Support", "Sales")
+        }
         users: dict[str, User] = {}
         for person in PEOPLE:
             user, created = User.objects.get_or_create(
@@ -48,22 +67,44 @@ class Command(BaseCommand):
         CompanyMembership.objects.get_or_create(user=users[DANA.email], company=company, defaults={"role": Role.ADMIN})
         for person in (SAM, WES):
             CompanyMembership.objects.get_or_create(user=users[person.email], company=company)
-        WorkspaceMembership.objects.get_or_create(user=users[SAM.email], workspace=support)
-        WorkspaceMembership.objects.get_or_create(user=users[WES.email], workspace=sales, defaults={"role": Role.ADMIN})
-
-        for address, name, workspace, owner in (
-            ("support@acme.test", "Support", support, None),
-            ("sales@acme.test", "Sales", sales, None),
-            ("sam@acme.test", "Sam's inbox", None, users[SAM.email]),
-        ):
+        WorkspaceMembership.objects.get_or_create(user=users[SAM.email], workspace=workspaces["Support"])
+        WorkspaceMembership.objects.get_or_create(
+            user=users[WES.email], workspace=workspaces["Sales"], defaults={"role": Role.ADMIN}
+        )
+        for address, name, workspace, owner in DEMO_CHANNELS:
             inbox, _ = Inbox.objects.get_or_create(
                 company=company,
                 name=name,
                 defaults={
                     "kind": InboxKind.INDIVIDUAL if owner else InboxKind.SHARED,
-                    "workspace": workspace,
-                    "owner": owner,
+                    "workspace": workspaces[workspace] if workspace else None,
+                    "owner": users[owner] if owner else None,
                 },
             )
             Channel.objects.get_or_create(inbox=inbox, defaults={"address": address, "provider": Provider.LOCAL})
-        self.stdout.write(self.style.SUCCESS("Demo data is in place (company Acme)."))
+
+    def _connect_local_mailboxes(self) -> None:
+        # Imported here: localprovider is a development tool, absent from a production image's needs.
+        from localprovider import browser, control
+
+        instance = control.instance_from_env()
+        if not control.is_running(instance):
+            self.stdout.write("Local mail is not running: demo channels stay without credentials.")
+            return
+        provider = get_provider(Provider.LOCAL)
+        redirect_uri = "http://127.0.0.1/oauth/callback/"
+        for channel in Channel.objects.filter(provider=Provider.LOCAL, credentials_ciphertext=""):
+            control.create_mailbox(instance, channel.address, MAILBOX_PASSWORD)
+            control.append_messages(
+                instance,
+                channel.address,
+                [control.make_message(recipient=channel.address, subject=f"Welcome to {channel.address}")],
+            )
+            verifier = "demo-" + "v" * 60
+            url = provider.authorization_url(
+                redirect_uri=redirect_uri, state="demo", code_verifier=verifier, login_hint=channel.address
+            )
+            code = browser.callback_query(browser.authorize_as(url, channel.address, MAILBOX_PASSWORD))["code"]
+            credentials = provider.exchange_code(code=code, redirect_uri=redirect_uri, code_verifier=verifier)
+            channel_store_credentials(channel=channel, credentials=credentials)
+            self.stdout.write(f"Connected {channel.address} to its Local mail mailbox.")
