@@ -18,15 +18,19 @@ from localprovider import browser, control
 _seq = itertools.count(1)
 
 
-@pytest.fixture(scope="session")
-def local_provider() -> Iterator[control.Instance]:
-    instance = control.instance_from_env()
+def start_or_skip(instance: control.Instance) -> control.Instance:
+    """Start the provider; where it cannot run, skip saying why, except under CI where it must run."""
     try:
-        control.start(instance)
+        return control.start(instance)
     except control.LocalProviderUnavailable as unavailable:
         if os.environ.get("CI") == "true":
             pytest.fail(f"The local provider must run under CI, but: {unavailable.reason}")
         pytest.skip(f"The local provider cannot run here: {unavailable.reason}")
+
+
+@pytest.fixture(scope="session")
+def local_provider() -> Iterator[control.Instance]:
+    instance = start_or_skip(control.instance_from_env())
     yield instance
     control.stop(instance)
 

@@ -4,7 +4,6 @@ No Django test database: the provider runs as separate processes, like Google wo
 ports so it does not disturb a dev instance or the main app's test instance.
 """
 
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from requests_oauthlib import OAuth2Session
 
 from localprovider import browser as browser_pages
 from localprovider import control
+from tests.provider_fixtures import start_or_skip
 
 pytestmark = pytest.mark.local_provider
 
@@ -33,12 +33,7 @@ BOB = ("bob@other.test", "bob-pw")
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[control.Instance]:
-    try:
-        control.start(INSTANCE)
-    except control.LocalProviderUnavailable as e:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"local provider unavailable on CI: {e.reason}")
-        pytest.skip(f"local provider unavailable here: {e.reason}")
+    start_or_skip(INSTANCE)
     for email, password in (ALICE, BOB):
         control.create_mailbox(INSTANCE, email, password)
     with pytest.MonkeyPatch.context() as patch:
