@@ -174,6 +174,30 @@ OAUTH_HTTP_TIMEOUT_SECONDS = env_int("OAUTH_HTTP_TIMEOUT_SECONDS", 15, minimum=1
 # How long a started OAuth round trip may take before its state expires.
 OAUTH_STATE_MAX_AGE_SECONDS = env_int("OAUTH_STATE_MAX_AGE_SECONDS", 600, minimum=30)
 
+# Health and sync (channels_app/services/health.py, sync.py, tasks.py). Minutes unless named otherwise.
+SYNC_INTERVAL_MINUTES = env_int("SYNC_INTERVAL_MINUTES", 1, minimum=1)
+PROBE_INTERVAL_MINUTES = env_int("PROBE_INTERVAL_MINUTES", 15, minimum=1)
+# While a channel needs reauthorization it is logged into only this often, to notice access coming back.
+SLOW_CHECK_MINUTES = env_int("SLOW_CHECK_MINUTES", 60, minimum=1)
+# A passing failure shows the channel as unreachable only after lasting this long.
+UNREACHABLE_GRACE_MINUTES = env_int("UNREACHABLE_GRACE_MINUTES", 30, minimum=0)
+BACKOFF_BASE_SECONDS = env_int("BACKOFF_BASE_SECONDS", 30, minimum=1)
+BACKOFF_MAX_SECONDS = env_int("BACKOFF_MAX_SECONDS", 900, minimum=1)
+# Keep-alive refreshes tokens this long after their last refresh; far inside
+# Google's 6 months and Microsoft's 90 days of allowed disuse.
+KEEPALIVE_AFTER_HOURS = env_int("KEEPALIVE_AFTER_HOURS", 24 * 7, minimum=1)
+TOKEN_DISUSE_DAYS = {"gmail": 180, "microsoft": 90, "local": env_int("LOCAL_TOKEN_DISUSE_DAYS", 90, minimum=1)}
+# Push subscriptions expire: Gmail's watch after 7 days, Microsoft Graph's mail subscriptions after ~3.
+RENEWAL_AFTER_HOURS = {
+    "gmail": env_int("GMAIL_RENEWAL_AFTER_HOURS", 24 * 6, minimum=1),
+    "microsoft": env_int("MICROSOFT_RENEWAL_AFTER_HOURS", 48, minimum=1),
+    "imap": env_int("IMAP_RENEWAL_AFTER_HOURS", 24, minimum=1),
+    "local": env_int("LOCAL_RENEWAL_AFTER_HOURS", 24, minimum=1),
+}
+TOKEN_REFRESH_MARGIN_SECONDS = env_int("TOKEN_REFRESH_MARGIN_SECONDS", 300, minimum=0)
+CHANNEL_LEASE_SECONDS = env_int("CHANNEL_LEASE_SECONDS", 600, minimum=10)
+SYNC_BATCH_SIZE = env_int("SYNC_BATCH_SIZE", 500, minimum=1)
+
 # django-q2: the Django ORM is the broker unless REDIS_URL names a Redis server.
 REDIS_URL = env_str("REDIS_URL", "")
 Q_CLUSTER: dict[str, object] = {

@@ -17,3 +17,5 @@ from config.settings import *  # noqa: E402,F403
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 IMAP_TIMEOUT_SECONDS = 5
 OAUTH_HTTP_TIMEOUT_SECONDS = 5
+# Tasks run inline: a test sees their effect without a worker.
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405

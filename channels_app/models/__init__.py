@@ -1,6 +1,6 @@
-from channels_app.models.channels import Channel, ChannelEvent, ChannelStatus, Provider
+from channels_app.models.channels import Channel, ChannelEvent, ChannelStatus, Provider, ReasonCode
 from channels_app.models.messages import Message
-from channels_app.models.notifications import Notification, NotificationKind
+from channels_app.models.notifications import Notification, NotificationKind, SupportRequest
 from channels_app.models.tenancy import (
     Company,
     CompanyMembership,
@@ -24,6 +24,8 @@ __all__ = [
     "Notification",
     "NotificationKind",
     "Provider",
+    "ReasonCode",
+    "SupportRequest",
     "Role",
     "User",
     "Workspace",

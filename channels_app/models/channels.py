@@ -21,6 +21,17 @@ class ChannelStatus(models.TextChoices):
     DISCONNECTED = "disconnected", "Disconnected"
 
 
+class ReasonCode(models.TextChoices):
+    """Why a channel is in its status, for filtering and for choosing who to tell."""
+
+    NONE = "", "—"
+    REVOKED = "revoked", "Access revoked or password changed"
+    DISUSE = "disuse", "Token expired from disuse"
+    SUBSCRIPTION = "subscription", "Subscription renewal refused"
+    OUTAGE = "outage", "Provider unreachable"
+    BY_PERSON = "by_person", "Changed by a person"
+
+
 # Statuses that a person must act on, shown as warnings in settings.
 ATTENTION_STATUSES = (ChannelStatus.NEEDS_REAUTH, ChannelStatus.UNREACHABLE, ChannelStatus.DISCONNECTED)
 
@@ -32,6 +43,7 @@ class Channel(models.Model):
     status = models.CharField(max_length=20, choices=ChannelStatus.choices, default=ChannelStatus.ACTIVE)
     status_reason = models.CharField(max_length=500, blank=True)
     status_since = models.DateTimeField(default=timezone.now)
+    reason_code = models.CharField(max_length=20, choices=ReasonCode.choices, blank=True, default="")
     last_synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -48,13 +60,29 @@ class Channel(models.Model):
     imap_use_tls = models.BooleanField(default=True)
     imap_username = models.CharField(max_length=255, blank=True)
 
+    # Health bookkeeping (services/health.py).
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    # When the current run of passing failures began; None while requests succeed.
+    failing_since = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    # Backoff: passing failures and needs_reauth channels are not tried again before this.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Set while our app's registration with the provider is broken (staff must fix settings).
+    configuration_error = models.CharField(max_length=500, blank=True)
+    subscription_renewed_at = models.DateTimeField(null=True, blank=True)
+    # Single-flight across workers and machines: a lease claimed by a conditional
+    # UPDATE. A worker that dies simply lets it expire.
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
     # Sync cursor on the server's own identity for messages.
     uidvalidity = models.BigIntegerField(null=True, blank=True)
     last_uid = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["address"]
-        indexes = [models.Index(fields=["status"])]
+        indexes = [models.Index(fields=["status"]), models.Index(fields=["next_attempt_at"])]
 
     def __str__(self) -> str:
         return self.address

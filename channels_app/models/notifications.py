@@ -30,3 +30,21 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} → {self.recipient}"
+
+
+class SupportRequest(models.Model):
+    """ "Contact support" from a channel that keeps needing reauthorization; staff see them in admin."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="support_requests")
+    requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="support_requests")
+    message = models.TextField()
+    # Provider, incident reasons and times, gathered by us; never credentials.
+    diagnostics = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    handled = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Support request about {self.channel} from {self.requester}"

@@ -5,9 +5,10 @@ from functools import partial
 
 from django.db import transaction
 
-from channels_app.models import Channel, ChannelStatus, Inbox, InboxKind, User, Workspace
+from channels_app.models import Channel, ChannelStatus, Inbox, InboxKind, NotificationKind, ReasonCode, User, Workspace
 from channels_app.providers import Credentials, ImapEndpoint, get_provider
 from channels_app.services.credentials import channel_store_credentials
+from channels_app.services.notifications import resolve_problems
 from channels_app.services.oauth_state import PendingAuthorization
 from channels_app.services.reconnect import channel_reconnected
 from channels_app.services.status import channel_set_status
@@ -49,15 +50,25 @@ def imap_verify_login(*, imap: ImapSettings, password: str) -> None:
 
 
 def channel_reauthorize(*, channel: Channel, credentials: Credentials, actor: User) -> None:
-    """Replace the credentials, make the channel active and record who did it."""
+    """Replace the credentials, make the channel active, record who did it, and close the incident."""
     with transaction.atomic():
         channel_store_credentials(channel=channel, credentials=credentials)
+        Channel.objects.filter(pk=channel.pk).update(
+            failing_since=None, consecutive_failures=0, last_error="", next_attempt_at=None
+        )
         channel_set_status(
             channel=channel,
             status=ChannelStatus.ACTIVE,
             reason=f"Reauthorized by {actor}.",
+            reason_code=ReasonCode.BY_PERSON,
             actor=actor,
             log_unchanged=True,
+        )
+        resolve_problems(
+            channel=channel,
+            kinds=(NotificationKind.NEEDS_REAUTH, NotificationKind.UNREACHABLE),
+            follow_up=NotificationKind.RECONNECTED,
+            text=f"{channel.address} was reconnected by {actor}.",
         )
         transaction.on_commit(partial(channel_reconnected, channel_id=channel.pk, actor_id=actor.pk))
 

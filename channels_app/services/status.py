@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from channels_app.models import Channel, ChannelEvent, ChannelStatus, User
+from channels_app.models import Channel, ChannelEvent, ChannelStatus, ReasonCode, User
 
 
 def channel_set_status(
@@ -11,6 +11,7 @@ def channel_set_status(
     channel: Channel,
     status: ChannelStatus,
     reason: str = "",
+    reason_code: str = "",
     actor: User | None = None,
     cause: str = "",
     log_unchanged: bool = False,
@@ -30,10 +31,12 @@ def channel_set_status(
         changed_status = previous != status
         locked.status = status
         locked.status_reason = reason
+        locked.reason_code = reason_code
         if changed_status:
             locked.status_since = now
-        locked.save(update_fields=["status", "status_reason", "status_since"])
+        locked.save(update_fields=["status", "status_reason", "reason_code", "status_since"])
         channel.status, channel.status_reason, channel.status_since = locked.status, reason, locked.status_since
+        channel.reason_code = reason_code
         if not (changed_status or log_unchanged):
             return None
         return ChannelEvent.objects.create(
@@ -53,5 +56,6 @@ def channel_disconnect(*, channel: Channel, actor: User) -> ChannelEvent | None:
         channel=channel,
         status=ChannelStatus.DISCONNECTED,
         reason=f"Disconnected by {actor}.",
+        reason_code=ReasonCode.BY_PERSON,
         actor=actor,
     )

@@ -1,0 +1,63 @@
+"""Opening a channel's mailbox with credentials that work, refreshing them when they must be."""
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from imapclient import IMAPClient
+
+from channels_app.models import Channel
+from channels_app.providers import AuthFailure, AuthReason, Credentials, channel_endpoint, get_provider
+from channels_app.services.credentials import channel_credentials, channel_refresh_tokens
+
+
+def _disused(channel: Channel) -> bool:
+    """Whether the provider has likely dropped our token for going unused (Google: 6 months, Microsoft: 90 days)."""
+    days = settings.TOKEN_DISUSE_DAYS.get(channel.provider)
+    last_used = channel.token_refreshed_at or channel.last_synced_at
+    return bool(days and last_used and timezone.now() - last_used > timedelta(days=days))
+
+
+def refresh_tokens(channel: Channel) -> Credentials:
+    """Refresh and store; an invalid grant on a long-unused token is reported as disuse, not revocation."""
+    try:
+        return channel_refresh_tokens(channel=channel)
+    except AuthFailure as failure:
+        if _disused(channel):
+            raise AuthFailure(failure.message, AuthReason.DISUSE) from None
+        raise
+
+
+def usable_credentials(channel: Channel) -> tuple[Credentials, bool]:
+    """Credentials to log in with, and whether they were just refreshed."""
+    credentials = channel_credentials(channel)
+    if not get_provider(channel.provider).uses_oauth:
+        return credentials, False
+    soon = timezone.now() + timedelta(seconds=settings.TOKEN_REFRESH_MARGIN_SECONDS)
+    if credentials.expires_at is None or credentials.expires_at <= soon:
+        return refresh_tokens(channel), True
+    return credentials, False
+
+
+@contextmanager
+def channel_mailbox(channel: Channel) -> Iterator[IMAPClient]:
+    """An authenticated connection to the channel's mailbox.
+
+    An OAuth login refused with a token we believed valid gets one refresh and
+    one more try before it counts as an auth failure: a single stale access
+    token is not a reason to alarm anyone.
+    """
+    provider = get_provider(channel.provider)
+    endpoint = channel_endpoint(channel)
+    credentials, refreshed = usable_credentials(channel)
+    stack = ExitStack()
+    try:
+        client = stack.enter_context(provider.open_mailbox(endpoint, credentials))
+    except AuthFailure:
+        if not provider.uses_oauth or refreshed:
+            raise
+        client = stack.enter_context(provider.open_mailbox(endpoint, refresh_tokens(channel)))
+    with stack:
+        yield client

@@ -1,0 +1,109 @@
+"""Who is told about a channel's trouble, and how: in-app notifications and email.
+
+Alerts are written in the same transaction as the status change that caused
+them, so an alert exists exactly when the status does; emails go out after
+commit. One notification per incident per recipient: while one is unresolved
+nobody is told again.
+"""
+
+from collections.abc import Iterable
+from functools import partial
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from channels_app.models import Channel, InboxKind, Notification, NotificationKind, Role, User
+
+# Kinds that describe an ongoing problem: shown as a pop-up until resolved.
+PROBLEM_KINDS = (NotificationKind.NEEDS_REAUTH, NotificationKind.UNREACHABLE, NotificationKind.CONFIGURATION)
+
+
+def alert_recipients(channel: Channel) -> list[User]:
+    """Exactly the people who can fix the channel: the owner of an individual inbox;
+    the workspace admins and company admins of a shared one."""
+    inbox = channel.inbox
+    if inbox.kind == InboxKind.INDIVIDUAL:
+        return [inbox.owner] if inbox.owner and inbox.owner.is_active else []
+    admins = User.objects.filter(is_active=True).filter(
+        Q(workspace_memberships__workspace_id=inbox.workspace_id, workspace_memberships__role=Role.ADMIN)
+        | Q(company_membership__company_id=inbox.company_id, company_membership__role=Role.ADMIN)
+    )
+    return list(admins.distinct().order_by("pk"))
+
+
+def configuration_recipients(channel: Channel) -> list[User]:
+    """Staff fix the app's provider settings; the company's admins should know why mail stopped."""
+    people = User.objects.filter(is_active=True).filter(
+        Q(is_staff=True)
+        | Q(company_membership__company_id=channel.inbox.company_id, company_membership__role=Role.ADMIN)
+    )
+    return list(people.distinct().order_by("pk"))
+
+
+def settings_link(channel: Channel) -> str:
+    return settings.SITE_URL + reverse("channel_settings", args=[channel.pk])
+
+
+def problem_text(channel: Channel, kind: str) -> str:
+    if kind == NotificationKind.NEEDS_REAUTH:
+        return f"The channel {channel.address} needs to be reauthorized."
+    if kind == NotificationKind.UNREACHABLE:
+        return f"The channel {channel.address} cannot be reached; we keep trying and will tell you when it is back."
+    return (
+        f"The channel {channel.address} cannot sync because this app's {channel.get_provider_display()} "
+        "settings need fixing by staff. Nobody needs to reauthorize."
+    )
+
+
+def _email(user_email: str, subject: str, body: str) -> None:
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user_email], fail_silently=False)
+
+
+def notify_problem(*, channel: Channel, kind: str, recipients: Iterable[User], detail: str = "") -> list[Notification]:
+    """Open an incident for each recipient not already told; must run inside the status change's transaction."""
+    already = set(
+        Notification.objects.filter(channel=channel, kind=kind, resolved_at__isnull=True).values_list(
+            "recipient_id", flat=True
+        )
+    )
+    text = problem_text(channel, kind)
+    created = [
+        Notification.objects.create(recipient=user, channel=channel, kind=kind, message=text)
+        for user in recipients
+        if user.pk not in already
+    ]
+    body = f"{text}\n\n{detail}\n\nOpen the channel's settings: {settings_link(channel)}\n".replace("\n\n\n", "\n\n")
+    for notification in created:
+        transaction.on_commit(partial(_email, notification.recipient.email, text, body))
+    return created
+
+
+def resolve_problems(*, channel: Channel, kinds: Iterable[str], follow_up: str, text: str) -> list[Notification]:
+    """Close open incidents of `kinds` and tell each person who was told, once, that it is over."""
+    open_alerts = Notification.objects.filter(channel=channel, kind__in=list(kinds), resolved_at__isnull=True)
+    recipients = {n.recipient_id: n.recipient for n in open_alerts.select_related("recipient")}
+    now = timezone.now()
+    open_alerts.update(resolved_at=now)
+    notices = [
+        Notification.objects.create(
+            recipient=user, channel=channel, kind=follow_up, message=text, created_at=now, resolved_at=now
+        )
+        for user in recipients.values()
+    ]
+    body = f"{text}\n\nThe channel: {settings_link(channel)}\n"
+    for notice in notices:
+        transaction.on_commit(partial(_email, notice.recipient.email, text, body))
+    return notices
+
+
+def open_problems_for(user: User) -> list[Notification]:
+    """The pop-ups a person should see now: their unresolved problem notifications."""
+    return list(
+        Notification.objects.filter(recipient=user, kind__in=PROBLEM_KINDS, resolved_at__isnull=True)
+        .select_related("channel")
+        .order_by("-created_at")
+    )

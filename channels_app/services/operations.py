@@ -1,0 +1,56 @@
+"""The background operations on one channel, each a real request to its provider.
+
+Each takes a channel (leased by `health.run_check`) and returns a line saying
+what it did; failures are raised, already classified, by the provider layer.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from channels_app.models import Channel
+from channels_app.providers import get_provider
+from channels_app.services.mailbox import channel_mailbox, refresh_tokens
+from channels_app.services.sync import sync
+
+__all__ = ["keep_alive", "probe", "renew_subscription", "sync"]
+
+
+def probe(channel: Channel) -> str:
+    """Do our credentials still open the mailbox? A login and a NOOP, nothing imported."""
+    with channel_mailbox(channel) as client:
+        client.noop()
+    return "credentials work"
+
+
+def keep_alive(channel: Channel) -> str:
+    """Use the refresh token well before the provider would drop it for disuse, and keep the rotated one."""
+    if not get_provider(channel.provider).uses_oauth:
+        return probe(channel)
+    refresh_tokens(channel)
+    return "tokens refreshed"
+
+
+def renew_subscription(channel: Channel) -> str:
+    """Renew our standing with the provider by a real authenticated round trip.
+
+    Gmail's watch and Microsoft Graph's subscriptions expire within days; for
+    our IMAP-based channels the renewal is a fresh login and SELECT, which a
+    provider that stopped honouring our access refuses just the same.
+    """
+    with channel_mailbox(channel) as client:
+        client.select_folder("INBOX", readonly=True)
+    Channel.objects.filter(pk=channel.pk).update(subscription_renewed_at=timezone.now())
+    return "subscription renewed"
+
+
+def keep_alive_due(channel: Channel) -> bool:
+    last = channel.token_refreshed_at or channel.created_at
+    return timezone.now() - last >= timedelta(hours=settings.KEEPALIVE_AFTER_HOURS)
+
+
+def renewal_due(channel: Channel) -> bool:
+    last = channel.subscription_renewed_at or channel.created_at
+    hours = settings.RENEWAL_AFTER_HOURS.get(channel.provider, 24)
+    return timezone.now() - last >= timedelta(hours=hours)

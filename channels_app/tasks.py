@@ -1,0 +1,82 @@
+"""django-q2 entry points. Each takes ids, calls a service, and returns a line for the task log.
+
+The passes run on schedules (`manage.py ensure_schedules`) and fan out one
+small task per due channel, so many workers share the work and one slow
+mailbox holds up nobody else.
+"""
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from channels_app.models import Channel, ChannelStatus
+from channels_app.providers import AuthReason, get_provider
+from channels_app.services import operations
+from channels_app.services.health import run_check
+
+
+def sync_channel(channel_id: int, respect_backoff: bool = True) -> str:
+    return str(run_check(channel_id, operations.sync, cause="sync task", respect_backoff=respect_backoff))
+
+
+def probe_channel(channel_id: int, respect_backoff: bool = True) -> str:
+    return str(run_check(channel_id, operations.probe, cause="probe task", respect_backoff=respect_backoff))
+
+
+def keep_alive_channel(channel_id: int) -> str:
+    return str(run_check(channel_id, operations.keep_alive, cause="keep-alive task"))
+
+
+def renew_subscription_channel(channel_id: int) -> str:
+    # A refusal here is the provider declining to renew our subscription (reason 4 in the help article).
+    return str(
+        run_check(channel_id, operations.renew_subscription, cause="renewal task", auth_reason=AuthReason.SUBSCRIPTION)
+    )
+
+
+def _due(channels: QuerySet[Channel]) -> QuerySet[Channel]:
+    return channels.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
+
+
+def channels_to_sync() -> QuerySet[Channel]:
+    # Unreachable channels keep being tried (with backoff): that is how they recover on their own.
+    return _due(Channel.objects.filter(status__in=[ChannelStatus.ACTIVE, ChannelStatus.UNREACHABLE]))
+
+
+def channels_to_probe() -> QuerySet[Channel]:
+    # needs_reauth channels are included only when their slow check is due (next_attempt_at).
+    return _due(Channel.objects.exclude(status=ChannelStatus.DISCONNECTED))
+
+
+def _fan_out(func: str, ids: list[int]) -> str:
+    for channel_id in ids:
+        async_task(func, channel_id, task_name=f"{func.rsplit('.', 1)[-1]}-{channel_id}")
+    return f"queued {len(ids)} task(s)"
+
+
+def sync_pass() -> str:
+    return _fan_out("channels_app.tasks.sync_channel", list(channels_to_sync().values_list("pk", flat=True)))
+
+
+def probe_pass() -> str:
+    return _fan_out("channels_app.tasks.probe_channel", list(channels_to_probe().values_list("pk", flat=True)))
+
+
+def keep_alive_pass() -> str:
+    candidates = Channel.objects.filter(status__in=[ChannelStatus.ACTIVE, ChannelStatus.UNREACHABLE])
+    due = [
+        c.pk
+        for c in candidates.only("pk", "provider", "token_refreshed_at", "created_at")
+        if get_provider(c.provider).uses_oauth and operations.keep_alive_due(c)
+    ]
+    return _fan_out("channels_app.tasks.keep_alive_channel", due)
+
+
+def renewal_pass() -> str:
+    candidates = Channel.objects.filter(status__in=[ChannelStatus.ACTIVE, ChannelStatus.UNREACHABLE])
+    due = [
+        c.pk
+        for c in candidates.only("pk", "provider", "subscription_renewed_at", "created_at")
+        if operations.renewal_due(c)
+    ]
+    return _fan_out("channels_app.tasks.renew_subscription_channel", due)
