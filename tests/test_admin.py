@@ -57,3 +57,41 @@ def test_channel_change_page_never_shows_credentials(staff_client, tenancy):
 def test_non_staff_cannot_open_admin(tenancy):
     response = tenancy.client_for(tenancy.admin).get(reverse("admin:channels_app_channel_changelist"))
     assert response.status_code == 302
+
+
+def test_channel_list_filters_by_reason(staff_client, tenancy):
+    Channel.objects.filter(pk=tenancy.shared_channel.pk).update(status="needs_reauth", reason_code="disuse")
+    url = reverse("admin:channels_app_channel_changelist")
+    body = staff_client.get(url, {"reason_code__exact": "disuse"}).content.decode()
+    assert "support@acme.test" in body and "member@acme.test" not in body
+
+
+def test_mark_for_reauthorization_action_alerts_the_admins(staff_client, tenancy):
+    url = reverse("admin:channels_app_channel_changelist")
+    response = staff_client.post(
+        url, {"action": "mark_for_reauthorization", "_selected_action": [tenancy.shared_channel.pk]}
+    )
+    assert response.status_code == 302
+    channel = Channel.objects.get(pk=tenancy.shared_channel.pk)
+    assert channel.status == "needs_reauth"
+    assert list(channel.notifications.values_list("recipient", flat=True)) == [tenancy.admin.pk]
+    assert channel.events.first().cause.startswith("staff action")
+
+
+@pytest.mark.local_provider
+@pytest.mark.parametrize("action", ["probe_now", "sync_now"])
+def test_probe_and_sync_now_actions_run_and_report(staff_client, tenancy, make_mailbox, connect_local, action):
+    connect_local(tenancy.shared_channel, make_mailbox())
+    url = reverse("admin:channels_app_channel_changelist")
+    response = staff_client.post(url, {"action": action, "_selected_action": [tenancy.shared_channel.pk]}, follow=True)
+    assert ": ok — " in response.content.decode()
+
+
+def test_support_requests_are_listed_for_staff(staff_client, tenancy):
+    from channels_app.models import SupportRequest
+
+    SupportRequest.objects.create(
+        channel=tenancy.shared_channel, requester=tenancy.admin, message="Keeps failing", diagnostics="provider: gmail"
+    )
+    body = staff_client.get(reverse("admin:channels_app_supportrequest_changelist")).content.decode()
+    assert "support@acme.test" in body

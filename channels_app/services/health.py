@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from channels_app.models import Channel, ChannelStatus, NotificationKind, ReasonCode
+from channels_app.models import Channel, ChannelStatus, NotificationKind, ReasonCode, User
 from channels_app.providers import AuthFailure, AuthReason, ConfigurationFailure, PassingFailure
 from channels_app.services.notifications import (
     alert_recipients,
@@ -241,3 +241,9 @@ def run_check(
             return CheckResult(channel_id, channel.address, "skipped", "lease lost to another worker")
         record_success(channel, cause=cause)
         return CheckResult(channel_id, channel.address, "ok", detail)
+
+
+def channel_mark_for_reauthorization(*, channel: Channel, actor: User) -> None:
+    """Staff declare a channel's access broken (e.g. the customer told support): same path as a failed login."""
+    failure = AuthFailure(f"Marked for reauthorization by staff ({actor}).")
+    record_auth_failure(channel, failure, cause=f"staff action by {actor}")

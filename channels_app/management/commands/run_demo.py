@@ -33,6 +33,7 @@ class Command(BaseCommand):
             self.stderr.write(f"Local mail cannot run here ({unavailable.reason}); continuing without it.")
             instance = None
         call_command("seed_demo")
+        call_command("ensure_schedules")
         manage = [sys.executable, "manage.py"]
         processes = [
             subprocess.Popen([*manage, "runserver", addr, "--noreload"]),  # noqa: S603
@@ -72,7 +73,12 @@ class Command(BaseCommand):
             f"  Local mail, the stand-in for Google, runs at {provider_url};",
             f"  its mailboxes support@, sales@ and sam@acme.test have the password {MAILBOX_PASSWORD}.",
             "",
-            "  Ctrl-C stops the web server and the worker.",
+            "  Try it: sign in as sam@acme.test, then in another terminal revoke Google-style access to his inbox:",
+            "    .venv/bin/python -m localprovider revoke sam@acme.test",
+            "  Within a minute the next sync notices: a pop-up asks Sam to reauthorize (View settings → Reauthorize,",
+            f"  sign in at Local mail as sam@acme.test with {MAILBOX_PASSWORD}).",
+            "",
+            "  Ctrl-C stops the web server, the worker and Local mail.",
             "",
         ]
         self.stdout.write("\n".join(lines))

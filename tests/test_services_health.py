@@ -1,0 +1,238 @@
+"""Health against the real local provider: auth failures, outages, configuration errors, recovery."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from channels_app.models import Channel, ChannelEvent, ChannelStatus, Notification, NotificationKind, ReasonCode, Role
+from channels_app.providers import AuthReason, Credentials
+from channels_app.services.credentials import channel_credentials, channel_store_credentials
+from channels_app.services.health import channel_lease, run_check
+from channels_app.services.operations import probe
+from channels_app.tasks import keep_alive_channel, probe_channel, renew_subscription_channel, sync_channel
+from localprovider import control
+
+pytestmark = pytest.mark.local_provider
+
+
+@pytest.fixture
+def shared(tenancy, make_mailbox, connect_local, make_user, make_company_membership, make_workspace_membership):
+    """The shared channel, connected for real; plus a workspace admin, so there are two people to alert."""
+    mailbox = make_mailbox("support")
+    channel = connect_local(tenancy.shared_channel, mailbox)
+    ws_admin = make_user("wsadmin@acme.test")
+    make_company_membership(user=ws_admin, company=tenancy.company)
+    make_workspace_membership(user=ws_admin, workspace=tenancy.workspace, role=Role.ADMIN)
+    mail.outbox.clear()
+    return channel, mailbox, ws_admin
+
+
+def _reload(channel: Channel) -> Channel:
+    return Channel.objects.get(pk=channel.pk)
+
+
+def _allow_next_attempt(channel: Channel) -> None:
+    Channel.objects.filter(pk=channel.pk).update(next_attempt_at=None)
+
+
+def test_revoked_access_marks_needs_reauth_in_the_same_pass_and_alerts_exactly_the_admins(
+    tenancy, shared, local_provider, django_capture_on_commit_callbacks
+):
+    channel, mailbox, ws_admin = shared
+    control.revoke_tokens(local_provider, mailbox.address)
+    with django_capture_on_commit_callbacks(execute=True):
+        result = sync_channel(channel.pk)
+    assert "auth_failure" in result
+    channel = _reload(channel)
+    assert channel.status == ChannelStatus.NEEDS_REAUTH
+    assert (channel.status_reason, channel.reason_code) == (AuthReason.REJECTED.value, ReasonCode.REVOKED)
+    alerted = set(Notification.objects.filter(channel=channel, kind="needs_reauth").values_list("recipient", flat=True))
+    assert alerted == {tenancy.admin.pk, ws_admin.pk}
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([tenancy.admin.email, ws_admin.email])
+    assert all(f"/settings/channels/{channel.pk}/settings/" in m.body for m in mail.outbox)
+    event = ChannelEvent.objects.get(channel=channel, to_status="needs_reauth")
+    assert event.cause == "sync task"
+
+
+def test_needs_reauth_is_not_logged_into_on_every_poll_and_never_alerts_twice(
+    shared, local_provider, django_capture_on_commit_callbacks
+):
+    channel, mailbox, _ = shared
+    control.revoke_tokens(local_provider, mailbox.address)
+    with django_capture_on_commit_callbacks(execute=True):
+        sync_channel(channel.pk)
+        assert "skipped" in probe_channel(channel.pk)  # the slow check is not due yet
+        _allow_next_attempt(channel)
+        assert "auth_failure" in probe_channel(channel.pk)  # the slow check ran: still refused
+    assert Notification.objects.filter(channel=channel).count() == 2
+    assert len(mail.outbox) == 2
+    assert _reload(channel).next_attempt_at > timezone.now() + timedelta(minutes=50)
+
+
+def test_individual_inbox_alerts_only_its_owner(tenancy, make_mailbox, connect_local, local_provider):
+    mailbox = make_mailbox("me")
+    channel = connect_local(tenancy.member_channel, mailbox)
+    control.revoke_tokens(local_provider, mailbox.address)
+    probe_channel(channel.pk)
+    assert list(Notification.objects.values_list("recipient", flat=True)) == [tenancy.member.pk]
+
+
+def test_an_outage_asks_nobody_to_reauthorize_then_shows_unreachable_and_recovers(
+    tenancy, shared, provider_servers, settings, django_capture_on_commit_callbacks
+):
+    channel, _, ws_admin = shared
+    control.stop_imap(provider_servers)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "passing_failure" in sync_channel(channel.pk)
+    channel = _reload(channel)
+    assert channel.status == ChannelStatus.ACTIVE and channel.failing_since is not None
+    assert not Notification.objects.exists() and not mail.outbox
+    # The outage outlasts the grace period.
+    Channel.objects.filter(pk=channel.pk).update(failing_since=timezone.now() - timedelta(minutes=31))
+    _allow_next_attempt(channel)
+    with django_capture_on_commit_callbacks(execute=True):
+        sync_channel(channel.pk)
+        _allow_next_attempt(channel)
+        sync_channel(channel.pk)  # still down: no second notice
+    assert _reload(channel).status == ChannelStatus.UNREACHABLE
+    assert Notification.objects.filter(kind=NotificationKind.UNREACHABLE).count() == 2
+    assert not Notification.objects.filter(kind=NotificationKind.NEEDS_REAUTH).exists()
+    control.start_imap(provider_servers)
+    _allow_next_attempt(channel)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "ok" in sync_channel(channel.pk)
+    channel = _reload(channel)
+    assert channel.status == ChannelStatus.ACTIVE and channel.failing_since is None
+    assert Notification.objects.filter(kind=NotificationKind.RECOVERED).count() == 2
+    assert not Notification.objects.filter(kind=NotificationKind.UNREACHABLE, resolved_at__isnull=True).exists()
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([tenancy.admin.email, ws_admin.email])
+
+
+def test_authorization_server_down_is_not_an_auth_failure(shared, provider_servers):
+    channel, _, _ = shared
+    control.stop_http(provider_servers)  # Dovecot cannot introspect tokens: [UNAVAILABLE]
+    assert "passing_failure" in probe_channel(channel.pk)
+    expired = channel_credentials(channel)
+    channel_store_credentials(
+        channel=channel,
+        credentials=Credentials(
+            access_token=expired.access_token, refresh_token=expired.refresh_token, expires_at=timezone.now()
+        ),
+    )
+    _allow_next_attempt(channel)
+    assert "passing_failure" in probe_channel(channel.pk)  # the refresh cannot reach the token endpoint
+    assert _reload(channel).status == ChannelStatus.ACTIVE
+    assert not Notification.objects.exists()
+
+
+def test_wrong_client_secret_notifies_staff_and_company_admins_once(
+    tenancy, shared, settings, make_user, django_capture_on_commit_callbacks
+):
+    channel, _, ws_admin = shared
+    staff = make_user("staff@example.test", is_staff=True)
+    settings.MAIL_PROVIDERS = {
+        **settings.MAIL_PROVIDERS,
+        "local": {**settings.MAIL_PROVIDERS["local"], "CLIENT_SECRET": "wrong"},
+    }
+    current = channel_credentials(channel)
+    channel_store_credentials(
+        channel=channel,
+        credentials=Credentials(
+            access_token=current.access_token, refresh_token=current.refresh_token, expires_at=timezone.now()
+        ),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "configuration_failure" in keep_alive_channel(channel.pk)
+        _allow_next_attempt(channel)
+        keep_alive_channel(channel.pk)
+    told = set(Notification.objects.filter(kind=NotificationKind.CONFIGURATION).values_list("recipient", flat=True))
+    assert told == {tenancy.admin.pk, staff.pk}
+    assert ws_admin.pk not in told
+    assert len(mail.outbox) == 2
+    assert _reload(channel).status == ChannelStatus.ACTIVE
+
+
+def test_keep_alive_refreshes_and_stores_the_rotated_refresh_token(shared):
+    channel, _, _ = shared
+    before = channel_credentials(channel)
+    assert "ok" in keep_alive_channel(channel.pk)
+    after = channel_credentials(_reload(channel))
+    assert after.refresh_token != before.refresh_token
+    assert after.access_token != before.access_token
+    assert "ok" in probe_channel(channel.pk)
+
+
+def test_a_token_unused_for_too_long_is_reported_as_expired_from_disuse(shared, local_provider):
+    channel, mailbox, _ = shared
+    control.revoke_tokens(local_provider, mailbox.address)  # what Google does after 6 months of disuse
+    Channel.objects.filter(pk=channel.pk).update(token_refreshed_at=timezone.now() - timedelta(days=200))
+    keep_alive_channel(channel.pk)
+    channel = _reload(channel)
+    assert (channel.status, channel.reason_code) == (ChannelStatus.NEEDS_REAUTH, ReasonCode.DISUSE)
+    assert channel.status_reason == AuthReason.DISUSE.value
+
+
+def test_a_refused_subscription_renewal_says_so(shared, local_provider):
+    channel, mailbox, _ = shared
+    control.revoke_tokens(local_provider, mailbox.address)
+    renew_subscription_channel(channel.pk)
+    assert _reload(channel).reason_code == ReasonCode.SUBSCRIPTION
+
+
+def test_renewal_records_when_it_succeeded(shared):
+    channel, _, _ = shared
+    assert "ok" in renew_subscription_channel(channel.pk)
+    assert _reload(channel).subscription_renewed_at is not None
+
+
+def test_slow_check_notices_when_access_comes_back_on_its_own(
+    tenancy, make_mailbox, local_provider, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    mailbox = make_mailbox("pw")
+    local = {"host": "127.0.0.1", "port": local_provider.imap_port}
+    client = tenancy.client_for(tenancy.member)
+    client.post(
+        reverse("personal:add_imap_channel"),
+        {
+            "address": mailbox.address,
+            "host": local["host"],
+            "port": local["port"],
+            "username": mailbox.address,
+            "password": mailbox.password,
+        },
+    )
+    channel = Channel.objects.get(address=mailbox.address)
+    control.set_password(local_provider, mailbox.address, "temporarily-different")
+    probe_channel(channel.pk)
+    assert _reload(channel).status == ChannelStatus.NEEDS_REAUTH
+    control.set_password(local_provider, mailbox.address, mailbox.password)
+    _allow_next_attempt(channel)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "ok" in probe_channel(channel.pk)
+    assert _reload(channel).status == ChannelStatus.ACTIVE
+    assert Notification.objects.get(kind=NotificationKind.NEEDS_REAUTH).resolved_at is not None
+    assert Notification.objects.filter(kind=NotificationKind.RECOVERED, recipient=tenancy.member).count() == 1
+
+
+def test_a_channel_held_by_another_worker_is_skipped(shared):
+    channel, _, _ = shared
+    with channel_lease(channel.pk, seconds=60) as owner:
+        assert owner is not None
+        assert run_check(channel.pk, probe, cause="test").outcome == "skipped"
+    assert run_check(channel.pk, probe, cause="test").outcome == "ok"
+
+
+def test_sync_imports_new_messages_once(shared, local_provider):
+    channel, mailbox, _ = shared
+    messages = [control.make_message(recipient=mailbox.address, subject=f"Order {i}") for i in range(3)]
+    control.append_messages(local_provider, mailbox.address, messages)
+    assert "imported 3" in sync_channel(channel.pk)
+    assert "imported 0" in sync_channel(channel.pk)
+    channel = _reload(channel)
+    assert sorted(channel.messages.values_list("subject", flat=True)) == ["Order 0", "Order 1", "Order 2"]
+    assert channel.last_uid == 3 and channel.last_synced_at is not None

@@ -1,0 +1,76 @@
+"""The scheduled passes pick the right channels and fan out one task each; the foreground commands report."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from django_q.models import Schedule
+
+from channels_app.models import Channel, ChannelStatus
+from channels_app.tasks import channels_to_probe, channels_to_sync, keep_alive_pass, renewal_pass
+
+
+def test_sync_covers_active_and_unreachable_channels_that_are_due(tenancy):
+    shared, personal = tenancy.shared_channel, tenancy.member_channel
+    Channel.objects.filter(pk=personal.pk).update(status=ChannelStatus.NEEDS_REAUTH)
+    assert list(channels_to_sync()) == [shared]
+    Channel.objects.filter(pk=shared.pk).update(
+        status=ChannelStatus.UNREACHABLE, next_attempt_at=timezone.now() + timedelta(minutes=5)
+    )
+    assert list(channels_to_sync()) == []
+
+
+def test_probe_includes_needs_reauth_only_when_its_slow_check_is_due(tenancy):
+    personal = tenancy.member_channel
+    Channel.objects.filter(pk=personal.pk).update(
+        status=ChannelStatus.NEEDS_REAUTH, next_attempt_at=timezone.now() + timedelta(minutes=59)
+    )
+    Channel.objects.filter(pk=tenancy.shared_channel.pk).update(status=ChannelStatus.DISCONNECTED)
+    assert list(channels_to_probe()) == []
+    Channel.objects.filter(pk=personal.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    assert list(channels_to_probe()) == [personal]
+
+
+def test_keep_alive_and_renewal_passes_pick_only_channels_that_are_due(tenancy, monkeypatch):
+    queued: list[tuple[str, int]] = []
+    monkeypatch.setattr("channels_app.tasks.async_task", lambda func, cid, **kw: queued.append((func, cid)))
+    old = timezone.now() - timedelta(days=30)
+    Channel.objects.filter(pk=tenancy.shared_channel.pk).update(token_refreshed_at=old, subscription_renewed_at=old)
+    Channel.objects.filter(pk=tenancy.member_channel.pk).update(
+        token_refreshed_at=timezone.now(), subscription_renewed_at=timezone.now()
+    )
+    assert keep_alive_pass() == "queued 1 task(s)"
+    assert renewal_pass() == "queued 1 task(s)"
+    assert {cid for _, cid in queued} == {tenancy.shared_channel.pk}
+
+
+def test_ensure_schedules_is_idempotent(db, settings):
+    call_command("ensure_schedules")
+    settings.PROBE_INTERVAL_MINUTES = 7
+    call_command("ensure_schedules")
+    assert Schedule.objects.count() == 4
+    assert Schedule.objects.get(name="probe pass").minutes == 7
+
+
+@pytest.mark.local_provider
+def test_sync_channels_command_prints_a_line_per_channel(tenancy, make_mailbox, connect_local, capsys):
+    connect_local(tenancy.shared_channel, make_mailbox())
+    Channel.objects.filter(pk=tenancy.member_channel.pk).update(status=ChannelStatus.DISCONNECTED)
+    call_command("sync_channels")
+    out = capsys.readouterr().out
+    assert "ok — imported 0 new message(s)" in out and "1 channel(s) done." in out
+
+
+@pytest.mark.local_provider
+def test_probe_channels_command_for_one_channel(tenancy, make_mailbox, connect_local, capsys):
+    channel = connect_local(tenancy.shared_channel, make_mailbox())
+    call_command("probe_channels", "--channel", str(channel.pk))
+    assert f"[{channel.pk}] {channel.address}: ok — credentials work" in capsys.readouterr().out
+
+
+def test_unknown_channel_is_a_clear_error(db):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="no channel 999"):
+        call_command("probe_channels", "--channel", "999")
