@@ -51,3 +51,13 @@ class ImapConnectForm(_SpaceForm):
 
 class ImapPasswordForm(forms.Form):
     password = forms.CharField(label="New password", widget=forms.PasswordInput(render_value=False))
+
+
+class SupportRequestForm(forms.Form):
+    # Only the person's own words are posted; diagnostics are gathered on the server.
+    message = forms.CharField(
+        label="What is happening?",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="For example what you were doing when mail stopped. Never include passwords.",
+    )

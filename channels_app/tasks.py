@@ -5,6 +5,9 @@ small task per due channel, so many workers share the work and one slow
 mailbox holds up nobody else.
 """
 
+import time
+
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -17,6 +20,16 @@ from channels_app.services.health import run_check
 
 def sync_channel(channel_id: int, respect_backoff: bool = True) -> str:
     return str(run_check(channel_id, operations.sync, cause="sync task", respect_backoff=respect_backoff))
+
+
+def backfill_channel(channel_id: int) -> str:
+    """Sync right after a reconnect, waiting briefly for a sync already running on the channel to finish."""
+    deadline = time.monotonic() + settings.BACKFILL_WAIT_SECONDS
+    while True:
+        result = run_check(channel_id, operations.sync, cause="backfill task", respect_backoff=False)
+        if not (result.outcome == "skipped" and "busy" in result.detail) or time.monotonic() > deadline:
+            return str(result)
+        time.sleep(1)
 
 
 def probe_channel(channel_id: int, respect_backoff: bool = True) -> str:

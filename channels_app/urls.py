@@ -1,6 +1,17 @@
 from django.urls import include, path
 
-from channels_app.views import channel_pages, connect, home, oauth_callback, reauthorize, space_pages
+from channels_app.views import (
+    alerts,
+    backfill,
+    channel_pages,
+    connect,
+    home,
+    messages_tab,
+    oauth_callback,
+    reauthorize,
+    space_pages,
+    support,
+)
 
 # Adding a channel works the same way in every space; the space comes from the prefix.
 add_patterns = [
@@ -40,5 +51,10 @@ urlpatterns = [
         reauthorize.reauthorize_password,
         name="channel_reauthorize_password",
     ),
+    path("settings/channels/<int:channel_id>/messages/", messages_tab.channel_messages, name="channel_messages"),
+    path("settings/channels/<int:channel_id>/backfill/", backfill.backfill_progress, name="channel_backfill_progress"),
+    path("settings/channels/<int:channel_id>/support/", support.contact_support, name="channel_contact_support"),
     path("oauth/callback/", oauth_callback.oauth_callback, name="oauth_callback"),
+    path("notifications/popup/", alerts.alerts_popup, name="alerts_popup"),
+    path("notifications/<int:notification_id>/dismiss/", alerts.dismiss_alert, name="dismiss_alert"),
 ]

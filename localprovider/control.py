@@ -37,6 +37,7 @@ __all__ = [
     "instance_from_env",
     "is_running",
     "make_message",
+    "renumber_mailbox",
     "revoke_tokens",
     "set_password",
     "start",
@@ -198,6 +199,15 @@ def set_password(instance: Instance, email: str, password: str) -> None:
 def append_messages(instance: Instance, email: str, messages: Iterable[bytes]) -> int:
     """Delivers messages into the INBOX of `email` (Maildir files, visible at the next SELECT/NOOP)."""
     return maildir.deliver(instance, _normalise(email), messages)
+
+
+def renumber_mailbox(instance: Instance, email: str) -> None:
+    """Makes Dovecot renumber the INBOX of `email`: new UIDVALIDITY, new UIDs, same messages.
+
+    Servers do this after a restore or a migration; removing Dovecot's UID list
+    and indexes is how to cause it on purpose.
+    """
+    maildir.forget_uids(instance, _normalise(email))
 
 
 def revoke_tokens(instance: Instance, email: str) -> str:

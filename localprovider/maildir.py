@@ -92,3 +92,11 @@ def deliver(instance: Instance, email: str, messages: Iterable[bytes]) -> int:
             os.fchown(f.fileno(), uid, gid)
         os.rename(tmp, maildir / "new" / name)
     return count
+
+
+def forget_uids(instance: Instance, email: str) -> None:
+    """Deletes Dovecot's UID list and indexes of a Maildir; it then renumbers with a new UIDVALIDITY."""
+    folder = mailbox_dir(instance, email)
+    for pattern in ("dovecot-uidlist", "dovecot.index*", "dovecot-uidvalidity*"):
+        for path in folder.glob(pattern):
+            path.unlink()

@@ -63,7 +63,9 @@ def test_success_replaces_credentials_activates_and_records_who(
     assert (event.from_status, event.to_status, event.actor) == ("needs_reauth", "active", tenancy.admin)
     alert.refresh_from_db()
     assert alert.resolved_at is not None  # the pop-up goes away for everyone
-    assert mail.outbox[-1].subject == f"{channel.address} was reconnected by {tenancy.admin}."
+    receipt = mail.outbox[-1]
+    assert receipt.subject == f"{channel.address} was reconnected by {tenancy.admin}"
+    assert "no messages were missed" in receipt.body and receipt.to == [tenancy.admin.email]
 
 
 def test_reauthorizing_a_healthy_channel_works_and_is_recorded(tenancy, make_mailbox, connect_local):

@@ -1,5 +1,5 @@
 from channels_app.models.channels import Channel, ChannelEvent, ChannelStatus, Provider, ReasonCode
-from channels_app.models.messages import Message
+from channels_app.models.messages import Backfill, BackfillStatus, Message
 from channels_app.models.notifications import Notification, NotificationKind, SupportRequest
 from channels_app.models.tenancy import (
     Company,
@@ -13,6 +13,8 @@ from channels_app.models.tenancy import (
 )
 
 __all__ = [
+    "Backfill",
+    "BackfillStatus",
     "Channel",
     "ChannelEvent",
     "ChannelStatus",

@@ -64,13 +64,12 @@ def channel_reauthorize(*, channel: Channel, credentials: Credentials, actor: Us
             actor=actor,
             log_unchanged=True,
         )
-        resolve_problems(
-            channel=channel,
-            kinds=(NotificationKind.NEEDS_REAUTH, NotificationKind.UNREACHABLE),
-            follow_up=NotificationKind.RECONNECTED,
-            text=f"{channel.address} was reconnected by {actor}.",
+        # The pop-ups go away now; the people told get the "reconnected" notice
+        # with the backfill's receipt once the missed mail is in.
+        told = resolve_problems(channel=channel, kinds=(NotificationKind.NEEDS_REAUTH, NotificationKind.UNREACHABLE))
+        transaction.on_commit(
+            partial(channel_reconnected, channel_id=channel.pk, actor_id=actor.pk, notify_user_ids=[u.pk for u in told])
         )
-        transaction.on_commit(partial(channel_reconnected, channel_id=channel.pk, actor_id=actor.pk))
 
 
 def oauth_reauthorize_finish(*, channel: Channel, pending: PendingAuthorization, code: str, actor: User) -> None:

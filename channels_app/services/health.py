@@ -29,6 +29,7 @@ from channels_app.providers import AuthFailure, AuthReason, ConfigurationFailure
 from channels_app.services.notifications import (
     alert_recipients,
     configuration_recipients,
+    notify_follow_up,
     notify_problem,
     resolve_problems,
 )
@@ -186,10 +187,10 @@ def record_success(channel: Channel, *, cause: str) -> None:
             configuration_error="",
         )
         if locked.configuration_error:
-            resolve_problems(
+            notify_follow_up(
                 channel=channel,
-                kinds=(NotificationKind.CONFIGURATION,),
-                follow_up=NotificationKind.RECOVERED,
+                kind=NotificationKind.RECOVERED,
+                recipients=resolve_problems(channel=channel, kinds=(NotificationKind.CONFIGURATION,)),
                 text=f"{channel.address} syncs again: the provider settings were fixed.",
             )
         if locked.status in (ChannelStatus.UNREACHABLE, ChannelStatus.NEEDS_REAUTH):
@@ -197,10 +198,12 @@ def record_success(channel: Channel, *, cause: str) -> None:
             channel_set_status(
                 channel=channel, status=ChannelStatus.ACTIVE, reason=f"The connection {came_back}.", cause=cause
             )
-            resolve_problems(
+            notify_follow_up(
                 channel=channel,
-                kinds=(NotificationKind.UNREACHABLE, NotificationKind.NEEDS_REAUTH),
-                follow_up=NotificationKind.RECOVERED,
+                kind=NotificationKind.RECOVERED,
+                recipients=resolve_problems(
+                    channel=channel, kinds=(NotificationKind.UNREACHABLE, NotificationKind.NEEDS_REAUTH)
+                ),
                 text=f"{channel.address} {came_back}; nothing needs doing.",
             )
             transaction.on_commit(partial(channel_reconnected, channel_id=channel.pk, actor_id=None))

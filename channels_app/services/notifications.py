@@ -82,21 +82,28 @@ def notify_problem(*, channel: Channel, kind: str, recipients: Iterable[User], d
     return created
 
 
-def resolve_problems(*, channel: Channel, kinds: Iterable[str], follow_up: str, text: str) -> list[Notification]:
-    """Close open incidents of `kinds` and tell each person who was told, once, that it is over."""
+def resolve_problems(*, channel: Channel, kinds: Iterable[str]) -> list[User]:
+    """Close the open incidents of `kinds` (their pop-ups go away for everyone); returns who had been told."""
     open_alerts = Notification.objects.filter(channel=channel, kind__in=list(kinds), resolved_at__isnull=True)
     recipients = {n.recipient_id: n.recipient for n in open_alerts.select_related("recipient")}
+    open_alerts.update(resolved_at=timezone.now())
+    return list(recipients.values())
+
+
+def notify_follow_up(
+    *, channel: Channel, kind: str, recipients: Iterable[User], text: str, subject: str | None = None
+) -> list[Notification]:
+    """Tell people, once, that an incident is over (recovered, reconnected with its receipt)."""
     now = timezone.now()
-    open_alerts.update(resolved_at=now)
     notices = [
         Notification.objects.create(
-            recipient=user, channel=channel, kind=follow_up, message=text, created_at=now, resolved_at=now
+            recipient=user, channel=channel, kind=kind, message=text[:500], created_at=now, resolved_at=now
         )
-        for user in recipients.values()
+        for user in recipients
     ]
     body = f"{text}\n\nThe channel: {settings_link(channel)}\n"
     for notice in notices:
-        transaction.on_commit(partial(_email, notice.recipient.email, text, body))
+        transaction.on_commit(partial(_email, notice.recipient.email, subject or text, body))
     return notices
 
 

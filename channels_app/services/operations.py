@@ -10,11 +10,28 @@ from django.conf import settings
 from django.utils import timezone
 
 from channels_app.models import Channel
-from channels_app.providers import get_provider
+from channels_app.providers import ProviderFailure, get_provider
+from channels_app.services.backfill import backfill_fail, backfill_finish, backfill_mark_running, open_backfill
 from channels_app.services.mailbox import channel_mailbox, refresh_tokens
-from channels_app.services.sync import sync
+from channels_app.services.sync import import_new_messages
 
-__all__ = ["keep_alive", "probe", "renew_subscription", "sync"]
+
+def sync(channel: Channel) -> str:
+    """Import everything above the cursor; an open backfill rides along and gets its receipt at the end."""
+    backfill = open_backfill(channel)
+    if backfill is not None:
+        backfill_mark_running(backfill)
+    try:
+        with channel_mailbox(channel) as client:
+            outcome = import_new_messages(channel, client, backfill=backfill)
+    except ProviderFailure as failure:
+        if backfill is not None:
+            backfill_fail(backfill, failure.message)
+        raise
+    done = f"imported {outcome.imported} new message(s)"
+    if backfill is not None:
+        return f"{done}; {backfill_finish(backfill)}"
+    return done
 
 
 def probe(channel: Channel) -> str:

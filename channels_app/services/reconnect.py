@@ -4,9 +4,14 @@ Called after the transaction that made the channel active has committed, so
 what it starts sees the new credentials.
 """
 
+from collections.abc import Iterable
+
 from django_q.tasks import async_task
 
+from channels_app.services.backfill import backfill_start
 
-def channel_reconnected(*, channel_id: int, actor_id: int | None) -> None:
+
+def channel_reconnected(*, channel_id: int, actor_id: int | None, notify_user_ids: Iterable[int] = ()) -> None:
     # Mail that arrived during the outage is imported at once, not at the next scheduled pass.
-    async_task("channels_app.tasks.sync_channel", channel_id, task_name=f"sync-after-reconnect-{channel_id}")
+    backfill_start(channel_id=channel_id, actor_id=actor_id, notify_user_ids=notify_user_ids)
+    async_task("channels_app.tasks.backfill_channel", channel_id, task_name=f"backfill-{channel_id}")

@@ -1,82 +1,74 @@
 """Importing a mailbox's messages above the channel's cursor, batch by batch.
 
 The cursor is the server's own identity for messages: UIDVALIDITY and the
-highest UID imported. Each batch's messages and the advanced cursor commit
-together, and only while this worker still holds the channel's lease, so a
-worker killed at any point leaves either a whole batch or nothing.
+highest UID imported, so normal sync and backfill both fetch "everything above
+the cursor" and close any gap by construction. Each batch's messages and the
+advanced cursor commit together, and only while this worker still holds the
+channel's lease: a worker killed at any point leaves whole batches or nothing.
 """
 
-import email.utils
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.header import decode_header, make_header
-from email.message import Message as EmailMessage
-from email.parser import BytesHeaderParser
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Max
+from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 from imapclient import IMAPClient
 
-from channels_app.models import Channel, Message
+from channels_app.models import Backfill, Channel, Message
 from channels_app.services.health import LeaseLost, extend_lease
-from channels_app.services.mailbox import channel_mailbox
-
-_headers = BytesHeaderParser()
+from channels_app.services.parsing import parse_headers
 
 
 @dataclass
 class SyncOutcome:
     imported: int = 0
     uidvalidity_changed: bool = False
+    dates: list[datetime] = field(default_factory=list)
 
 
-def _text(value: object, limit: int = 998) -> str:
-    """A header as readable text, whatever its encoding; malformed headers never raise."""
-    if value is None:
-        return ""
-    try:
-        text = str(make_header(decode_header(str(value))))
-    except (LookupError, UnicodeError, ValueError, TypeError):
-        text = str(value)
-    return " ".join(text.split())[:limit]
-
-
-def _date(message: EmailMessage) -> datetime | None:
-    raw = message.get("Date")
-    if not raw:
-        return None
-    try:
-        parsed = email.utils.parsedate_to_datetime(str(raw))
-    except (TypeError, ValueError, IndexError):
-        return None
-    if parsed is None:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def parse_message(channel: Channel, uidvalidity: int, uid: int, raw: bytes) -> Message:
-    headers = _headers.parsebytes(raw)
+def message_row(channel: Channel, uidvalidity: int, uid: int, raw: bytes) -> Message:
+    headers = parse_headers(raw)
     return Message(
         channel=channel,
         uidvalidity=uidvalidity,
         uid=uid,
-        message_id=_text(headers.get("Message-ID")).strip("<>")[:998],
-        from_address=_text(headers.get("From")),
-        subject=_text(headers.get("Subject")),
-        date=_date(headers),
+        message_id=headers.message_id,
+        from_address=headers.from_address,
+        to_addresses=headers.to_addresses,
+        subject=headers.subject,
+        date=headers.date,
         size=len(raw),
+        digest=hashlib.sha256(raw).hexdigest(),
+        raw=raw,
+        parse_problems="; ".join(headers.problems)[:500],
     )
 
 
-def _batches(uids: list[int], size: int) -> Iterator[list[int]]:
-    for start in range(0, len(uids), size):
-        yield uids[start : start + size]
+def batches(sizes: dict[int, int], *, count: int, budget: int) -> Iterator[list[int]]:
+    """UIDs in order, in batches of at most `count` messages and about `budget` bytes.
+
+    The byte budget keeps memory flat however large the messages: a 20 MB
+    message travels alone rather than with 499 others.
+    """
+    batch: list[int] = []
+    used = 0
+    for uid in sorted(sizes):
+        if batch and (len(batch) >= count or used + sizes[uid] > budget):
+            yield batch
+            batch, used = [], 0
+        batch.append(uid)
+        used += sizes[uid]
+    if batch:
+        yield batch
 
 
-def _store_batch(channel: Channel, uidvalidity: int, messages: Iterable[Message], last_uid: int) -> int:
-    rows = list(messages)
+def _store_batch(channel: Channel, rows: list[Message], *, uidvalidity: int, last_uid: int, backfill: Backfill | None):
+    dates = [row.date for row in rows if row.date]
     with transaction.atomic():
         # The cursor moves only while we hold the lease; otherwise nothing of this batch is kept.
         moved = Channel.objects.filter(pk=channel.pk, lease_owner=channel.lease_owner).update(
@@ -85,36 +77,81 @@ def _store_batch(channel: Channel, uidvalidity: int, messages: Iterable[Message]
         if not moved:
             raise LeaseLost(channel.address)
         Message.objects.bulk_create(rows, ignore_conflicts=True)
+        if backfill is not None and rows:
+            progress: dict[str, object] = {"imported": F("imported") + len(rows)}
+            if dates:
+                earliest, latest = min(dates), max(dates)
+                progress["earliest_message_at"] = Least(F("earliest_message_at"), earliest)
+                progress["latest_message_at"] = Greatest(F("latest_message_at"), latest)
+                # Least/Greatest of NULL and a date is NULL on SQLite: seed them first.
+                Backfill.objects.filter(pk=backfill.pk, earliest_message_at__isnull=True).update(
+                    earliest_message_at=earliest, latest_message_at=latest
+                )
+            Backfill.objects.filter(pk=backfill.pk).update(**progress)
     channel.uidvalidity, channel.last_uid = uidvalidity, last_uid
-    return len(rows)
 
 
-def import_new_messages(channel: Channel, client: IMAPClient) -> SyncOutcome:
+def _known_keys(channel: Channel, since: datetime | None) -> tuple[set[str], set[str]]:
+    """Message-IDs and (for messages without one) digests already imported near and after `since`."""
+    rows = Message.objects.filter(channel=channel)
+    if since is not None:
+        rows = rows.filter(date__gte=since - timedelta(days=1)) | rows.filter(date__isnull=True)
+    ids, digests = set(), set()
+    for message_id, digest in rows.values_list("message_id", "digest").iterator():
+        if message_id:
+            ids.add(message_id)
+        else:
+            digests.add(digest)
+    return ids, digests
+
+
+def _reconcile_uids(channel: Channel, client: IMAPClient) -> tuple[list[int], datetime | None]:
+    """After a renumbering: the UIDs that may hold messages we have not imported yet.
+
+    Everything up to our newest message (less a safety margin) was imported
+    under the old numbering; only messages from then on need comparing.
+    """
+    newest = Message.objects.filter(channel=channel).aggregate(newest=Max("date"))["newest"]
+    if newest is None:
+        return list(client.search(["ALL"])), None
+    since = newest - timedelta(hours=settings.RECONCILE_MARGIN_HOURS)
+    return list(client.search(["SINCE", since.date()])), since
+
+
+def import_new_messages(channel: Channel, client: IMAPClient, *, backfill: Backfill | None = None) -> SyncOutcome:
     outcome = SyncOutcome()
     folder = client.select_folder("INBOX", readonly=True)
     uidvalidity = int(folder[b"UIDVALIDITY"])
+    known: tuple[set[str], set[str]] | None = None
     if channel.uidvalidity is not None and channel.uidvalidity != uidvalidity:
-        # The server renumbered the mailbox: our UIDs mean nothing any more.
+        # The server renumbered the mailbox: old UIDs mean nothing, reconcile by identity instead.
         outcome.uidvalidity_changed = True
-        channel.last_uid = 0
-    # "N:*" always matches the highest UID, even when it is below N: filter.
-    uids = sorted(uid for uid in client.search(["UID", f"{channel.last_uid + 1}:*"]) if uid > channel.last_uid)
-    for batch in _batches(uids, settings.SYNC_BATCH_SIZE):
+        uids, since = _reconcile_uids(channel, client)
+        known = _known_keys(channel, since)
+    else:
+        # "N:*" always matches the highest UID, even when it is below N: filter.
+        uids = [uid for uid in client.search(["UID", f"{channel.last_uid + 1}:*"]) if uid > channel.last_uid]
+    sizes = (
+        {uid: int(data[b"RFC822.SIZE"]) for uid, data in client.fetch(uids, ["RFC822.SIZE"]).items()} if uids else {}
+    )
+    if backfill is not None:
+        Backfill.objects.filter(pk=backfill.pk).update(total=F("imported") + len(sizes))
+    last_uid = channel.last_uid if known is None else 0
+    for batch in batches(sizes, count=settings.SYNC_BATCH_SIZE, budget=settings.SYNC_BATCH_BYTES):
         fetched = client.fetch(batch, ["BODY.PEEK[]"])
-        messages = (
-            parse_message(channel, uidvalidity, uid, fetched[uid][b"BODY[]"]) for uid in batch if uid in fetched
-        )
-        outcome.imported += _store_batch(channel, uidvalidity, messages, batch[-1])
+        rows = [message_row(channel, uidvalidity, uid, fetched[uid][b"BODY[]"]) for uid in batch if uid in fetched]
+        del fetched
+        if known is not None:
+            ids, digests = known
+            rows = [r for r in rows if not (r.message_id in ids if r.message_id else r.digest in digests)]
+        last_uid = max(last_uid, batch[-1])
+        _store_batch(channel, rows, uidvalidity=uidvalidity, last_uid=last_uid, backfill=backfill)
+        outcome.imported += len(rows)
         if not extend_lease(channel.pk, channel.lease_owner, seconds=settings.CHANNEL_LEASE_SECONDS):
             raise LeaseLost(channel.address)
-    if not uids:
-        Channel.objects.filter(pk=channel.pk, lease_owner=channel.lease_owner).update(
-            uidvalidity=uidvalidity, last_uid=channel.last_uid, last_synced_at=timezone.now()
-        )
+    if known is not None:
+        # Everything below UIDNEXT was either compared above or is older than our newest message.
+        last_uid = max(last_uid, int(folder[b"UIDNEXT"]) - 1)
+    if not sizes or known is not None:
+        _store_batch(channel, [], uidvalidity=uidvalidity, last_uid=last_uid, backfill=None)
     return outcome
-
-
-def sync(channel: Channel) -> str:
-    with channel_mailbox(channel) as client:
-        outcome = import_new_messages(channel, client)
-    return f"imported {outcome.imported} new message(s)"

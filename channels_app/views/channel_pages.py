@@ -6,9 +6,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from channels_app.forms import SupportRequestForm
 from channels_app.models import Channel
 from channels_app.permissions import access_channel, can_manage_channel, require_manage_channel, space_of_channel
+from channels_app.services.backfill import latest_receipt
 from channels_app.services.status import channel_disconnect
+from channels_app.views.support import support_context
 
 
 def _context(request: HttpRequest, channel: Channel, tab: str) -> dict[str, object]:
@@ -21,10 +24,13 @@ def _context(request: HttpRequest, channel: Channel, tab: str) -> dict[str, obje
 
 
 @login_required
-def overview(request: HttpRequest, channel_id: int) -> HttpResponse:
+def overview(request: HttpRequest, channel_id: int, support_form: SupportRequestForm | None = None) -> HttpResponse:
+    """`support_form` is passed by views.support.contact_support to show its errors in place."""
     channel = access_channel(request.user, channel_id)
     context = _context(request, channel, "overview")
     context["events"] = channel.events.select_related("actor")[:50]
+    context.update(support_context(channel, support_form))
+    context["receipt"] = latest_receipt(channel)
     return render(request, "channels_app/channel/overview.html", context)
 
 

@@ -1,0 +1,128 @@
+"""Reads that pages and services share: a channel's incidents, how often it needed
+reauthorization, the diagnostics support sees, and the pop-ups a person is shown."""
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from channels_app.models import Channel, ChannelEvent, ChannelStatus, Notification, User
+from channels_app.services.notifications import open_problems_for
+
+# Statuses that begin an incident: the mailbox stops syncing without anyone asking for it.
+INCIDENT_STATUSES = (ChannelStatus.NEEDS_REAUTH, ChannelStatus.UNREACHABLE)
+
+
+def reauth_threshold() -> int:
+    # Read at call time, not import time, so settings overrides (and tests) take effect.
+    return getattr(settings, "REPEATED_REAUTH_THRESHOLD", 3)
+
+
+def reauth_window_days() -> int:
+    return getattr(settings, "REPEATED_REAUTH_DAYS", 30)
+
+
+@dataclass(frozen=True)
+class Incident:
+    """One time a channel stopped syncing on its own, and the event that brought it back, if any."""
+
+    started: ChannelEvent
+    # The first later event back to active; None while the channel has not recovered.
+    ended: ChannelEvent | None
+
+    @property
+    def started_at(self) -> datetime:
+        return self.started.created_at
+
+    @property
+    def ongoing(self) -> bool:
+        return self.ended is None
+
+    @property
+    def is_reauth(self) -> bool:
+        return self.started.to_status == ChannelStatus.NEEDS_REAUTH
+
+
+def _incident_events(channel: Channel) -> QuerySet[ChannelEvent]:
+    # A repeat of the same status (a person's action logged on a broken channel) is the same
+    # incident going on, not a new one. This is the one definition both the list and the count use.
+    return channel.events.filter(to_status__in=INCIDENT_STATUSES).exclude(from_status=F("to_status"))
+
+
+def channel_incidents(channel: Channel, since: datetime | None = None) -> list[Incident]:
+    """Incidents newest first, each paired with the next event back to active."""
+    events = channel.events.select_related("actor").order_by("created_at", "id")
+    if since is not None:
+        # An incident ends after it starts, so events before `since` can neither start nor end one we show.
+        events = events.filter(created_at__gte=since)
+    incident_ids = set(_incident_events(channel).values_list("pk", flat=True))
+    incidents: list[Incident] = []
+    waiting: list[ChannelEvent] = []  # started, not yet back to active
+    for event in events:
+        if event.pk in incident_ids:
+            waiting.append(event)
+        elif event.to_status == ChannelStatus.ACTIVE and waiting:
+            incidents.extend(Incident(started, event) for started in waiting)
+            waiting = []
+    incidents.extend(Incident(started, None) for started in waiting)
+    incidents.sort(key=lambda i: (i.started.created_at, i.started.pk), reverse=True)
+    return incidents
+
+
+def reauth_incidents_count(channel: Channel, days: int | None = None) -> int:
+    """How many times the channel fell into needs_reauth in the last `days` days."""
+    since = timezone.now() - timedelta(days=reauth_window_days() if days is None else days)
+    return _incident_events(channel).filter(to_status=ChannelStatus.NEEDS_REAUTH, created_at__gte=since).count()
+
+
+def _utc(moment: datetime | None) -> str:
+    # Support staff read these from many time zones: one unambiguous form.
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
+
+
+def channel_diagnostics(channel: Channel, incidents: list[Incident] | None = None, limit: int = 20) -> str:
+    """What support needs to look into a channel, as plain text.
+
+    Built from an explicit list of harmless fields, never from the model as a whole, so
+    credentials, tokens and their ciphertext cannot slip in when fields are added later.
+    Provider error text (`last_error`) is left out too: we do not control what it echoes.
+    """
+    if incidents is None:
+        incidents = channel_incidents(channel)
+    inbox = channel.inbox
+    lines = [
+        f"Channel: {channel.address} (id {channel.pk})",
+        f"Provider: {channel.get_provider_display()}",
+        f"Status: {channel.get_status_display()} since {_utc(channel.status_since)}"
+        + (f" ({channel.get_reason_code_display()})" if channel.reason_code else ""),
+        f"Inbox: {inbox.name} ({inbox.get_kind_display()} inbox)",
+        f"Connected: {_utc(channel.created_at)}",
+        f"Last sync: {_utc(channel.last_synced_at)}",
+        f"Reauthorization incidents in the last {reauth_window_days()} days: {reauth_incidents_count(channel)}",
+        "",
+        f"Incidents (newest first, at most {limit}):" if incidents else "Incidents: none",
+    ]
+    for incident in incidents[:limit]:
+        start = incident.started
+        if incident.ended is None:
+            outcome = "ongoing"
+        else:
+            outcome = f"back to active {_utc(incident.ended.created_at)} by {incident.ended.caused_by}"
+        lines.append(
+            f"- {_utc(start.created_at)}: {start.get_to_status_display()}"
+            f" (reason: {start.reason or 'none given'}; by {start.caused_by}); {outcome}"
+        )
+    return "\n".join(lines)
+
+
+def popup_alerts(user: User, *, hide: Collection[int] = ()) -> list[Notification]:
+    """The pop-ups to show a person now: their open problems minus those dismissed this session.
+
+    Filtering in Python keeps this at the one query of `open_problems_for`.
+    """
+    if not user.is_authenticated:
+        return []
+    return [n for n in open_problems_for(user) if n.pk not in hide]

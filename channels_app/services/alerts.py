@@ -1,0 +1,27 @@
+"""Dismissing a pop-up alert: hidden for this session only, marked read for good."""
+
+from django.contrib.sessions.backends.base import SessionBase
+from django.utils import timezone
+
+from channels_app.models import Notification
+
+# A list of notification ids, not a set: sessions are serialized as JSON.
+DISMISSED_SESSION_KEY = "dismissed_notifications"
+
+
+def dismissed_alert_ids(session: SessionBase) -> set[int]:
+    return set(session.get(DISMISSED_SESSION_KEY, []))
+
+
+def alert_dismiss(*, notification: Notification, session: SessionBase) -> None:
+    """Hide `notification` for the rest of this session and record that it was seen.
+
+    The caller has already checked that the person is its recipient. Dismissing is
+    per session on purpose: the problem lasts, so a new sign-in shows it again.
+    """
+    ids = dismissed_alert_ids(session) | {notification.pk}
+    # A resolved notification never pops up again, so forgetting those keeps the session small.
+    still_open = Notification.objects.filter(pk__in=ids, resolved_at__isnull=True).values_list("pk", flat=True)
+    session[DISMISSED_SESSION_KEY] = sorted(still_open)
+    # Conditional update: the first time it was read wins, and two tabs cannot race.
+    Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=timezone.now())

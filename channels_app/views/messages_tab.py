@@ -1,0 +1,26 @@
+"""The channel's Messages tab: what was imported, newest first, so a person can see the missed mail is there."""
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from channels_app.permissions import access_channel, can_manage_channel, space_of_channel
+
+
+@login_required
+def channel_messages(request: HttpRequest, channel_id: int) -> HttpResponse:
+    channel = access_channel(request.user, channel_id)
+    rows = channel.messages.order_by("-date", "-uid").only(
+        "subject", "from_address", "date", "size", "parse_problems", "imported_at"
+    )
+    page = Paginator(rows, settings.MESSAGES_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "channel": channel,
+        "space": space_of_channel(channel),
+        "tab": "messages",
+        "can_manage": can_manage_channel(request.user, channel),
+        "page": page,
+    }
+    return render(request, "channels_app/channel/messages.html", context)

@@ -1,0 +1,54 @@
+"""Contact support from a channel's Overview tab."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from channels_app.forms import SupportRequestForm
+from channels_app.models import Channel
+from channels_app.permissions import access_channel
+from channels_app.selectors import (
+    channel_diagnostics,
+    channel_incidents,
+    reauth_incidents_count,
+    reauth_threshold,
+    reauth_window_days,
+)
+from channels_app.services.support import support_request_create
+
+# The Overview lists this many incidents; older ones stay in the History table and diagnostics.
+INCIDENTS_SHOWN = 50
+
+
+def support_context(channel: Channel, form: SupportRequestForm | None = None) -> dict[str, object]:
+    """The Overview's Incidents section and, for a channel that keeps breaking, the Contact support form."""
+    incidents = channel_incidents(channel)
+    count = reauth_incidents_count(channel)
+    offer_support = count >= reauth_threshold()
+    return {
+        "incidents": incidents[:INCIDENTS_SHOWN],
+        "reauth_count": count,
+        "reauth_days": reauth_window_days(),
+        "offer_support": offer_support,
+        "support_form": form or SupportRequestForm(),
+        "diagnostics": channel_diagnostics(channel, incidents) if offer_support else "",
+    }
+
+
+@login_required
+@require_POST
+def contact_support(request: HttpRequest, channel_id: int) -> HttpResponse:
+    # Anyone who can see the channel may ask: everyone whose inbox stops is affected, and
+    # often not the person who can reauthorize it.
+    channel = access_channel(request.user, channel_id)
+    form = SupportRequestForm(request.POST)
+    if not form.is_valid():
+        # Imported here: channel_pages imports this module for support_context.
+        from channels_app.views.channel_pages import overview
+
+        return overview(request, channel_id=channel.pk, support_form=form)
+    support_request_create(channel=channel, requester=request.user, message=form.cleaned_data["message"])
+    messages.success(request, "Your message is on its way to support, with this channel's diagnostics.")
+    return redirect("channel_overview", channel_id=channel.pk)

@@ -1,0 +1,172 @@
+"""Backfill against the real local provider: the whole gap, once each, resumable, and a receipt."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from channels_app.models import Backfill, BackfillStatus, Channel, ChannelStatus, Message
+from channels_app.services import sync as sync_module
+from channels_app.services.backfill import backfill_start, receipt_text
+from channels_app.tasks import backfill_channel, sync_channel
+from localprovider import control
+from tests.malformed_corpus import corpus
+from tests.provider_fixtures import oauth_round_trip
+
+pytestmark = pytest.mark.local_provider
+
+
+def _append(instance, mailbox, count: int, prefix: str = "Gap") -> list[bytes]:
+    start = timezone.now() - timedelta(hours=1)
+    messages = [
+        control.make_message(recipient=mailbox.address, subject=f"{prefix} {i}", date=start + timedelta(seconds=i))
+        for i in range(count)
+    ]
+    control.append_messages(instance, mailbox.address, messages)
+    return messages
+
+
+def _subjects(channel: Channel) -> list[str]:
+    return sorted(Message.objects.filter(channel=channel).values_list("subject", flat=True))
+
+
+@pytest.fixture
+def synced(tenancy, make_mailbox, connect_local, local_provider):
+    """The shared channel with 3 messages already imported."""
+    mailbox = make_mailbox("support")
+    channel = connect_local(tenancy.shared_channel, mailbox)
+    _append(local_provider, mailbox, 3, "Before")
+    sync_channel(channel.pk)
+    return Channel.objects.get(pk=channel.pk), mailbox
+
+
+def test_revoke_fifty_messages_reauthorize_imports_exactly_those_fifty(
+    tenancy, synced, local_provider, django_capture_on_commit_callbacks
+):
+    channel, mailbox = synced
+    control.revoke_tokens(local_provider, mailbox.address)
+    with django_capture_on_commit_callbacks(execute=True):
+        sync_channel(channel.pk)
+    assert Channel.objects.get(pk=channel.pk).status == ChannelStatus.NEEDS_REAUTH
+    _append(local_provider, mailbox, 50)
+    with django_capture_on_commit_callbacks(execute=True):
+        oauth_round_trip(tenancy.client_for(tenancy.admin), reverse("channel_reauthorize", args=[channel.pk]), mailbox)
+    gap = [s for s in _subjects(channel) if s.startswith("Gap")]
+    assert sorted(gap) == sorted(f"Gap {i}" for i in range(50))
+    assert Message.objects.filter(channel=channel).count() == 53
+    backfill = Backfill.objects.get(channel=channel)
+    assert (backfill.status, backfill.imported, backfill.total) == (BackfillStatus.DONE, 50, 50)
+    assert backfill.reconnected_by == tenancy.admin
+    assert "imported 50 messages that arrived between" in receipt_text(backfill)
+    overview = tenancy.client_for(tenancy.admin).get(reverse("channel_overview", args=[channel.pk]))
+    assert "imported 50 messages" in overview.content.decode()
+
+
+def test_a_backfill_killed_mid_batch_resumes_without_duplicates_or_gaps(synced, local_provider, settings, monkeypatch):
+    channel, mailbox = synced
+    _append(local_provider, mailbox, 95)
+    settings.SYNC_BATCH_SIZE = 10
+    backfill_start(channel_id=channel.pk, actor_id=None)
+    real_store = sync_module._store_batch
+    calls = {"n": 0}
+
+    def dies_on_the_fourth_batch(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise SystemExit("worker killed")  # mid-batch: fetched, not yet committed
+        return real_store(*args, **kwargs)
+
+    monkeypatch.setattr(sync_module, "_store_batch", dies_on_the_fourth_batch)
+    with pytest.raises(SystemExit):
+        backfill_channel(channel.pk)
+    assert Message.objects.filter(channel=channel).count() == 3 + 30  # three whole batches, nothing of the fourth
+    assert Backfill.objects.get(channel=channel).status == BackfillStatus.RUNNING
+    monkeypatch.setattr(sync_module, "_store_batch", real_store)
+    backfill_channel(channel.pk)
+    assert Message.objects.filter(channel=channel).count() == 98
+    assert Message.objects.filter(channel=channel).values("uid").distinct().count() == 98
+    backfill = Backfill.objects.get(channel=channel)
+    assert (backfill.status, backfill.imported) == (BackfillStatus.DONE, 95)
+
+
+def test_an_expired_lease_of_a_dead_worker_does_not_block_the_next_one(synced, local_provider):
+    channel, mailbox = synced
+    Channel.objects.filter(pk=channel.pk).update(lease_owner="dead", lease_until=timezone.now() - timedelta(seconds=1))
+    _append(local_provider, mailbox, 2)
+    assert "imported 2" in sync_channel(channel.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sync_and_backfill_at_the_same_time_import_each_message_once(synced, local_provider, settings):
+    channel, mailbox = synced
+    _append(local_provider, mailbox, 200)
+    settings.SYNC_BATCH_SIZE = 20
+    backfill_start(channel_id=channel.pk, actor_id=None)
+    errors: list[BaseException] = []
+
+    def run(task):  # each thread has its own database connection, like a worker
+        try:
+            task(channel.pk)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(task,)) for task in (sync_channel, backfill_channel, sync_channel)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    sync_channel(channel.pk)
+    assert Message.objects.filter(channel=channel).count() == 203
+    assert Message.objects.filter(channel=channel).values("uid").distinct().count() == 203
+
+
+def test_a_renumbered_mailbox_imports_nothing_twice_and_misses_nothing(synced, local_provider):
+    channel, mailbox = synced
+    before = channel.uidvalidity
+    control.renumber_mailbox(local_provider, mailbox.address)
+    _append(local_provider, mailbox, 4, "After renumbering")
+    result = sync_channel(channel.pk)
+    channel = Channel.objects.get(pk=channel.pk)
+    assert channel.uidvalidity != before
+    assert "imported 4" in result
+    assert _subjects(channel) == sorted(
+        [f"Before {i}" for i in range(3)] + [f"After renumbering {i}" for i in range(4)]
+    )
+    _append(local_provider, mailbox, 1, "Later")
+    assert "imported 1" in sync_channel(channel.pk)
+
+
+def test_every_malformed_message_is_imported_and_flagged(synced, local_provider, settings):
+    channel, mailbox = synced
+    messages = corpus()
+    assert len(messages) >= 15
+    control.append_messages(local_provider, mailbox.address, messages.values())
+    settings.SYNC_BATCH_BYTES = 4 * 1024 * 1024
+    assert f"imported {len(messages)}" in sync_channel(channel.pk)
+    rows = Message.objects.filter(channel=channel).exclude(subject__startswith="Before")
+    assert rows.count() == len(messages)
+    by_subject = {row.subject: row for row in rows}
+    assert "missing Date" in by_subject["no date"].parse_problems
+    assert "missing Message-ID" in by_subject["no id"].parse_problems
+    assert by_subject["Grüße aus Köln"].parse_problems == "8-bit Subject"
+    assert by_subject["huge"].size > 20 * 1024 * 1024
+    assert bytes(by_subject["huge"].raw).endswith(b"--b--\r\n")
+    assert rows.filter(message_id="twin@x").count() == 2
+    assert "several Message-ID headers" in by_subject["two ids"].parse_problems
+
+
+def test_messages_tab_lists_newest_first_for_those_who_may_see(tenancy, synced):
+    channel, _ = synced
+    url = reverse("channel_messages", args=[channel.pk])
+    page = tenancy.client_for(tenancy.member).get(url)
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert body.index("Before 2") < body.index("Before 1") < body.index("Before 0")
+    assert tenancy.client_for(tenancy.admin).get(url).status_code == 200
+    assert tenancy.client_for(tenancy.outsider).get(url).status_code == 404

@@ -1,0 +1,118 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from channels_app.providers import Credentials
+from channels_app.selectors import channel_diagnostics, channel_incidents, popup_alerts, reauth_incidents_count
+from channels_app.services.credentials import channel_store_credentials
+
+
+def ago(**delta):
+    return timezone.now() - timedelta(**delta)
+
+
+def test_an_incident_ends_at_the_next_event_back_to_active_and_says_who_ended_it(tenancy, make_event):
+    channel = tenancy.shared_channel
+    start = make_event(channel=channel, from_status="active", reason="Access was revoked.", created_at=ago(days=3))
+    end = make_event(
+        channel=channel, from_status="needs_reauth", to_status="active", actor=tenancy.admin, created_at=ago(days=2)
+    )
+    [incident] = channel_incidents(channel)
+    assert (incident.started, incident.ended, incident.ongoing) == (start, end, False)
+    assert incident.ended.caused_by == str(tenancy.admin)
+
+
+def test_an_incident_without_a_way_back_is_ongoing_and_listed_first(tenancy, make_event):
+    channel = tenancy.shared_channel
+    make_event(channel=channel, created_at=ago(days=5))
+    make_event(channel=channel, to_status="active", cause="probe task", created_at=ago(days=4))
+    latest = make_event(channel=channel, to_status="unreachable", reason="Timed out", created_at=ago(hours=1))
+    incidents = channel_incidents(channel)
+    assert [i.started for i in incidents][0] == latest
+    assert incidents[0].ongoing
+    assert incidents[1].ended.caused_by == "probe task"
+
+
+def test_unreachable_then_needs_reauth_are_two_incidents_ended_by_the_same_recovery(tenancy, make_event):
+    channel = tenancy.shared_channel
+    make_event(channel=channel, from_status="active", to_status="unreachable", created_at=ago(days=3))
+    make_event(channel=channel, from_status="unreachable", to_status="needs_reauth", created_at=ago(days=2))
+    make_event(channel=channel, from_status="needs_reauth", to_status="disconnected", created_at=ago(days=1, hours=1))
+    back = make_event(channel=channel, from_status="disconnected", to_status="active", created_at=ago(days=1))
+    incidents = channel_incidents(channel)
+    assert [i.started.to_status for i in incidents] == ["needs_reauth", "unreachable"]
+    assert all(i.ended == back for i in incidents)
+
+
+def test_statuses_that_are_not_trouble_are_not_incidents(tenancy, make_event):
+    channel = tenancy.shared_channel
+    make_event(channel=channel, from_status="active", to_status="disconnected")
+    make_event(channel=channel, from_status="disconnected", to_status="active")
+    assert channel_incidents(channel) == []
+
+
+def test_a_repeat_of_the_same_status_is_the_same_incident(tenancy, make_event):
+    channel = tenancy.shared_channel
+    make_event(channel=channel, from_status="active", created_at=ago(days=2))
+    make_event(channel=channel, from_status="needs_reauth", to_status="needs_reauth", created_at=ago(days=1))
+    assert len(channel_incidents(channel)) == 1
+    assert reauth_incidents_count(channel) == 1
+
+
+def test_since_leaves_out_older_incidents(tenancy, make_event):
+    channel = tenancy.shared_channel
+    make_event(channel=channel, created_at=ago(days=40))
+    recent = make_event(channel=channel, created_at=ago(days=1))
+    assert [i.started for i in channel_incidents(channel, since=ago(days=30))] == [recent]
+
+
+def test_reauth_count_counts_needs_reauth_in_the_window_only(tenancy, make_event):
+    channel = tenancy.shared_channel
+    for days in (1, 10, 29):
+        make_event(channel=channel, from_status="active", created_at=ago(days=days))
+    make_event(channel=channel, from_status="active", created_at=ago(days=31))
+    make_event(channel=channel, from_status="active", to_status="unreachable", created_at=ago(days=2))
+    make_event(channel=tenancy.member_channel, from_status="active", created_at=ago(days=2))
+    assert reauth_incidents_count(channel) == 3
+    assert reauth_incidents_count(channel, days=5) == 1
+
+
+def test_the_window_comes_from_settings(tenancy, make_event, settings):
+    settings.REPEATED_REAUTH_DAYS = 7
+    make_event(channel=tenancy.shared_channel, created_at=ago(days=10))
+    assert reauth_incidents_count(tenancy.shared_channel) == 0
+
+
+def test_diagnostics_describe_the_channel_and_its_incidents(tenancy, make_event):
+    channel = tenancy.shared_channel
+    make_event(channel=channel, from_status="active", reason="Access was revoked.", cause="sync task")
+    make_event(channel=channel, from_status="needs_reauth", to_status="active", actor=tenancy.admin)
+    text = channel_diagnostics(channel)
+    for expected in ("support@acme.test", "Gmail", "Active", "Shared inbox", "Access was revoked.", "sync task"):
+        assert expected in text
+    assert "back to active" in text and str(tenancy.admin) in text
+    assert "UTC" in text
+
+
+@pytest.mark.parametrize("provider", ["gmail", "imap"])
+def test_diagnostics_never_contain_credentials(tenancy, make_event, provider):
+    channel = tenancy.shared_channel
+    channel.provider = provider
+    channel.save(update_fields=["provider"])
+    channel_store_credentials(
+        channel=channel,
+        credentials=Credentials(access_token="AT-secret", refresh_token="RT-secret", password="PW-secret"),
+    )
+    channel.refresh_from_db()
+    make_event(channel=channel, from_status="active", reason="Access was revoked.")
+    text = channel_diagnostics(channel)
+    assert channel.credentials_ciphertext
+    for secret in ("AT-secret", "RT-secret", "PW-secret", channel.credentials_ciphertext):
+        assert secret not in text
+
+
+def test_popup_alerts_leave_out_the_dismissed_ones(tenancy, make_notification):
+    shown = make_notification(recipient=tenancy.admin, channel=tenancy.shared_channel)
+    hidden = make_notification(recipient=tenancy.admin, channel=tenancy.shared_channel, kind="unreachable")
+    assert popup_alerts(tenancy.admin, hide={hidden.pk}) == [shown]
