@@ -196,9 +196,9 @@ RENEWAL_AFTER_HOURS = {
 }
 TOKEN_REFRESH_MARGIN_SECONDS = env_int("TOKEN_REFRESH_MARGIN_SECONDS", 300, minimum=0)
 CHANNEL_LEASE_SECONDS = env_int("CHANNEL_LEASE_SECONDS", 600, minimum=10)
-SYNC_BATCH_SIZE = env_int("SYNC_BATCH_SIZE", 500, minimum=1)
+SYNC_BATCH_SIZE = env_int("SYNC_BATCH_SIZE", 1000, minimum=1)
 # A batch also stops at this many bytes, so memory stays flat with large messages.
-SYNC_BATCH_BYTES = env_int("SYNC_BATCH_BYTES", 8 * 1024 * 1024, minimum=1024)
+SYNC_BATCH_BYTES = env_int("SYNC_BATCH_BYTES", 16 * 1024 * 1024, minimum=1024)
 # After a mailbox is renumbered, messages dated from our newest one less this margin are compared by identity.
 RECONCILE_MARGIN_HOURS = env_int("RECONCILE_MARGIN_HOURS", 48, minimum=0)
 BACKFILL_WAIT_SECONDS = env_int("BACKFILL_WAIT_SECONDS", 120, minimum=0)

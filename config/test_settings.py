@@ -19,3 +19,8 @@ IMAP_TIMEOUT_SECONDS = 5
 OAUTH_HTTP_TIMEOUT_SECONDS = 5
 # Tasks run inline: a test sees their effect without a worker.
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not the in-memory shared cache: tests with several worker threads
+    # need SQLite's real locking (busy timeout, WAL) as production has it.
+    (BASE_DIR / ".testbed").mkdir(exist_ok=True)  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".testbed" / "test-db.sqlite3")}  # noqa: F405

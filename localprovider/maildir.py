@@ -95,8 +95,17 @@ def deliver(instance: Instance, email: str, messages: Iterable[bytes]) -> int:
 
 
 def forget_uids(instance: Instance, email: str) -> None:
-    """Deletes Dovecot's UID list and indexes of a Maildir; it then renumbers with a new UIDVALIDITY."""
+    """Makes Dovecot renumber a Maildir: a fresh UID list with a higher UIDVALIDITY and no UIDs.
+
+    Dovecot picks a new UIDVALIDITY from the clock, which may repeat within a
+    second, so the new list names one explicitly (old + 1); every message file
+    then gets a new UID at the next SELECT.
+    """
     folder = mailbox_dir(instance, email)
-    for pattern in ("dovecot-uidlist", "dovecot.index*", "dovecot-uidvalidity*"):
+    uidlist = folder / "dovecot-uidlist"
+    old = int(uidlist.read_text().split()[1][1:]) if uidlist.exists() else 0
+    for pattern in ("dovecot.index*", "dovecot-uidvalidity*"):
         for path in folder.glob(pattern):
             path.unlink()
+    uidlist.write_text(f"3 V{old + 1} N1\n")
+    os.chown(uidlist, *dovecot._ids())

@@ -170,3 +170,59 @@ def test_messages_tab_lists_newest_first_for_those_who_may_see(tenancy, synced):
     assert body.index("Before 2") < body.index("Before 1") < body.index("Before 0")
     assert tenancy.client_for(tenancy.admin).get(url).status_code == 200
     assert tenancy.client_for(tenancy.outsider).get(url).status_code == 404
+
+
+def test_the_people_alerted_get_the_receipt_in_the_reconnected_notice(
+    tenancy, synced, local_provider, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from channels_app.models import Notification, NotificationKind
+
+    channel, mailbox = synced
+    control.revoke_tokens(local_provider, mailbox.address)
+    with django_capture_on_commit_callbacks(execute=True):
+        sync_channel(channel.pk)
+    _append(local_provider, mailbox, 7)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        oauth_round_trip(tenancy.client_for(tenancy.admin), reverse("channel_reauthorize", args=[channel.pk]), mailbox)
+    notice = Notification.objects.get(kind=NotificationKind.RECONNECTED)
+    assert notice.recipient == tenancy.admin
+    assert notice.message.startswith("Reconnected by admin@acme.test at ")
+    assert "imported 7 messages that arrived between" in notice.message
+    assert [m.to for m in mail.outbox] == [[tenancy.admin.email]]
+    assert notice.message in mail.outbox[0].body
+
+
+def test_progress_shows_imported_of_total_and_time_left_while_running(tenancy, synced):
+    channel, _ = synced
+    Backfill.objects.create(
+        channel=channel,
+        status=BackfillStatus.RUNNING,
+        total=400,
+        imported=100,
+        started_at=timezone.now() - timedelta(seconds=10),
+    )
+    client = tenancy.client_for(tenancy.member)
+    page = client.get(reverse("channel_overview", args=[channel.pk])).content.decode()
+    assert 'data-testid="backfill-progress"' in page and "100 of 400" in page and "width: 25%" in page
+    assert "about 31 s left" in page or "about 30 s left" in page
+    fragment = client.get(reverse("channel_backfill_progress", args=[channel.pk])).content.decode()
+    assert "100 of 400" in fragment
+    assert (
+        tenancy.client_for(tenancy.outsider).get(reverse("channel_backfill_progress", args=[channel.pk])).status_code
+        == 404
+    )
+    Backfill.objects.filter(channel=channel).update(status=BackfillStatus.DONE, finished_at=timezone.now())
+    assert client.get(reverse("channel_backfill_progress", args=[channel.pk])).content.decode().strip() == ""
+
+
+def test_messages_tab_is_paginated(tenancy, synced, settings):
+    channel, _ = synced
+    settings.MESSAGES_PAGE_SIZE = 2
+    client = tenancy.client_for(tenancy.member)
+    first = client.get(reverse("channel_messages", args=[channel.pk])).content.decode()
+    second = client.get(reverse("channel_messages", args=[channel.pk]), {"page": 2}).content.decode()
+    assert "Before 2" in first and "Before 1" in first and "Before 0" not in first
+    assert "Before 0" in second and "Page 2 of 2" in second

@@ -34,11 +34,9 @@ class Message(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["channel", "uidvalidity", "uid"], name="message_unique_per_uid"),
         ]
-        indexes = [
-            models.Index(fields=["channel", "message_id"]),
-            models.Index(fields=["channel", "digest"]),
-            models.Index(fields=["channel", "-date"]),
-        ]
+        # Few indexes on purpose: each one is paid on every imported message. Reconciling
+        # by Message-ID or digest reads a channel's recent rows once, by (channel, date).
+        indexes = [models.Index(fields=["channel", "-date"])]
 
     def __str__(self) -> str:
         return self.subject or self.message_id or f"UID {self.uid}"
