@@ -5,8 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-# Debian packages the app's real parts need: Dovecot for the local mail provider.
-SYSTEM_PACKAGES := dovecot-imapd
+# Debian packages the real parts need: Dovecot for the local mail provider, Chromium for the browser tests.
+SYSTEM_PACKAGES := dovecot-imapd chromium
 
 .PHONY: run test format venv system-packages clean
 

@@ -202,6 +202,7 @@ SYNC_BATCH_BYTES = env_int("SYNC_BATCH_BYTES", 16 * 1024 * 1024, minimum=1024)
 # After a mailbox is renumbered, messages dated from our newest one less this margin are compared by identity.
 RECONCILE_MARGIN_HOURS = env_int("RECONCILE_MARGIN_HOURS", 48, minimum=0)
 BACKFILL_WAIT_SECONDS = env_int("BACKFILL_WAIT_SECONDS", 120, minimum=0)
+CHANNELS_PAGE_SIZE = env_int("CHANNELS_PAGE_SIZE", 50, minimum=1)
 MESSAGES_PAGE_SIZE = env_int("MESSAGES_PAGE_SIZE", 50, minimum=1)
 REPEATED_REAUTH_THRESHOLD = env_int("REPEATED_REAUTH_THRESHOLD", 3, minimum=1)
 REPEATED_REAUTH_DAYS = env_int("REPEATED_REAUTH_DAYS", 30, minimum=1)

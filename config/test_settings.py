@@ -23,4 +23,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not the in-memory shared cache: tests with several worker threads
     # need SQLite's real locking (busy timeout, WAL) as production has it.
     (BASE_DIR / ".testbed").mkdir(exist_ok=True)  # noqa: F405
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".testbed" / "test-db.sqlite3")}  # noqa: F405
+    # Named after the provider port, so two suites run side by side with their own instances never share it.
+    _name = f"test-db-{os.environ['LOCAL_PROVIDER_HTTP_PORT']}.sqlite3"
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".testbed" / _name)}  # noqa: F405

@@ -57,6 +57,8 @@ def test_view_settings_opens_the_channels_settings_tab(tenancy, make_notificatio
     body = tenancy.client_for(tenancy.admin).get(POPUP).content.decode()
     settings_url = reverse("channel_settings", args=[tenancy.shared_channel.pk])
     assert f'href="{settings_url}" data-testid="view-settings">View settings</a>' in body
+    landing = tenancy.client_for(tenancy.admin).get(settings_url).content.decode()
+    assert 'data-testid="reauthorize"' in landing
 
 
 def test_the_fragment_is_never_cached(tenancy):

@@ -78,3 +78,38 @@ def test_active_channel_shows_no_warning(tenancy):
     assert "support@acme.test" in body
     assert 'data-testid="attention-banner"' not in body
     assert 'data-testid="row-warning"' not in body
+
+
+def _add_shared_channels(tenancy, make_inbox, make_channel, count: int, **fields) -> None:
+    for _ in range(count):
+        make_channel(inbox=make_inbox(workspace=tenancy.workspace), **fields)
+
+
+def _queries(client, url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_channels_page_does_the_same_queries_for_10_and_120_channels(tenancy, make_inbox, make_channel):
+    client = tenancy.client_for(tenancy.admin)
+    url = reverse("workspace_channels", args=[tenancy.workspace.pk])
+    _add_shared_channels(tenancy, make_inbox, make_channel, 9, status=ChannelStatus.NEEDS_REAUTH)
+    few = _queries(client, url)
+    _add_shared_channels(tenancy, make_inbox, make_channel, 110, status=ChannelStatus.NEEDS_REAUTH)
+    assert _queries(client, url) == few
+
+
+def test_channels_page_is_paginated_and_the_banner_stays_short(tenancy, make_inbox, make_channel, settings):
+    settings.CHANNELS_PAGE_SIZE = 5
+    _add_shared_channels(tenancy, make_inbox, make_channel, 14, status=ChannelStatus.UNREACHABLE)
+    client = tenancy.client_for(tenancy.admin)
+    url = reverse("workspace_channels", args=[tenancy.workspace.pk])
+    first = client.get(url).content.decode()
+    assert first.count('data-testid="row-warning"') == 5
+    assert "Page 1 of 3 · 15 channels" in first and "and more" in first
+    last = client.get(url, {"page": 3}).content.decode()
+    assert last.count("<tr class=") == 5

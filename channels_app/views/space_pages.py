@@ -1,11 +1,14 @@
 """The settings spaces (company, a workspace, personal) and their Channels pages."""
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from channels_app.models import Channel, InboxKind
+from channels_app.models.channels import ATTENTION_STATUSES
 from channels_app.permissions import (
     Space,
     access_company,
@@ -13,6 +16,9 @@ from channels_app.permissions import (
     settings_spaces,
     workspace_role,
 )
+
+# The banner names this many channels and then says "and more".
+ATTENTION_NAMED = 10
 
 
 @login_required
@@ -24,15 +30,21 @@ def settings_root(request: HttpRequest) -> HttpResponse:
 def _render_channels(
     request: HttpRequest, *, space: Space, channels: QuerySet[Channel], can_manage: bool
 ) -> HttpResponse:
-    rows = list(channels.select_related("inbox", "inbox__workspace", "inbox__owner").order_by("address"))
-    attention = [c for c in rows if c.needs_attention]
+    """A constant number of queries whatever the number of channels: one page of rows, one count,
+    and the first few channels that need attention for the banner."""
+    rows = channels.select_related("inbox", "inbox__workspace").order_by("address")
+    page = Paginator(rows, settings.CHANNELS_PAGE_SIZE).get_page(request.GET.get("page"))
+    attention_rows = channels.filter(status__in=ATTENTION_STATUSES).order_by("address")
+    attention = list(attention_rows.only("pk", "address", "status")[: ATTENTION_NAMED + 1])
     return render(
         request,
         "channels_app/settings/channels.html",
         {
             "space": space,
-            "channels": rows,
-            "attention": attention,
+            "page": page,
+            "channels": page.object_list,
+            "attention": attention[:ATTENTION_NAMED],
+            "attention_more": len(attention) > ATTENTION_NAMED,
             "can_manage": can_manage,
             "show_workspace": space.kind == "company",
         },
