@@ -5,6 +5,7 @@ small task per due channel, so many workers share the work and one slow
 mailbox holds up nobody else.
 """
 
+import random
 import time
 
 from django.conf import settings
@@ -61,18 +62,36 @@ def channels_to_probe() -> QuerySet[Channel]:
     return _due(Channel.objects.exclude(status=ChannelStatus.DISCONNECTED))
 
 
+def run_batch(func: str, channel_ids: list[int]) -> str:
+    """One small task for a few channels: fewer queue round trips than one task each, and one slow
+    mailbox still delays only its batch. Each channel's own lease makes a repeated delivery harmless."""
+    run_one = {
+        "sync": sync_channel,
+        "probe": probe_channel,
+        "keep_alive": keep_alive_channel,
+        "renewal": renew_subscription_channel,
+    }[func]
+    return "\n".join(run_one(channel_id) for channel_id in channel_ids)
+
+
 def _fan_out(func: str, ids: list[int]) -> str:
-    for channel_id in ids:
-        async_task(func, channel_id, task_name=f"{func.rsplit('.', 1)[-1]}-{channel_id}")
-    return f"queued {len(ids)} task(s)"
+    # Shuffled, so the channels of one provider are not all at the head of the queue; the
+    # per-provider rate limit then spreads the requests themselves over time.
+    ids = list(ids)
+    random.shuffle(ids)
+    size = settings.FANOUT_BATCH_SIZE
+    batches = [ids[start : start + size] for start in range(0, len(ids), size)]
+    for batch in batches:
+        async_task("channels_app.tasks.run_batch", func, batch, task_name=f"{func}-{batch[0]}-{len(batch)}")
+    return f"queued {len(ids)} channel(s) in {len(batches)} task(s)"
 
 
 def sync_pass() -> str:
-    return _fan_out("channels_app.tasks.sync_channel", list(channels_to_sync().values_list("pk", flat=True)))
+    return _fan_out("sync", list(channels_to_sync().values_list("pk", flat=True)))
 
 
 def probe_pass() -> str:
-    return _fan_out("channels_app.tasks.probe_channel", list(channels_to_probe().values_list("pk", flat=True)))
+    return _fan_out("probe", list(channels_to_probe().values_list("pk", flat=True)))
 
 
 def keep_alive_pass() -> str:
@@ -82,7 +101,7 @@ def keep_alive_pass() -> str:
         for c in candidates.only("pk", "provider", "token_refreshed_at", "created_at")
         if get_provider(c.provider).uses_oauth and operations.keep_alive_due(c)
     ]
-    return _fan_out("channels_app.tasks.keep_alive_channel", due)
+    return _fan_out("keep_alive", due)
 
 
 def renewal_pass() -> str:
@@ -92,4 +111,4 @@ def renewal_pass() -> str:
         for c in candidates.only("pk", "provider", "subscription_renewed_at", "created_at")
         if operations.renewal_due(c)
     ]
-    return _fan_out("channels_app.tasks.renew_subscription_channel", due)
+    return _fan_out("renewal", due)

@@ -195,6 +195,15 @@ RENEWAL_AFTER_HOURS = {
     "local": env_int("LOCAL_RENEWAL_AFTER_HOURS", 24, minimum=1),
 }
 TOKEN_REFRESH_MARGIN_SECONDS = env_int("TOKEN_REFRESH_MARGIN_SECONDS", 300, minimum=0)
+# Requests per second started against each provider, across all workers (0: no limit).
+PROVIDER_RATE_LIMITS = {
+    "gmail": env_int("GMAIL_RATE_LIMIT", 20, minimum=0),
+    "microsoft": env_int("MICROSOFT_RATE_LIMIT", 20, minimum=0),
+    "imap": env_int("IMAP_RATE_LIMIT", 20, minimum=0),
+    "local": env_int("LOCAL_RATE_LIMIT", 200, minimum=0),
+}
+# The scheduled passes queue one task per this many due channels.
+FANOUT_BATCH_SIZE = env_int("FANOUT_BATCH_SIZE", 10, minimum=1)
 CHANNEL_LEASE_SECONDS = env_int("CHANNEL_LEASE_SECONDS", 600, minimum=10)
 SYNC_BATCH_SIZE = env_int("SYNC_BATCH_SIZE", 1000, minimum=1)
 # A batch also stops at this many bytes, so memory stays flat with large messages.

@@ -33,16 +33,16 @@ def test_probe_includes_needs_reauth_only_when_its_slow_check_is_due(tenancy):
 
 
 def test_keep_alive_and_renewal_passes_pick_only_channels_that_are_due(tenancy, monkeypatch):
-    queued: list[tuple[str, int]] = []
-    monkeypatch.setattr("channels_app.tasks.async_task", lambda func, cid, **kw: queued.append((func, cid)))
+    queued: list[tuple[str, list[int]]] = []
+    monkeypatch.setattr("channels_app.tasks.async_task", lambda _, func, ids, **kw: queued.append((func, ids)))
     old = timezone.now() - timedelta(days=30)
     Channel.objects.filter(pk=tenancy.shared_channel.pk).update(token_refreshed_at=old, subscription_renewed_at=old)
     Channel.objects.filter(pk=tenancy.member_channel.pk).update(
         token_refreshed_at=timezone.now(), subscription_renewed_at=timezone.now()
     )
-    assert keep_alive_pass() == "queued 1 task(s)"
-    assert renewal_pass() == "queued 1 task(s)"
-    assert {cid for _, cid in queued} == {tenancy.shared_channel.pk}
+    assert keep_alive_pass() == "queued 1 channel(s) in 1 task(s)"
+    assert renewal_pass() == "queued 1 channel(s) in 1 task(s)"
+    assert queued == [("keep_alive", [tenancy.shared_channel.pk]), ("renewal", [tenancy.shared_channel.pk])]
 
 
 def test_ensure_schedules_is_idempotent(db, settings):

@@ -1,4 +1,11 @@
-from channels_app.models.channels import Channel, ChannelEvent, ChannelStatus, Provider, ReasonCode
+from channels_app.models.channels import (
+    Channel,
+    ChannelEvent,
+    ChannelStatus,
+    Provider,
+    ProviderRequestWindow,
+    ReasonCode,
+)
 from channels_app.models.messages import Backfill, BackfillStatus, Message
 from channels_app.models.notifications import Notification, NotificationKind, SupportRequest
 from channels_app.models.tenancy import (
@@ -26,6 +33,7 @@ __all__ = [
     "Notification",
     "NotificationKind",
     "Provider",
+    "ProviderRequestWindow",
     "ReasonCode",
     "SupportRequest",
     "Role",

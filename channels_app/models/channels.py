@@ -117,3 +117,17 @@ class ChannelEvent(models.Model):
         if self.actor_id:
             return str(self.actor)
         return self.cause or "system"
+
+
+class ProviderRequestWindow(models.Model):
+    """Requests started against a provider in one second, counted across every worker and machine."""
+
+    provider = models.CharField(max_length=20)
+    second = models.BigIntegerField()  # Unix time, whole seconds
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["provider", "second"], name="one_window_per_second")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} @ {self.second}: {self.count}"

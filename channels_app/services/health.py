@@ -33,6 +33,7 @@ from channels_app.services.notifications import (
     notify_problem,
     resolve_problems,
 )
+from channels_app.services.ratelimit import wait_for_request_slot
 from channels_app.services.reconnect import channel_reconnected
 from channels_app.services.status import channel_set_status
 
@@ -228,6 +229,7 @@ def run_check(
             when = timezone.localtime(channel.next_attempt_at).strftime("%H:%M:%S")
             return CheckResult(channel_id, channel.address, "skipped", f"next attempt at {when}")
         channel.lease_owner = lease
+        wait_for_request_slot(channel.provider)
         try:
             detail = operation(channel)
         except AuthFailure as failure:

@@ -5,7 +5,10 @@ from the main app's, which may be the one loaded in the calling process (its tes
 Secrets come in through the environment, never through arguments (visible in `ps`).
 """
 
+import json
 import os
+import secrets
+import sys
 from argparse import ArgumentParser
 from datetime import timedelta
 
@@ -33,6 +36,11 @@ class Command(BaseCommand):
             "set-user", help="create or update a mailbox account; password in LOCAL_PROVIDER_PASSWORD"
         )
         user.add_argument("email")
+        sub.add_parser("set-users", help="create or update many accounts: JSON [[email, password], …] on stdin")
+        sub.add_parser(
+            "issue-tokens",
+            help="grant the app tokens for many accounts as if each had consented: JSON [email, …] on stdin",
+        )
         for name, text in (("revoke", "revoke every token of an account"), ("expire", "expire its access tokens")):
             sub.add_parser(name, help=text).add_argument("email")
 
@@ -41,6 +49,10 @@ class Command(BaseCommand):
             self.setup()
         elif action == "set-user":
             self.set_user(str(options["email"]), _required_env("LOCAL_PROVIDER_PASSWORD"))
+        elif action == "set-users":
+            self.set_users(json.load(sys.stdin))
+        elif action == "issue-tokens":
+            self.issue_tokens(json.load(sys.stdin))
         elif action == "revoke":
             self.revoke(str(options["email"]))
         elif action == "expire":
@@ -80,6 +92,44 @@ class Command(BaseCommand):
         user.set_password(password)
         user.save()
         self.stdout.write(f"{'created' if created else 'updated'} {email}")
+
+    @transaction.atomic
+    def set_users(self, accounts: list[list[str]]) -> None:
+        """Thousands of accounts in one process, for benchmarks and large tests."""
+        for email, password in accounts:
+            user, _ = get_user_model().objects.get_or_create(username=email, defaults={"email": email})
+            user.set_password(password)
+            user.save()
+        self.stdout.write(f"set {len(accounts)} accounts")
+
+    @transaction.atomic
+    def issue_tokens(self, emails: list[str]) -> None:
+        """Tokens as a finished consent would give them, without driving the pages thousands of times.
+
+        Prints JSON {email: {access_token, refresh_token, expires_in}}.
+        """
+        app = Application.objects.get(client_id=MAIN_CLIENT_ID)
+        lifetime = timedelta(seconds=int(os.environ.get("LOCAL_PROVIDER_ACCESS_TOKEN_SECONDS") or 3600))
+        users = {u.username: u for u in get_user_model().objects.filter(username__in=emails)}
+        issued: dict[str, dict[str, object]] = {}
+        for email in emails:
+            user = users[email]
+            access = AccessToken.objects.create(
+                user=user,
+                application=app,
+                token=secrets.token_urlsafe(30),
+                scope="imap",
+                expires=timezone.now() + lifetime,
+            )
+            refresh = RefreshToken.objects.create(
+                user=user, application=app, token=secrets.token_urlsafe(30), access_token=access
+            )
+            issued[email] = {
+                "access_token": access.token,
+                "refresh_token": refresh.token,
+                "expires_in": int(lifetime.total_seconds()),
+            }
+        self.stdout.write(json.dumps(issued))
 
     @transaction.atomic
     def revoke(self, email: str) -> None:
