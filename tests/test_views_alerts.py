@@ -1,10 +1,9 @@
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from channels_app.models import Notification, NotificationKind
+from tests.query_count import queries_during
 
 POPUP = "/notifications/popup/"
 FETCH = {"HTTP_X_REQUESTED_WITH": "fetch"}
@@ -167,9 +166,7 @@ def test_anonymous_pages_have_no_alerts_container():
 
 
 def _popup_queries(client):
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(POPUP).status_code == 200
-    return len(queries)
+    return queries_during(lambda: client.get(POPUP))
 
 
 def test_the_fragment_costs_the_same_queries_for_one_or_five_alerts(
@@ -186,4 +183,4 @@ def test_the_fragment_costs_the_same_queries_for_one_or_five_alerts(
     assert client.get(POPUP).content.decode().count('data-testid="alert"') == 5
     assert one == five
     # Session, user and the notifications with their channels.
-    assert five <= 3
+    assert 0 < five <= 3
