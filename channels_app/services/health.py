@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -175,7 +174,9 @@ def record_configuration_failure(channel: Channel, failure: ConfigurationFailure
             )
 
 
-def record_success(channel: Channel, *, cause: str) -> None:
+def record_success(channel: Channel, *, cause: str) -> bool:
+    """Close whatever incident was open; True when the channel came back (the caller then starts a
+    backfill, once it has released the channel's lease so the backfill can take it)."""
     now = timezone.now()
     with transaction.atomic():
         locked = Channel.objects.select_for_update().get(pk=channel.pk)
@@ -207,7 +208,8 @@ def record_success(channel: Channel, *, cause: str) -> None:
                 ),
                 text=f"{channel.address} {came_back}; nothing needs doing.",
             )
-            transaction.on_commit(partial(channel_reconnected, channel_id=channel.pk, actor_id=None))
+            return True
+    return False
 
 
 def run_check(
@@ -244,8 +246,10 @@ def run_check(
         except LeaseLost:
             # Our lease ran out mid-job and another worker took over; what we wrote is whole batches.
             return CheckResult(channel_id, channel.address, "skipped", "lease lost to another worker")
-        record_success(channel, cause=cause)
-        return CheckResult(channel_id, channel.address, "ok", detail)
+        recovered = record_success(channel, cause=cause)
+    if recovered:
+        channel_reconnected(channel_id=channel_id, actor_id=None)
+    return CheckResult(channel_id, channel.address, "ok", detail)
 
 
 def channel_mark_for_reauthorization(*, channel: Channel, actor: User) -> None:
