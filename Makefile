@@ -17,6 +17,7 @@ run: $(STAMP) system-packages
 test: $(STAMP) system-packages
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy channels_app config localprovider
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 format: $(STAMP)

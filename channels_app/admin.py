@@ -1,6 +1,7 @@
 """Staff tools. Credentials are never shown: the encrypted blob is excluded from every form and list."""
 
 from collections.abc import Callable
+from typing import cast
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
@@ -141,7 +142,7 @@ class ChannelAdmin(admin.ModelAdmin):
     @admin.action(description="Mark for reauthorization (alerts the people who can fix it)")
     def mark_for_reauthorization(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
         for channel in queryset.select_related("inbox"):
-            channel_mark_for_reauthorization(channel=channel, actor=request.user)
+            channel_mark_for_reauthorization(channel=channel, actor=cast(User, request.user))
         self.message_user(request, f"{queryset.count()} channel(s) marked for reauthorization.")
 
 

@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -90,7 +90,7 @@ def _insert(channel: Channel, uidvalidity: int, rows: list[MessageRow]) -> None:
     placeholders = ", ".join(["%s"] * 13)
     adapt = _datetime_adapter()
     now = adapt(timezone.now())
-    params = [
+    params: list[tuple[Any, ...]] = [
         (
             channel.pk,
             uidvalidity,

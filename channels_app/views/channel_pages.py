@@ -2,11 +2,12 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from channels_app.forms import SupportRequestForm
+from channels_app.http import AuthedRequest
 from channels_app.models import Channel
 from channels_app.permissions import access_channel, can_manage_channel, require_manage_channel, space_of_channel
 from channels_app.services.backfill import latest_receipt
@@ -14,7 +15,7 @@ from channels_app.services.status import channel_disconnect
 from channels_app.views.support import support_context
 
 
-def _context(request: HttpRequest, channel: Channel, tab: str) -> dict[str, object]:
+def _context(request: AuthedRequest, channel: Channel, tab: str) -> dict[str, object]:
     return {
         "channel": channel,
         "space": space_of_channel(channel),
@@ -24,7 +25,7 @@ def _context(request: HttpRequest, channel: Channel, tab: str) -> dict[str, obje
 
 
 @login_required
-def overview(request: HttpRequest, channel_id: int, support_form: SupportRequestForm | None = None) -> HttpResponse:
+def overview(request: AuthedRequest, channel_id: int, support_form: SupportRequestForm | None = None) -> HttpResponse:
     """`support_form` is passed by views.support.contact_support to show its errors in place."""
     channel = access_channel(request.user, channel_id)
     context = _context(request, channel, "overview")
@@ -35,14 +36,14 @@ def overview(request: HttpRequest, channel_id: int, support_form: SupportRequest
 
 
 @login_required
-def channel_settings(request: HttpRequest, channel_id: int) -> HttpResponse:
+def channel_settings(request: AuthedRequest, channel_id: int) -> HttpResponse:
     channel = access_channel(request.user, channel_id)
     return render(request, "channels_app/channel/settings.html", _context(request, channel, "settings"))
 
 
 @login_required
 @require_POST
-def disconnect(request: HttpRequest, channel_id: int) -> HttpResponse:
+def disconnect(request: AuthedRequest, channel_id: int) -> HttpResponse:
     channel = access_channel(request.user, channel_id)
     require_manage_channel(request.user, channel)
     channel_disconnect(channel=channel, actor=request.user)

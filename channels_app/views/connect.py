@@ -3,12 +3,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from channels_app.forms import ImapConnectForm, OAuthConnectForm
+from channels_app.http import AuthedRequest
 from channels_app.models import Role, User, Workspace
 from channels_app.permissions import (
     Space,
@@ -47,7 +48,7 @@ def _chosen_workspace(kind: str, workspaces: list[Workspace], form_value: Worksp
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def add_channel(request: HttpRequest, space_kind: str, workspace_id: int | None = None) -> HttpResponse:
+def add_channel(request: AuthedRequest, space_kind: str, workspace_id: int | None = None) -> HttpResponse:
     space, workspaces = space_for_add(request.user, space_kind, workspace_id)
     choose = workspaces if space_kind == "company" else None
     form = OAuthConnectForm(request.POST or None, workspaces=choose)
@@ -82,7 +83,7 @@ def add_channel(request: HttpRequest, space_kind: str, workspace_id: int | None 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def add_imap_channel(request: HttpRequest, space_kind: str, workspace_id: int | None = None) -> HttpResponse:
+def add_imap_channel(request: AuthedRequest, space_kind: str, workspace_id: int | None = None) -> HttpResponse:
     space, workspaces = space_for_add(request.user, space_kind, workspace_id)
     form = ImapConnectForm(request.POST or None, workspaces=workspaces if space_kind == "company" else None)
     if request.method == "POST" and form.is_valid():

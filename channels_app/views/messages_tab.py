@@ -3,14 +3,15 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
+from channels_app.http import AuthedRequest
 from channels_app.permissions import access_channel, can_manage_channel, space_of_channel
 
 
 @login_required
-def channel_messages(request: HttpRequest, channel_id: int) -> HttpResponse:
+def channel_messages(request: AuthedRequest, channel_id: int) -> HttpResponse:
     channel = access_channel(request.user, channel_id)
     rows = channel.messages.order_by("-date", "-uid").only(
         "subject", "from_address", "date", "size", "parse_problems", "imported_at"

@@ -2,9 +2,10 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
+from channels_app.http import AuthedRequest
 from channels_app.permissions import access_channel, require_manage_channel
 from channels_app.providers import AuthFailure, ConfigurationFailure, ProviderFailure, get_provider
 from channels_app.services.connect import (
@@ -26,7 +27,7 @@ def _failure_message(failure: ProviderFailure, label: str) -> str:
 
 
 @login_required
-def oauth_callback(request: HttpRequest) -> HttpResponse:
+def oauth_callback(request: AuthedRequest) -> HttpResponse:
     try:
         pending = state_pop(request.session, request.GET.get("state", ""), user_id=request.user.pk)
     except StateRejected as rejected:
@@ -36,7 +37,7 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
     return _finish_connect(request, pending)
 
 
-def _provider_error(request: HttpRequest, label: str) -> str | None:
+def _provider_error(request: AuthedRequest, label: str) -> str | None:
     error = request.GET.get("error")
     if error == "access_denied":
         return f"You declined access at {label}. Nothing was changed."
@@ -47,7 +48,7 @@ def _provider_error(request: HttpRequest, label: str) -> str | None:
     return None
 
 
-def _finish_reauthorize(request: HttpRequest, pending: PendingAuthorization) -> HttpResponse:
+def _finish_reauthorize(request: AuthedRequest, pending: PendingAuthorization) -> HttpResponse:
     assert pending.channel_id is not None
     channel = access_channel(request.user, pending.channel_id)
     require_manage_channel(request.user, channel)
@@ -67,7 +68,7 @@ def _finish_reauthorize(request: HttpRequest, pending: PendingAuthorization) -> 
     return back
 
 
-def _finish_connect(request: HttpRequest, pending: PendingAuthorization) -> HttpResponse:
+def _finish_connect(request: AuthedRequest, pending: PendingAuthorization) -> HttpResponse:
     space, workspaces = space_for_add(request.user, pending.space["kind"], pending.space.get("space_workspace_id"))
     workspace = next((w for w in workspaces if w.pk == pending.space.get("workspace_id")), None)
     label = get_provider(pending.provider).label
@@ -78,8 +79,8 @@ def _finish_connect(request: HttpRequest, pending: PendingAuthorization) -> Http
         channel = oauth_connect_finish(
             pending=pending, code=request.GET["code"], actor=request.user, workspace=workspace
         )
-    except (DuplicateChannel, ProviderFailure) as problem:
-        text = str(problem) if isinstance(problem, DuplicateChannel) else _failure_message(problem, label)
+    except (DuplicateChannel, ProviderFailure) as error:
+        text = str(error) if isinstance(error, DuplicateChannel) else _failure_message(error, label)
         messages.error(request, text)
         return redirect(space.url)
     messages.success(request, f"Connected {channel.address}.")

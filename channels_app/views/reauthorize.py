@@ -2,12 +2,13 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from channels_app.forms import ImapPasswordForm
+from channels_app.http import AuthedRequest
 from channels_app.permissions import access_channel, require_manage_channel, space_of_channel
 from channels_app.providers import AuthFailure, Credentials, ProviderFailure, get_provider
 from channels_app.services.connect import ImapSettings, channel_reauthorize, imap_verify_login
@@ -16,7 +17,7 @@ from channels_app.services.oauth_state import PendingAuthorization, new_code_ver
 
 @login_required
 @require_POST
-def reauthorize(request: HttpRequest, channel_id: int) -> HttpResponse:
+def reauthorize(request: AuthedRequest, channel_id: int) -> HttpResponse:
     channel = access_channel(request.user, channel_id)
     require_manage_channel(request.user, channel)
     provider = get_provider(channel.provider)
@@ -45,7 +46,7 @@ def reauthorize(request: HttpRequest, channel_id: int) -> HttpResponse:
 
 
 @login_required
-def reauthorize_password(request: HttpRequest, channel_id: int) -> HttpResponse:
+def reauthorize_password(request: AuthedRequest, channel_id: int) -> HttpResponse:
     channel = access_channel(request.user, channel_id)
     require_manage_channel(request.user, channel)
     if get_provider(channel.provider).uses_oauth:

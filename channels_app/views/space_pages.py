@@ -4,9 +4,10 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
+from channels_app.http import AuthedRequest
 from channels_app.models import Channel, InboxKind
 from channels_app.models.channels import ATTENTION_STATUSES
 from channels_app.permissions import (
@@ -22,13 +23,13 @@ ATTENTION_NAMED = 10
 
 
 @login_required
-def settings_root(request: HttpRequest) -> HttpResponse:
+def settings_root(request: AuthedRequest) -> HttpResponse:
     """The gear icon lands on the first space the person may manage."""
     return redirect(settings_spaces(request.user)[0].url)
 
 
 def _render_channels(
-    request: HttpRequest, *, space: Space, channels: QuerySet[Channel], can_manage: bool
+    request: AuthedRequest, *, space: Space, channels: QuerySet[Channel], can_manage: bool
 ) -> HttpResponse:
     """A constant number of queries whatever the number of channels: one page of rows, one count,
     and the first few channels that need attention for the banner."""
@@ -52,7 +53,7 @@ def _render_channels(
 
 
 @login_required
-def company_channels(request: HttpRequest) -> HttpResponse:
+def company_channels(request: AuthedRequest) -> HttpResponse:
     company = access_company(request.user)
     channels = Channel.objects.filter(inbox__company=company, inbox__kind=InboxKind.SHARED)
     space = Space("company", f"{company.name} (company)")
@@ -60,7 +61,7 @@ def company_channels(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def workspace_channels(request: HttpRequest, workspace_id: int) -> HttpResponse:
+def workspace_channels(request: AuthedRequest, workspace_id: int) -> HttpResponse:
     workspace = access_workspace(request.user, workspace_id)
     channels = Channel.objects.filter(inbox__workspace=workspace, inbox__kind=InboxKind.SHARED)
     space = Space("workspace", workspace.name, workspace.pk)
@@ -69,7 +70,7 @@ def workspace_channels(request: HttpRequest, workspace_id: int) -> HttpResponse:
 
 
 @login_required
-def personal_channels(request: HttpRequest) -> HttpResponse:
+def personal_channels(request: AuthedRequest) -> HttpResponse:
     channels = Channel.objects.filter(inbox__kind=InboxKind.INDIVIDUAL, inbox__owner=request.user)
     space = Space("personal", "Personal settings")
     return _render_channels(request, space=space, channels=channels, can_manage=True)

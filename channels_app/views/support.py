@@ -2,11 +2,12 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from channels_app.forms import SupportRequestForm
+from channels_app.http import AuthedRequest
 from channels_app.models import Channel
 from channels_app.permissions import access_channel
 from channels_app.selectors import (
@@ -39,7 +40,7 @@ def support_context(channel: Channel, form: SupportRequestForm | None = None) ->
 
 @login_required
 @require_POST
-def contact_support(request: HttpRequest, channel_id: int) -> HttpResponse:
+def contact_support(request: AuthedRequest, channel_id: int) -> HttpResponse:
     # Anyone who can see the channel may ask: everyone whose inbox stops is affected, and
     # often not the person who can reauthorize it.
     channel = access_channel(request.user, channel_id)

@@ -26,7 +26,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, addr: str, **options: Any) -> None:
         from localprovider import control
 
-        instance = control.instance_from_env()
+        instance: control.Instance | None = control.instance_from_env()
         try:
             control.start(instance)
         except control.LocalProviderUnavailable as unavailable:
