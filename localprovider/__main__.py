@@ -22,7 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     append.add_argument("email")
     append.add_argument("--count", type=int, default=1)
     append.add_argument("--sender", default="customer@example.test")
-    sub.add_parser("revoke", help="revoke every token of an account").add_argument("email")
+    revoke = sub.add_parser("revoke", help="revoke every token of an account (as a user removing access at Google)")
+    revoke.add_argument("email")
+    revoke.add_argument(
+        "--then-deliver", type=int, default=0, metavar="N", help="then deliver N new messages: mail keeps arriving"
+    )
     sub.add_parser("expire", help="expire the access tokens of an account").add_argument("email")
     args = parser.parse_args(argv)
 
@@ -57,6 +61,12 @@ def _run(args: argparse.Namespace, instance: control.Instance) -> int:
         print(f"delivered {count} messages to {args.email}")
     elif args.command == "revoke":
         print(control.revoke_tokens(instance, args.email))
+        if args.then_deliver:
+            subjects = (
+                f"Sent while access was revoked ({i + 1} of {args.then_deliver})" for i in range(args.then_deliver)
+            )
+            messages = (control.make_message(recipient=args.email, subject=subject) for subject in subjects)
+            print(f"delivered {control.append_messages(instance, args.email, messages)} new messages to {args.email}")
     elif args.command == "expire":
         print(control.expire_tokens(instance, args.email))
     return 0

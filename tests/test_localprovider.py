@@ -241,3 +241,24 @@ def test_start_is_idempotent_and_fast_when_running(provider: control.Instance) -
     control.start(provider)
     assert time.monotonic() - started < 1
     assert control.status(provider) == {"http": True, "imap": True}
+
+
+def test_cli_revokes_access_while_mail_keeps_arriving(
+    provider: control.Instance, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from localprovider.__main__ import main
+
+    token = _tokens()
+    monkeypatch.setenv("LOCAL_PROVIDER_DIR", str(INSTANCE.dir))
+    monkeypatch.setenv("LOCAL_PROVIDER_HTTP_PORT", str(INSTANCE.http_port))
+    monkeypatch.setenv("LOCAL_PROVIDER_IMAP_PORT", str(INSTANCE.imap_port))
+    with _imap() as client:
+        client.login(*ALICE)
+        before = client.select_folder("INBOX")[b"EXISTS"]
+    assert main(["revoke", ALICE[0], "--then-deliver", "2"]) == 0
+    assert "delivered 2 new messages" in capsys.readouterr().out
+    with pytest.raises(LoginError, match="AUTHENTICATIONFAILED"):
+        _xoauth2_login(ALICE[0], str(token["access_token"]))
+    with _imap() as client:
+        client.login(*ALICE)
+        assert client.select_folder("INBOX")[b"EXISTS"] == before + 2
