@@ -133,7 +133,6 @@ def main() -> None:
 
 
 def _measure(c: int) -> None:
-    from datetime import timedelta
 
     from django.test import Client
     from django.utils import timezone
@@ -150,10 +149,9 @@ def _measure(c: int) -> None:
         User,
         Workspace,
     )
-    from channels_app.providers import Credentials
-    from channels_app.services.credentials import channel_store_credentials
     from channels_app.tasks import probe_channel, sync_channel
     from localprovider import control
+    from tests.provider_fixtures import store_issued_tokens
     from tests.query_count import queries_during
 
     instance = control.Instance(dir=ROOT / ".testbed" / "bench-scale", http_port=HTTP_PORT, imap_port=IMAP_PORT)
@@ -171,15 +169,7 @@ def _measure(c: int) -> None:
         for address in addresses:
             inbox = Inbox.objects.create(company=company, name=address, kind=InboxKind.SHARED, workspace=workspace)
             channel = Channel.objects.create(inbox=inbox, provider=Provider.LOCAL, address=address)
-            token = tokens[address]
-            channel_store_credentials(
-                channel=channel,
-                credentials=Credentials(
-                    access_token=token["access_token"],
-                    refresh_token=token["refresh_token"],
-                    expires_at=timezone.now() + timedelta(hours=1),
-                ),
-            )
+            store_issued_tokens(channel, tokens[address])
         pairs = [(a, str(tokens[a]["access_token"])) for a in addresses]
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
 

@@ -5,10 +5,12 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from channels_app.models import Channel, Provider
 from channels_app.providers import Credentials, get_provider
@@ -79,6 +81,15 @@ def tokens_for(local_provider: control.Instance, mailbox: Mailbox) -> Credential
     url = provider.authorization_url(redirect_uri=redirect_uri, state="s", code_verifier=verifier, login_hint="")
     code = browser.callback_query(browser.authorize_as(url, mailbox.address, mailbox.password))["code"]
     return provider.exchange_code(code=code, redirect_uri=redirect_uri, code_verifier=verifier)
+
+
+def store_issued_tokens(channel: Channel, token: dict[str, object]) -> None:
+    """Give a channel the tokens `control.issue_tokens` made for its mailbox (tests and benchmarks)."""
+    expires_at = timezone.now() + timedelta(seconds=int(str(token["expires_in"])))
+    credentials = Credentials(
+        access_token=str(token["access_token"]), refresh_token=str(token["refresh_token"]), expires_at=expires_at
+    )
+    channel_store_credentials(channel=channel, credentials=credentials)
 
 
 @pytest.fixture

@@ -9,20 +9,17 @@ import threading
 import time
 import uuid
 from collections import Counter
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
 from channels_app.models import Backfill, Channel, Message, Notification, Provider
-from channels_app.providers import Credentials
 from channels_app.services.backfill import backfill_start
-from channels_app.services.credentials import channel_store_credentials
 from channels_app.services.ratelimit import wait_for_request_slot
 from channels_app.tasks import backfill_channel, run_batch, sync_pass
 from localprovider import control
+from tests.provider_fixtures import store_issued_tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,15 +118,7 @@ def test_two_worker_processes_on_the_redis_broker_sync_the_same_50_channels_once
     for address in addresses:
         control.append_messages(local_provider, address, [control.make_message(recipient=address)] * 3)
         channel = make_channel(inbox=make_inbox(workspace=tenancy.workspace), address=address, provider=Provider.LOCAL)
-        token = tokens[address]
-        channel_store_credentials(
-            channel=channel,
-            credentials=Credentials(
-                access_token=token["access_token"],
-                refresh_token=token["refresh_token"],
-                expires_at=timezone.now() + timedelta(seconds=int(token["expires_in"])),
-            ),
-        )
+        store_issued_tokens(channel, tokens[address])
     Channel.objects.exclude(address__in=addresses).delete()
 
     env = {
