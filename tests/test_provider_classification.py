@@ -59,3 +59,18 @@ def test_jwt_claims_reads_the_payload_and_survives_garbage():
     token = "eyJhbGciOiJub25lIn0.eyJlbWFpbCI6ImFAYi5jIn0.sig"
     assert jwt_claims(token) == {"email": "a@b.c"}
     assert jwt_claims("not-a-jwt") == {}
+
+
+def test_microsoft_reads_the_account_from_the_id_token_without_a_network_call(settings):
+    import base64
+    import json
+
+    from channels_app.providers import Credentials, get_provider
+
+    claims = base64.urlsafe_b64encode(json.dumps({"preferred_username": "Support@Contoso.test"}).encode()).decode()
+    settings.MAIL_PROVIDERS = {
+        **settings.MAIL_PROVIDERS,
+        "microsoft": {**settings.MAIL_PROVIDERS["microsoft"], "USERINFO_URL": "http://0.0.0.0:1/"},
+    }
+    credentials = Credentials(access_token="at", id_token=f"e30.{claims.rstrip('=')}.sig")
+    assert get_provider("microsoft").account_address(credentials) == "support@contoso.test"
