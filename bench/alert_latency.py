@@ -17,6 +17,7 @@ from _setup import django_for_bench
 
 django_for_bench("alert", http_port=8768, imap_port=14146)
 
+from channels_app.demo import local_consent  # noqa: E402
 from channels_app.models import (  # noqa: E402
     Channel,
     Company,
@@ -33,7 +34,7 @@ from channels_app.providers import AuthFailure, get_provider  # noqa: E402
 from channels_app.services import health  # noqa: E402
 from channels_app.services.credentials import channel_credentials, channel_store_credentials  # noqa: E402
 from channels_app.tasks import sync_channel  # noqa: E402
-from localprovider import browser, control  # noqa: E402
+from localprovider import control  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 20
 
@@ -41,14 +42,7 @@ N = int(sys.argv[1]) if len(sys.argv) > 1 else 20
 def connected_channel(instance: control.Instance, workspace: Workspace, i: int) -> Channel:
     address = f"bench-{i}-{time.time_ns()}@acme.test"
     control.create_mailbox(instance, address, "pw")
-    provider = get_provider(Provider.LOCAL)
-    url = provider.authorization_url(
-        redirect_uri="http://127.0.0.1/oauth/callback/", state="s", code_verifier="v" * 64, login_hint=""
-    )
-    code = browser.callback_query(browser.authorize_as(url, address, "pw"))["code"]
-    credentials = provider.exchange_code(
-        code=code, redirect_uri="http://127.0.0.1/oauth/callback/", code_verifier="v" * 64
-    )
+    credentials = local_consent(address, "pw")
     inbox = Inbox.objects.create(company=workspace.company, name=address, kind=InboxKind.SHARED, workspace=workspace)
     channel = Channel.objects.create(inbox=inbox, provider=Provider.LOCAL, address=address)
     channel_store_credentials(channel=channel, credentials=credentials)

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from channels_app.providers import Credentials, get_provider
+
 DEMO_PASSWORD = "demo-password-1"
 # The demo mailboxes' password at the Local mail provider (its sign-in page asks for it on Reauthorize).
 MAILBOX_PASSWORD = "mail-password-1"
@@ -20,3 +22,20 @@ SAM = DemoPerson("sam@acme.test", "Sam", "teammate: owns sam@acme.test, plain me
 WES = DemoPerson("wes@acme.test", "Wes", "workspace admin of Sales")
 STAFF = DemoPerson("staff@acme.test", "Stella", "staff: Django admin at /admin/", is_staff=True)
 PEOPLE = (DANA, SAM, WES, STAFF)
+
+
+def local_consent(address: str, password: str) -> Credentials:
+    """Real tokens for a Local mail mailbox: the whole round trip (sign-in, consent, code exchange)
+    through the app's own provider module, without a browser. Used by the demo's seeding, the tests and
+    the benchmarks; never by a request."""
+    # Imported here: localprovider is a development tool, not needed by a production process.
+    from localprovider import browser
+
+    provider = get_provider("local")
+    verifier = "local-consent-" + "v" * 50
+    redirect_uri = "http://127.0.0.1/oauth/callback/"
+    url = provider.authorization_url(
+        redirect_uri=redirect_uri, state="local", code_verifier=verifier, login_hint=address
+    )
+    code = browser.callback_query(browser.authorize_as(url, address, password))["code"]
+    return provider.exchange_code(code=code, redirect_uri=redirect_uri, code_verifier=verifier)

@@ -12,8 +12,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from channels_app.demo import local_consent
 from channels_app.models import Channel, Provider
-from channels_app.providers import Credentials, get_provider
+from channels_app.providers import Credentials
 from channels_app.services.credentials import channel_store_credentials
 from localprovider import browser, control
 
@@ -75,12 +76,7 @@ def oauth_round_trip(client: Client, start_url: str, mailbox: Mailbox, *, allow:
 
 def tokens_for(local_provider: control.Instance, mailbox: Mailbox) -> Credentials:
     """Real tokens for a mailbox, through the local provider module's own code exchange."""
-    provider = get_provider(Provider.LOCAL)
-    verifier = "v" * 64
-    redirect_uri = "http://127.0.0.1/oauth/callback/"
-    url = provider.authorization_url(redirect_uri=redirect_uri, state="s", code_verifier=verifier, login_hint="")
-    code = browser.callback_query(browser.authorize_as(url, mailbox.address, mailbox.password))["code"]
-    return provider.exchange_code(code=code, redirect_uri=redirect_uri, code_verifier=verifier)
+    return local_consent(mailbox.address, mailbox.password)
 
 
 def store_issued_tokens(channel: Channel, token: dict[str, object]) -> None:

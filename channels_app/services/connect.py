@@ -1,6 +1,5 @@
 """Connecting new channels and reauthorizing existing ones: the writes behind both round trips."""
 
-from dataclasses import dataclass
 from functools import partial
 
 from django.db import transaction
@@ -30,22 +29,10 @@ class DuplicateChannel(Exception):
         super().__init__(f"{address} is already connected in your company.")
 
 
-@dataclass(frozen=True)
-class ImapSettings:
-    host: str
-    port: int
-    ssl: bool
-    username: str
-
-    @property
-    def endpoint(self) -> ImapEndpoint:
-        return ImapEndpoint(self.host, self.port, self.ssl, self.username)
-
-
-def imap_verify_login(*, imap: ImapSettings, password: str) -> None:
+def imap_verify_login(*, imap: ImapEndpoint, password: str) -> None:
     """A real login and SELECT INBOX; raises the provider layer's classified failures."""
     provider = get_provider("imap")
-    with provider.open_mailbox(imap.endpoint, Credentials(password=password)) as client:
+    with provider.open_mailbox(imap, Credentials(password=password)) as client:
         client.select_folder("INBOX", readonly=True)
 
 
@@ -92,7 +79,7 @@ def channel_create(
     provider: str,
     address: str,
     credentials: Credentials,
-    imap: ImapSettings | None = None,
+    imap: ImapEndpoint | None = None,
 ) -> Channel:
     """A new inbox with its channel: shared in `workspace`, or the actor's own when it is None."""
     company = workspace.company if workspace else actor.company_membership.company

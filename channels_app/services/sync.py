@@ -28,7 +28,6 @@ from channels_app.services.parsing import parse_headers
 @dataclass
 class SyncOutcome:
     imported: int = 0
-    uidvalidity_changed: bool = False
 
 
 class MessageRow(NamedTuple):
@@ -208,7 +207,6 @@ def import_new_messages(channel: Channel, client: IMAPClient, *, backfill: Backf
     known: tuple[set[str], set[str]] | None = None
     if channel.uidvalidity is not None and channel.uidvalidity != uidvalidity:
         # The server renumbered the mailbox: old UIDs mean nothing, reconcile by identity instead.
-        outcome.uidvalidity_changed = True
         candidates, since = _reconcile_uids(channel, client)
         known = _known_keys(channel, since)
     else:

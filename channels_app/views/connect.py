@@ -18,8 +18,8 @@ from channels_app.permissions import (
     company_membership,
     workspace_role,
 )
-from channels_app.providers import AuthFailure, Credentials, ProviderFailure, get_provider
-from channels_app.services.connect import DuplicateChannel, ImapSettings, channel_create, imap_verify_login
+from channels_app.providers import AuthFailure, Credentials, ImapEndpoint, ProviderFailure, get_provider
+from channels_app.services.connect import DuplicateChannel, channel_create, imap_verify_login
 from channels_app.services.oauth_state import PendingAuthorization, new_code_verifier, state_stash
 
 
@@ -88,7 +88,7 @@ def add_imap_channel(request: AuthedRequest, space_kind: str, workspace_id: int 
     form = ImapConnectForm(request.POST or None, workspaces=workspaces if space_kind == "company" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        imap = ImapSettings(data["host"].strip(), data["port"], data["use_tls"], data["username"])
+        imap = ImapEndpoint(data["host"].strip(), data["port"], data["use_tls"], data["username"])
         try:
             imap_verify_login(imap=imap, password=data["password"])
             channel = channel_create(

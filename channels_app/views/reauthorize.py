@@ -10,8 +10,8 @@ from django.views.decorators.http import require_POST
 from channels_app.forms import ImapPasswordForm
 from channels_app.http import AuthedRequest
 from channels_app.permissions import access_channel, require_manage_channel, space_of_channel
-from channels_app.providers import AuthFailure, Credentials, ProviderFailure, get_provider
-from channels_app.services.connect import ImapSettings, channel_reauthorize, imap_verify_login
+from channels_app.providers import AuthFailure, Credentials, ProviderFailure, channel_endpoint, get_provider
+from channels_app.services.connect import channel_reauthorize, imap_verify_login
 from channels_app.services.oauth_state import PendingAuthorization, new_code_verifier, state_stash
 
 
@@ -54,9 +54,8 @@ def reauthorize_password(request: AuthedRequest, channel_id: int) -> HttpRespons
     form = ImapPasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         password = form.cleaned_data["password"]
-        imap = ImapSettings(channel.imap_host, channel.imap_port or 993, channel.imap_use_tls, channel.imap_username)
         try:
-            imap_verify_login(imap=imap, password=password)
+            imap_verify_login(imap=channel_endpoint(channel), password=password)
         except AuthFailure:
             form.add_error("password", "The mail server rejected this password. Nothing was changed.")
         except ProviderFailure as failure:

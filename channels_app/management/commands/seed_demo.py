@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from channels_app.demo import DANA, DEMO_PASSWORD, MAILBOX_PASSWORD, PEOPLE, SAM, WES
+from channels_app.demo import DANA, DEMO_PASSWORD, MAILBOX_PASSWORD, PEOPLE, SAM, WES, local_consent
 from channels_app.models import (
     Channel,
     Company,
@@ -23,7 +23,6 @@ from channels_app.models import (
     Workspace,
     WorkspaceMembership,
 )
-from channels_app.providers import get_provider
 from channels_app.services.credentials import channel_store_credentials
 
 DEMO_CHANNELS = (
@@ -85,14 +84,12 @@ class Command(BaseCommand):
 
     def _connect_local_mailboxes(self) -> None:
         # Imported here: localprovider is a development tool, absent from a production image's needs.
-        from localprovider import browser, control
+        from localprovider import control
 
         instance = control.instance_from_env()
         if not control.is_running(instance):
             self.stdout.write("Local mail is not running: demo channels stay without credentials.")
             return
-        provider = get_provider(Provider.LOCAL)
-        redirect_uri = "http://127.0.0.1/oauth/callback/"
         for channel in Channel.objects.filter(provider=Provider.LOCAL, credentials_ciphertext=""):
             control.create_mailbox(instance, channel.address, MAILBOX_PASSWORD)
             control.append_messages(
@@ -100,11 +97,5 @@ class Command(BaseCommand):
                 channel.address,
                 [control.make_message(recipient=channel.address, subject=f"Welcome to {channel.address}")],
             )
-            verifier = "demo-" + "v" * 60
-            url = provider.authorization_url(
-                redirect_uri=redirect_uri, state="demo", code_verifier=verifier, login_hint=channel.address
-            )
-            code = browser.callback_query(browser.authorize_as(url, channel.address, MAILBOX_PASSWORD))["code"]
-            credentials = provider.exchange_code(code=code, redirect_uri=redirect_uri, code_verifier=verifier)
-            channel_store_credentials(channel=channel, credentials=credentials)
+            channel_store_credentials(channel=channel, credentials=local_consent(channel.address, MAILBOX_PASSWORD))
             self.stdout.write(f"Connected {channel.address} to its Local mail mailbox.")
