@@ -4,6 +4,7 @@ No Django test database: the provider runs as separate processes, like Google wo
 ports so it does not disturb a dev instance or the main app's test instance.
 """
 
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -25,7 +26,12 @@ from tests.provider_fixtures import start_or_skip
 pytestmark = pytest.mark.local_provider
 
 REPO_DIR = Path(__file__).resolve().parent.parent
-INSTANCE = control.Instance(dir=REPO_DIR / ".testbed" / "test-lp", http_port=8767, imap_port=14145)
+# One port above the main suite's instance (config/test_settings.py), so suites on other ports never meet.
+INSTANCE = control.Instance(
+    dir=REPO_DIR / ".testbed" / f"test-lp-{int(os.environ['LOCAL_PROVIDER_HTTP_PORT']) + 1}",
+    http_port=int(os.environ["LOCAL_PROVIDER_HTTP_PORT"]) + 1,
+    imap_port=int(os.environ["LOCAL_PROVIDER_IMAP_PORT"]) + 1,
+)
 REDIRECT_URI = "http://127.0.0.1:8000/oauth/callback/"  # any port: DOT follows RFC 8252 for loopback
 ALICE = ("alice@acme.test", "alice-pw")
 BOB = ("bob@other.test", "bob-pw")

@@ -11,10 +11,10 @@ from channels_app.providers.base import (
     PassingFailure,
     ProviderFailure,
 )
-from channels_app.providers.gmail import GmailProvider
-from channels_app.providers.imap import ImapPasswordProvider
-from channels_app.providers.local import LocalProvider
-from channels_app.providers.microsoft import MicrosoftProvider
+from channels_app.providers.gmail.provider import GmailProvider
+from channels_app.providers.imap.provider import ImapPasswordProvider
+from channels_app.providers.local.provider import LocalProvider
+from channels_app.providers.microsoft.provider import MicrosoftProvider
 
 PROVIDERS: dict[str, type[MailProvider]] = {
     "gmail": GmailProvider,

@@ -1,0 +1,1 @@
+"""gmail provider package: everything about it lives here."""

@@ -1,0 +1,1 @@
+"""imap provider package: everything about it lives here."""

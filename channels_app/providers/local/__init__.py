@@ -1,0 +1,1 @@
+"""local provider package: everything about it lives here."""

@@ -1,0 +1,1 @@
+"""microsoft provider package: everything about it lives here."""
