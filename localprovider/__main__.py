@@ -42,7 +42,8 @@ def _run(args: argparse.Namespace, instance: control.Instance) -> int:
     if args.command == "start":
         control.start(instance)
         print(f"OAuth server: {instance.base_url}  (log {instance.http_log})")
-        print(f"IMAP server:  {instance.imap_host}:{instance.imap_port}  (log {instance.dovecot_log})")
+        print(f"IMAP server:  {instance.imap_host}:{instance.imap_port}  (log {instance.imap_front_log})")
+        print(f"  Dovecot behind it on port {instance.dovecot_port}  (log {instance.dovecot_log})")
         print(f"OAuth client: {instance.client_id}  data: {instance.dir}")
     elif args.command == "stop":
         control.stop(instance)

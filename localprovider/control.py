@@ -15,6 +15,7 @@ import urllib.request
 from collections.abc import Iterable
 
 from localprovider import dovecot, maildir
+from localprovider.imap_front import process as imap_front
 from localprovider.instance import (
     REPO_DIR,
     Instance,
@@ -35,6 +36,7 @@ __all__ = [
     "issue_tokens",
     "expire_tokens",
     "http_is_running",
+    "imap_is_running",
     "install_dovecot",
     "instance_from_env",
     "is_running",
@@ -146,13 +148,27 @@ def stop_http(instance: Instance) -> None:
 
 
 def start_imap(instance: Instance) -> None:
-    """Writes the Dovecot config and starts it unless it already greets on the IMAP port."""
+    """Starts Dovecot on its internal port, then the IMAP front on the IMAP port (each unless it runs).
+
+    A front that does not come up takes Dovecot down with it: the IMAP side runs whole or not at all.
+    """
     dovecot.start(instance)
+    try:
+        imap_front.start(instance)
+    except LocalProviderError:
+        dovecot.stop(instance)
+        raise
 
 
 def stop_imap(instance: Instance) -> None:
-    """Stops Dovecot ("the IMAP server is down": connections are refused)."""
+    """Stops the IMAP front and Dovecot ("the IMAP server is down": connections are refused)."""
+    imap_front.stop(instance)
     dovecot.stop(instance)
+
+
+def imap_is_running(instance: Instance) -> bool:
+    """Dovecot and the IMAP front before it both answer."""
+    return dovecot.is_running(instance) and imap_front.is_running(instance)
 
 
 def start(instance: Instance | None = None) -> Instance:
@@ -172,12 +188,12 @@ def stop(instance: Instance | None = None) -> None:
 
 
 def is_running(instance: Instance) -> bool:
-    """Both the OAuth server of this instance and its Dovecot answer."""
-    return http_is_running(instance) and dovecot.is_running(instance)
+    """The OAuth server of this instance, its Dovecot and its IMAP front all answer."""
+    return http_is_running(instance) and imap_is_running(instance)
 
 
 def status(instance: Instance) -> dict[str, bool]:
-    return {"http": http_is_running(instance), "imap": dovecot.is_running(instance)}
+    return {"http": http_is_running(instance), "imap": imap_is_running(instance)}
 
 
 def _normalise(email: str) -> str:

@@ -80,7 +80,7 @@ def write_config(instance: Instance) -> Path:
     values = {
         "instance_name": f"localprovider-{instance.imap_port}",
         "dovecot_dir": str(d),
-        "imap_port": str(instance.imap_port),
+        "dovecot_port": str(instance.dovecot_port),
         "user": RUN_AS_USER,
         "group": RUN_AS_GROUP,
         "introspection_url": (
@@ -100,11 +100,12 @@ def _master_pid(instance: Instance) -> int | None:
 
 
 def is_running(instance: Instance) -> bool:
-    return _master_pid(instance) is not None and imap_greets(instance.imap_host, instance.imap_port)
+    return _master_pid(instance) is not None and imap_greets(instance.imap_host, instance.dovecot_port)
 
 
 def start(instance: Instance) -> None:
-    """Starts Dovecot for `instance` unless it already runs; returns once it greets on the IMAP port."""
+    """Starts Dovecot for `instance` unless it already runs; returns once it greets on its port (behind the
+    IMAP front, see imap_front.process)."""
     check_can_run()
     if is_running(instance):
         return
@@ -124,9 +125,9 @@ def start(instance: Instance) -> None:
         )
     if result.returncode != 0:
         raise LocalProviderError(f"dovecot did not start: {log_tail(start_log)}\n{log_tail(instance.dovecot_log)}")
-    if not wait_until(lambda: imap_greets(instance.imap_host, instance.imap_port), timeout=10):
+    if not wait_until(lambda: imap_greets(instance.imap_host, instance.dovecot_port), timeout=10):
         raise LocalProviderError(
-            f"dovecot does not answer on {instance.imap_host}:{instance.imap_port} "
+            f"dovecot does not answer on {instance.imap_host}:{instance.dovecot_port} "
             f"(port taken?)\n{log_tail(instance.dovecot_log)}"
         )
 

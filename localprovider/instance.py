@@ -10,6 +10,7 @@ REPO_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DIR = REPO_DIR / ".testbed" / "dev"
 DEFAULT_HTTP_PORT = 8765
 DEFAULT_IMAP_PORT = 14143
+DOVECOT_PORT_OFFSET = 1000  # Dovecot listens behind the IMAP front, this far above the IMAP port
 MAIN_CLIENT_ID = "channels-app"
 DEFAULT_CLIENT_SECRET = "local-dev-secret"  # a dev/test default, like Django's dev SECRET_KEY
 INTROSPECTION_CLIENT_ID = "dovecot-introspection"
@@ -34,7 +35,9 @@ class LocalProviderUnavailable(LocalProviderError):
 class Instance:
     """One provider: HTTP (OAuth server) and IMAP ports on 127.0.0.1 plus a directory with all state.
 
-    Several can run at once (the demo on the defaults, the tests on other ports).
+    Clients use `imap_port`, where the IMAP front listens; Dovecot itself listens on `dovecot_port`
+    (0 at construction means imap_port + 1000). Several instances can run at once (the demo on the
+    defaults, the tests on other ports).
     """
 
     dir: Path
@@ -43,6 +46,11 @@ class Instance:
     host: str = "127.0.0.1"
     client_id: str = MAIN_CLIENT_ID
     client_secret: str = DEFAULT_CLIENT_SECRET
+    dovecot_port: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.dovecot_port:
+            object.__setattr__(self, "dovecot_port", self.imap_port + DOVECOT_PORT_OFFSET)
 
     @property
     def base_url(self) -> str:
@@ -85,6 +93,10 @@ class Instance:
     def dovecot_log(self) -> Path:
         return self.dovecot_dir / "log" / "dovecot.log"
 
+    @property
+    def imap_front_log(self) -> Path:
+        return self.dir / "imap-front.log"
+
     def introspection_secret(self) -> str:
         """Dovecot's client secret at the OAuth server: random per instance, kept in a 0600 file."""
         path = self.dir / "introspection-secret"
@@ -101,6 +113,7 @@ class Instance:
             "LOCAL_PROVIDER_DIR": str(self.dir),
             "LOCAL_PROVIDER_HTTP_PORT": str(self.http_port),
             "LOCAL_PROVIDER_IMAP_PORT": str(self.imap_port),
+            "LOCAL_PROVIDER_DOVECOT_PORT": str(self.dovecot_port),
         }
 
 
@@ -112,4 +125,5 @@ def instance_from_env(environ: Mapping[str, str] | None = None) -> Instance:
         http_port=int(env.get("LOCAL_PROVIDER_HTTP_PORT") or DEFAULT_HTTP_PORT),
         imap_port=int(env.get("LOCAL_PROVIDER_IMAP_PORT") or DEFAULT_IMAP_PORT),
         client_secret=env.get("LOCAL_PROVIDER_CLIENT_SECRET") or DEFAULT_CLIENT_SECRET,
+        dovecot_port=int(env.get("LOCAL_PROVIDER_DOVECOT_PORT") or 0),
     )

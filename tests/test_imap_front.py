@@ -7,18 +7,22 @@ anywhere); the second half (marked local_provider) runs the real front before th
 import base64
 import contextlib
 import json
+import os
 import socket
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from localprovider import personas
+from localprovider import control, dovecot, personas
 from localprovider.imap_front import ImapFront
 from localprovider.imap_front.memory import WELCOME
 from localprovider.personas import MailboxState
+from tests.provider_fixtures import start_or_skip
 
 REFUSED_SECRET = "refused-secret"
 BEARER = ("XOAUTH2", "OAUTHBEARER")
@@ -241,3 +245,176 @@ def test_a_line_without_a_command_gets_an_untagged_bad_as_from_dovecot(front):
         sock.sendall(b"\r\na1 NOOP\r\n")
         assert lines.readline() == b"* BAD Error in IMAP command received by server.\r\n"
         assert lines.readline().startswith(b"a1 OK")
+
+
+# --- The real front before the real Dovecot -------------------------------------------------------------
+
+_HTTP_PORT = int(os.environ["LOCAL_PROVIDER_HTTP_PORT"]) + 3
+# Three ports above the main suite's instance (tests/test_localprovider.py takes the next one).
+LIVE = control.Instance(
+    dir=Path(__file__).resolve().parent.parent / ".testbed" / f"test-front-{_HTTP_PORT}",
+    http_port=_HTTP_PORT,
+    imap_port=int(os.environ["LOCAL_PROVIDER_IMAP_PORT"]) + 3,
+)
+# What Dovecot 2.3 sends on a refused XOAUTH2 login before its tagged NO.
+DOVECOT_XOAUTH2_CHALLENGE = {"status": "401", "schemes": "bearer", "scope": "mail"}
+
+
+@pytest.fixture(scope="module")
+def live() -> Iterator[control.Instance]:
+    start_or_skip(LIVE)
+    try:
+        yield LIVE
+    finally:
+        control.stop(LIVE)
+
+
+def _mailbox(live: control.Instance, **state: object) -> tuple[str, str]:
+    address, password = f"front-{uuid.uuid4().hex[:8]}@acme.test", f"pw-{uuid.uuid4().hex[:8]}"
+    control.create_mailbox(live, address, password)
+    if state:
+        personas.write_state(live.dir, address, **state)
+    return address, password
+
+
+def _client(live: control.Instance) -> IMAPClient:
+    return IMAPClient(live.imap_host, port=live.imap_port, ssl=False, timeout=10)
+
+
+@pytest.mark.local_provider
+@pytest.mark.parametrize(
+    ("persona", "name", "mechanism"),
+    [
+        ("google", "too_many_connections", "XOAUTH2"),
+        ("google", "imap_disabled", "LOGIN"),
+        ("microsoft", "not_connected", "LOGIN"),
+        ("google", "overquota", "LOGIN"),
+    ],
+)
+def test_live_forced_answers_come_at_their_phase(live, persona, name, mechanism):
+    entry = personas.recorded(persona, "imap")[name]
+    address, password = _mailbox(live, persona=persona, imap_answer=name)
+    control.append_messages(live, address, [control.make_message(recipient=address)])
+    login = Login(mechanism, address, password if mechanism == "LOGIN" else "any-token: Dovecot is not asked")
+    with _client(live) as client:
+        if entry["phase"] == "login":
+            with pytest.raises(LoginError) as refused:
+                login.run(client)
+            assert _text(entry["reply"]) in str(refused.value)
+            assert login.challenges == ([entry["challenge"]] if mechanism in BEARER else [])
+            return
+        login.run(client)
+        if entry["phase"] == "after_login":
+            with pytest.raises(IMAPClientError, match="BAD") as refused:
+                client.select_folder("INBOX", readonly=True)
+        else:
+            assert client.select_folder("INBOX", readonly=True)[b"EXISTS"] == 1  # Dovecot's own answer
+            with pytest.raises(IMAPClientError) as refused:
+                client.fetch(client.search(["ALL"]), ["BODY.PEEK[]"])
+        assert _text(entry["reply"]) in str(refused.value)
+    log = live.imap_front_log.read_text()
+    assert f"{address}: " in log and password not in log
+
+
+@pytest.mark.local_provider
+def test_live_dovecots_refusals_are_worded_as_each_persona_words_them(live):
+    address, password = _mailbox(live)
+    token = str(control.issue_tokens(live, [address])[address]["access_token"])
+    with _client(live) as client:
+        client.oauth2_login(address, token)  # the token works through the front
+    control.revoke_tokens(live, address)
+
+    google, microsoft = personas.refusal("google"), personas.refusal("microsoft")
+    assert google is not None and microsoft is not None
+    expected = {
+        "google": (google["reply"], [google["challenge"]]),
+        "microsoft": (microsoft["reply"], []),
+        "plain": ("NO [AUTHENTICATIONFAILED] Authentication failed.", [DOVECOT_XOAUTH2_CHALLENGE]),
+    }
+    for persona, (reply, challenges) in expected.items():
+        personas.write_state(live.dir, address, persona=persona)  # read again at the next login
+        revoked = Login("XOAUTH2", address, token)
+        with _client(live) as client, pytest.raises(LoginError) as refused:
+            revoked.run(client)
+        assert _text(reply) in str(refused.value), persona
+        assert revoked.challenges == challenges, persona  # exactly one challenge, the persona's
+        with _client(live) as client, pytest.raises(LoginError) as refused:
+            client.login(address, "a wrong password")
+        assert _text(reply) in str(refused.value), persona
+    assert token not in live.imap_front_log.read_text()
+
+
+@pytest.mark.local_provider
+def test_live_a_normal_login_fetches_the_delivered_messages(live):
+    address, password = _mailbox(live, persona="google")
+    messages = [control.make_message(recipient=address, subject=f"Message {n}") for n in range(3)]
+    control.append_messages(live, address, messages)
+    with _client(live) as client:
+        client.login(address, password)
+        assert client.select_folder("INBOX", readonly=True)[b"EXISTS"] == 3
+        uids = client.search(["ALL"])
+        fetched = client.fetch(uids, ["BODY.PEEK[]"])
+        assert sorted(fetched[uid][b"BODY[]"] for uid in uids) == sorted(messages)
+        assert client.logout().startswith(b"Logging out")
+
+
+@pytest.mark.local_provider
+def test_live_literals_in_login_reach_dovecot(live):
+    address, password = _mailbox(live)
+    with socket.create_connection((live.imap_host, live.imap_port), timeout=10) as sock:
+        lines = sock.makefile("rb")
+        assert lines.readline().startswith(b"* OK")
+        sock.sendall(b"a1 LOGIN {%d}\r\n" % len(address))
+        assert lines.readline() == b"+ OK\r\n"
+        sock.sendall(address.encode() + b" {%d+}\r\n" % len(password) + password.encode() + b"\r\n")
+        while (line := lines.readline()).startswith(b"* "):
+            pass
+        assert line.startswith(b"a1 OK ")
+        sock.sendall(b"a2 EXAMINE INBOX\r\n")
+        while (line := lines.readline()).startswith(b"* "):
+            pass
+        assert line.startswith(b"a2 OK [READ-ONLY]")
+
+
+@pytest.mark.local_provider
+def test_live_stopping_imap_refuses_connections(live):
+    control.stop_imap(live)
+    try:
+        assert control.status(live)["imap"] is False
+        with pytest.raises(ConnectionRefusedError):
+            _client(live)
+    finally:
+        control.start_imap(live)
+    assert control.status(live)["imap"] is True
+
+
+@pytest.fixture
+def squatter(live: control.Instance) -> Iterator[socket.socket]:
+    """Something else listening on the instance's IMAP port, while its IMAP side is down."""
+    control.stop_imap(live)
+    squatter = socket.socket()
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past the TIME_WAITs of earlier tests
+    squatter.bind((live.imap_host, live.imap_port))
+    squatter.listen()
+    try:
+        yield squatter
+    finally:
+        squatter.close()
+        control.start_imap(live)
+
+
+@pytest.mark.local_provider
+def test_live_imap_does_not_start_on_a_port_taken_by_something_else(live, squatter):
+    with pytest.raises(control.LocalProviderError, match="is taken by something else"):
+        control.start_imap(live)
+    assert not dovecot.is_running(live)  # the IMAP side runs whole or not at all
+
+
+@pytest.mark.local_provider
+def test_live_a_front_that_cannot_listen_fails_with_its_log_and_stops_dovecot(live, squatter, monkeypatch):
+    # As if the port were taken between the check and the front's own bind.
+    monkeypatch.setattr("localprovider.imap_front.process.port_accepts", lambda *_args, **_kwargs: False)
+    with pytest.raises(control.LocalProviderError, match="(?s)did not come up.*cannot listen"):
+        control.start_imap(live)
+    assert not dovecot.is_running(live)
+    assert not (live.dir / "imap-front.pid").exists()

@@ -64,7 +64,7 @@ class ImapFront:
         return len(self._connections)
 
     async def start(self, host: str, port: int) -> asyncio.Server:
-        return await asyncio.start_server(self._accept, host, port, limit=STREAM_LIMIT)
+        return await asyncio.start_server(self._accept, host, port, limit=STREAM_LIMIT, backlog=512)
 
     async def close(self, server: asyncio.Server) -> None:
         """Stops listening and ends every open connection."""
@@ -296,7 +296,8 @@ class _Connection:
                 logger.info("%s %s: refused, in %s's words: %s", how, user, state.persona, refusal.reply.decode())
                 await self._answer(tag, refusal, mechanism)
             else:
-                logger.info("%s %s: refused: %s", how, user, response.decode("utf-8", "replace").strip())
+                words = response.split(b" ", 1)[1].decode("utf-8", "replace").strip()
+                logger.info("%s %s: refused, in the server's words: %s", how, user, words)
                 self._send(response)
                 await self.client_writer.drain()
             return None
