@@ -9,6 +9,8 @@ import os
 import secrets
 from pathlib import Path
 
+from localprovider import scopes
+
 REPO_DIR = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("LOCAL_PROVIDER_DIR") or REPO_DIR / ".testbed" / "dev").resolve()
 HTTP_PORT = int(os.environ.get("LOCAL_PROVIDER_HTTP_PORT") or 8765)
@@ -85,7 +87,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 
 OAUTH2_PROVIDER = {
-    "SCOPES": {"imap": "Read and manage your mail over IMAP", "introspection": "Introspect tokens"},
+    "SCOPES": scopes.DESCRIPTIONS,
     "DEFAULT_SCOPES": ["imap"],
     # Tests shorten this to exercise refresh; the default mirrors Google's one hour.
     "ACCESS_TOKEN_EXPIRE_SECONDS": int(os.environ.get("LOCAL_PROVIDER_ACCESS_TOKEN_SECONDS") or 3600),
@@ -97,6 +99,8 @@ OAUTH2_PROVIDER = {
     # RFC 8252: DOT already accepts any port on http://127.0.0.1/ and http://[::1]/ redirect URIs; this
     # extends that to http://localhost/, so the main app's runserver port does not need registering.
     "ALLOW_LOCALHOST_LOOPBACK": True,
+    # Refresh-token rotation and the answer's scope wording follow the mailbox's persona.
+    "OAUTH2_VALIDATOR_CLASS": "localprovider.validator.PersonaValidator",
 }
 
 # With DEBUG off Django sends server errors only to mail_admins; print them into the instance's log.

@@ -4,17 +4,23 @@ Real servers (DOT + Dovecot) on their own ports: two above the main suite's inst
 tests/test_localprovider.py's, so the three never meet.
 """
 
+import base64
+import hashlib
 import os
 import re
+import secrets
 import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
+import requests
+from imapclient import IMAPClient
 
-from localprovider import control, personas
+from localprovider import browser, control, personas
 from localprovider.personas import Persona
 from tests.provider_fixtures import start_or_skip
 
@@ -55,6 +61,101 @@ def mailbox(provider: control.Instance) -> Callable[..., str]:
         return control.create_mailbox(provider, f"{persona}-{uuid.uuid4().hex[:8]}@{domain}", PASSWORD, persona)
 
     return make
+
+
+def _code(email: str, scope: str) -> tuple[str, str]:
+    """Sign in and consent as `email`; returns the authorization code and its PKCE verifier."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    query = {
+        "response_type": "code",
+        "client_id": INSTANCE.client_id,
+        "redirect_uri": REDIRECT_URI,
+        "scope": scope,
+        "state": "s",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    callback = browser.authorize_as(f"{INSTANCE.authorize_url}?{urlencode(query)}", email, PASSWORD)
+    return browser.callback_query(callback)["code"], verifier
+
+
+def _exchange(code: str, verifier: str) -> requests.Response:
+    return requests.post(
+        INSTANCE.token_url,
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            "code_verifier": verifier,
+        },
+        auth=(INSTANCE.client_id, INSTANCE.client_secret),
+        timeout=10,
+    )
+
+
+def _refresh(refresh_token: str) -> requests.Response:
+    return requests.post(
+        INSTANCE.token_url,
+        data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+        auth=(INSTANCE.client_id, INSTANCE.client_secret),
+        timeout=10,
+    )
+
+
+def _tokens(email: str, persona: Persona) -> dict[str, str]:
+    answer = _exchange(*_code(email, REQUESTED[persona]))
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def _opens_inbox(email: str, access_token: str) -> None:
+    with IMAPClient(INSTANCE.imap_host, port=INSTANCE.imap_port, ssl=False, timeout=10) as client:
+        client.oauth2_login(email, access_token)
+        client.select_folder("INBOX")
+
+
+@pytest.mark.parametrize(
+    ("persona", "expected"),
+    [
+        ("plain", {"imap"}),
+        ("google", {GMAIL, "openid", "https://www.googleapis.com/auth/userinfo.email"}),
+        ("microsoft", {OUTLOOK_IMAP}),
+    ],
+)
+def test_token_answer_words_the_scope_like_the_provider(
+    mailbox: Callable[..., str], persona: Persona, expected: set[str]
+) -> None:
+    email = mailbox(persona)
+    tokens = _tokens(email, persona)
+    assert set(tokens["scope"].split()) == expected
+    _opens_inbox(email, tokens["access_token"])
+    refreshed = _refresh(tokens["refresh_token"]).json()
+    assert set(refreshed["scope"].split()) == expected
+    userinfo = requests.get(INSTANCE.userinfo_url, headers={"Authorization": f"Bearer {refreshed['access_token']}"})
+    assert userinfo.json() == {"sub": userinfo.json()["sub"], "email": email, "email_verified": True}
+
+
+def test_google_keeps_its_refresh_token(mailbox: Callable[..., str]) -> None:
+    email = mailbox("google")
+    tokens = _tokens(email, "google")
+    for _ in range(2):  # the same refresh token, again and again
+        answer = _refresh(tokens["refresh_token"])
+        assert answer.status_code == 200, answer.text
+        assert "refresh_token" not in answer.json()
+        _opens_inbox(email, answer.json()["access_token"])
+
+
+def test_microsoft_rotates_its_refresh_token(mailbox: Callable[..., str]) -> None:
+    email = mailbox("microsoft")
+    tokens = _tokens(email, "microsoft")
+    answer = _refresh(tokens["refresh_token"])
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["refresh_token"] not in ("", tokens["refresh_token"])
+    _opens_inbox(email, answer.json()["access_token"])
+    spent = _refresh(tokens["refresh_token"])
+    assert spent.status_code == 400 and spent.json()["error"] == "invalid_grant"
+    assert _refresh(answer.json()["refresh_token"]).status_code == 200
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
