@@ -6,7 +6,7 @@ from django.conf import settings
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.common import Request
 
-from localprovider import personas, scopes
+from localprovider import identity, personas, scopes
 
 
 def mailbox_state(email: str) -> personas.MailboxState:
@@ -24,6 +24,9 @@ def _mailbox(request: Request) -> tuple[str | None, personas.MailboxState]:
 
 
 class PersonaValidator(OAuth2Validator):
+    # DOT keeps only the claims its own table ties to a granted scope; ours choose per persona.
+    oidc_claim_scope = None
+
     def rotate_refresh_token(self, request: Request) -> bool:
         # Google keeps the refresh token: a refresh answer has none and the old one keeps working
         # (https://developers.google.com/identity/protocols/oauth2/web-server#offline). Microsoft
@@ -38,3 +41,11 @@ class PersonaValidator(OAuth2Validator):
         token["scope"] = scopes.reported_scope(state.persona, token["scope"])
         if not self.rotate_refresh_token(request) and request.grant_type == "refresh_token":
             token.pop("refresh_token", None)
+
+    def get_additional_claims(self, request: Request) -> dict[str, object]:
+        email, state = _mailbox(request)
+        return identity.claims(state, email, request.scopes) if email else {}
+
+    def get_oidc_issuer_endpoint(self, request: Request) -> str:
+        email, state = _mailbox(request)
+        return identity.issuer(state, email, super().get_oidc_issuer_endpoint(request))

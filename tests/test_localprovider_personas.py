@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 from imapclient import IMAPClient
+from jwcrypto import jwk, jwt
 
 from localprovider import browser, control, personas
 from localprovider.personas import Persona
@@ -115,6 +116,17 @@ def _opens_inbox(email: str, access_token: str) -> None:
         client.select_folder("INBOX")
 
 
+def _verified_claims(id_token: str) -> dict[str, object]:
+    """The ID token's claims, once its signature checks out against the published JWKS."""
+    discovery = requests.get(f"{INSTANCE.base_url}/o/.well-known/openid-configuration", timeout=10).json()
+    assert discovery["issuer"] == INSTANCE.base_url
+    keys = jwk.JWKSet.from_json(requests.get(discovery["jwks_uri"], timeout=10).text)
+    assert all("d" not in key for key in keys.export(private_keys=False, as_dict=True)["keys"])
+    token = jwt.JWT(jwt=id_token, key=keys, expected_type="JWS")
+    assert token.token.jose_header["alg"] == "RS256"
+    return dict(jwt.json_decode(token.claims))
+
+
 @pytest.mark.parametrize(
     ("persona", "expected"),
     [
@@ -129,6 +141,7 @@ def test_token_answer_words_the_scope_like_the_provider(
     email = mailbox(persona)
     tokens = _tokens(email, persona)
     assert set(tokens["scope"].split()) == expected
+    assert ("id_token" in tokens) == (persona != "plain")  # only scope openid brings one
     _opens_inbox(email, tokens["access_token"])
     refreshed = _refresh(tokens["refresh_token"]).json()
     assert set(refreshed["scope"].split()) == expected
@@ -156,6 +169,40 @@ def test_microsoft_rotates_its_refresh_token(mailbox: Callable[..., str]) -> Non
     spent = _refresh(tokens["refresh_token"])
     assert spent.status_code == 400 and spent.json()["error"] == "invalid_grant"
     assert _refresh(answer.json()["refresh_token"]).status_code == 200
+
+
+def test_google_id_token_is_signed_and_names_the_mailbox(mailbox: Callable[..., str]) -> None:
+    email = mailbox("google")
+    tokens = _tokens(email, "google")
+    claims = _verified_claims(tokens["id_token"])
+    assert claims["iss"] == INSTANCE.base_url  # stands for https://accounts.google.com
+    assert claims["aud"] == INSTANCE.client_id
+    assert claims["email"] == email and claims["email_verified"] is True
+    assert claims["sub"] and int(str(claims["iat"])) < int(str(claims["exp"]))
+    assert "tid" not in claims and "preferred_username" not in claims
+    # Google sends an ID token with a refresh too, for the same person.
+    refreshed = _verified_claims(_refresh(tokens["refresh_token"]).json()["id_token"])
+    assert refreshed["sub"] == claims["sub"] and refreshed["email"] == email
+
+
+def test_microsoft_id_token_names_tenant_object_and_sign_in_name(mailbox: Callable[..., str]) -> None:
+    email, colleague, outsider = mailbox("microsoft"), mailbox("microsoft"), mailbox("microsoft", domain="other.test")
+    control.set_persona(INSTANCE, email, "microsoft", email_claim="alias@acme.test")
+    claims = _verified_claims(_tokens(email, "microsoft")["id_token"])
+    guid = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+    assert guid.match(str(claims["tid"])) and guid.match(str(claims["oid"]))
+    assert claims["iss"] == f"{INSTANCE.base_url}/{claims['tid']}/v2.0"
+    assert claims["aud"] == INSTANCE.client_id and claims["ver"] == "2.0"
+    assert claims["preferred_username"] == email and claims["email"] == "alias@acme.test"
+    assert int(str(claims["nbf"])) <= int(str(claims["iat"])) < int(str(claims["exp"]))
+
+    again = _verified_claims(_tokens(email, "microsoft")["id_token"])
+    same_domain = _verified_claims(_tokens(colleague, "microsoft")["id_token"])
+    other_domain = _verified_claims(_tokens(outsider, "microsoft")["id_token"])
+    assert (again["tid"], again["oid"]) == (claims["tid"], claims["oid"])  # stable per mailbox
+    assert same_domain["tid"] == claims["tid"] and same_domain["oid"] != claims["oid"]
+    assert same_domain["email"] == same_domain["preferred_username"] == colleague  # no email_claim set
+    assert other_domain["tid"] != claims["tid"]
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

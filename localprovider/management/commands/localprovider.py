@@ -72,6 +72,9 @@ class Command(BaseCommand):
                 "hash_client_secret": False,
                 "redirect_uris": REDIRECT_URIS,
                 "skip_authorization": False,
+                # ID tokens signed with the instance's RSA key (OIDC_RSA_PRIVATE_KEY), as Google and
+                # Microsoft sign theirs, so they verify against the published JWKS.
+                "algorithm": Application.RS256_ALGORITHM,
             },
         )
         # Dovecot's credentials for /o/introspect/: a hashed secret would cost ~0.4 s per IMAP login.
