@@ -205,6 +205,30 @@ def test_microsoft_id_token_names_tenant_object_and_sign_in_name(mailbox: Callab
     assert other_domain["tid"] != claims["tid"]
 
 
+@pytest.mark.parametrize("persona", ["google", "microsoft"])
+def test_every_recorded_token_answer_is_replayed_exactly_until_cleared(
+    mailbox: Callable[..., str], persona: Persona
+) -> None:
+    email = mailbox(persona)
+    refresh_token = _tokens(email, persona)["refresh_token"]
+    code, verifier = _code(email, REQUESTED[persona])  # not exchanged yet: a forced answer must not spend it
+    entries = personas.recorded(persona, "token")
+    assert entries
+    for name, entry in entries.items():
+        control.force_answer(INSTANCE, email, "token", name)
+        for grant, answer in (("code", _exchange(code, verifier)), ("refresh", _refresh(refresh_token))):
+            assert answer.status_code == entry["status"], (name, grant)
+            for header, value in entry["headers"].items():
+                assert answer.headers.get(header) == value, (name, grant, header)
+            if isinstance(entry["body"], str):
+                assert answer.text == entry["body"], (name, grant)
+            else:
+                assert answer.json() == entry["body"], (name, grant)
+    control.clear_answers(INSTANCE, email)
+    assert _exchange(code, verifier).status_code == 200
+    assert _refresh(refresh_token).status_code == 200
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - our interpreter, fixed module
         [sys.executable, "-m", "localprovider", *args],
@@ -227,6 +251,7 @@ def test_cli_sets_personas_and_forces_answers(provider: control.Instance) -> Non
     assert control.mailbox_state(INSTANCE, email) == personas.MailboxState(
         persona="microsoft", email_claim="alias@acme.test", token_answer="throttled_429"
     )
+    assert _refresh_status_of_forced(email) == 429
     assert _cli("answer", email, "token", "clear").returncode == 0
     assert control.mailbox_state(INSTANCE, email).token_answer is None
 
@@ -243,3 +268,9 @@ def test_cli_sets_personas_and_forces_answers(provider: control.Instance) -> Non
         failed = _cli(*args)
         assert failed.returncode == 2 and complaint in failed.stderr, failed.stderr
         assert failed.stderr.count("\n") == 1 and not failed.stdout
+
+
+def _refresh_status_of_forced(email: str) -> int:
+    """What the token endpoint answers a refresh of `email` while its answer is forced."""
+    refresh_token = control.issue_tokens(INSTANCE, [email])[email]["refresh_token"]
+    return _refresh(str(refresh_token)).status_code
