@@ -69,3 +69,22 @@ def for_dovecot(granted: str) -> str:
     if grants_mail(scopes) and DOVECOT_SCOPE not in scopes:
         scopes.append(DOVECOT_SCOPE)
     return " ".join(scopes)
+
+
+def optional_scopes(persona: Persona, requested: Iterable[str]) -> list[str]:
+    """The requested scopes a person may untick on the consent page (Google's granular consent:
+    https://developers.google.com/identity/protocols/oauth2/resources/granular-permissions);
+    sign-in scopes are always granted, so only a request with one has anything to untick. Other
+    personas grant all or nothing."""
+    requested = list(requested)
+    if persona != "google" or not any(scope in IDENTITY_SCOPES for scope in requested):
+        return []
+    return [scope for scope in requested if scope not in IDENTITY_SCOPES]
+
+
+def granted_scopes(persona: Persona, requested: Iterable[str], ticked: Iterable[str]) -> list[str]:
+    """What the consent grants: the requested scopes minus the optional ones left unticked."""
+    requested = list(requested)
+    untickable = set(optional_scopes(persona, requested))
+    ticked = set(ticked)
+    return [scope for scope in requested if scope not in untickable or scope in ticked]

@@ -3,8 +3,8 @@ from django.urls import include, path
 from localprovider import token_views, views
 
 urlpatterns = [
-    # Listed before DOT's urls so that ours win: the consent page (always shown, account switchable),
-    # the token endpoint (forced answers) and introspection (Dovecot's scope).
+    # Listed before DOT's urls so that ours win: the consent page (always shown, account switchable,
+    # Google's checkboxes), the token endpoint (forced answers) and introspection (Dovecot's scope).
     path("o/authorize/", views.ConsentView.as_view(), name="authorize"),
     path("o/token/", token_views.TokenView.as_view(), name="token"),
     path("o/introspect/", token_views.IntrospectTokenView.as_view(), name="introspect"),

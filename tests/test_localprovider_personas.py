@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
 from jwcrypto import jwk, jwt
 
 from localprovider import browser, control, personas
@@ -64,7 +65,7 @@ def mailbox(provider: control.Instance) -> Callable[..., str]:
     return make
 
 
-def _code(email: str, scope: str) -> tuple[str, str]:
+def _code(email: str, scope: str, *, untick: tuple[str, ...] = ()) -> tuple[str, str]:
     """Sign in and consent as `email`; returns the authorization code and its PKCE verifier."""
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
@@ -77,7 +78,7 @@ def _code(email: str, scope: str) -> tuple[str, str]:
         "code_challenge": challenge,
         "code_challenge_method": "S256",
     }
-    callback = browser.authorize_as(f"{INSTANCE.authorize_url}?{urlencode(query)}", email, PASSWORD)
+    callback = browser.authorize_as(f"{INSTANCE.authorize_url}?{urlencode(query)}", email, PASSWORD, untick=untick)
     return browser.callback_query(callback)["code"], verifier
 
 
@@ -104,8 +105,8 @@ def _refresh(refresh_token: str) -> requests.Response:
     )
 
 
-def _tokens(email: str, persona: Persona) -> dict[str, str]:
-    answer = _exchange(*_code(email, REQUESTED[persona]))
+def _tokens(email: str, persona: Persona, *, untick: tuple[str, ...] = ()) -> dict[str, str]:
+    answer = _exchange(*_code(email, REQUESTED[persona], untick=untick))
     assert answer.status_code == 200, answer.text
     return answer.json()
 
@@ -227,6 +228,42 @@ def test_every_recorded_token_answer_is_replayed_exactly_until_cleared(
     control.clear_answers(INSTANCE, email)
     assert _exchange(code, verifier).status_code == 200
     assert _refresh(refresh_token).status_code == 200
+
+
+def test_unticked_gmail_scope_gives_a_token_imap_refuses(mailbox: Callable[..., str]) -> None:
+    email = mailbox("google")
+    page = _consent_page(email, REQUESTED["google"])
+    assert "Read, compose, send and permanently delete all your email from Gmail" in page.text
+    assert [(value, ticked) for _name, value, ticked in browser.parse_page(page.text).checkboxes] == [(GMAIL, True)]
+
+    partial = _tokens(email, "google", untick=(GMAIL,))
+    assert set(partial["scope"].split()) == {"openid", "https://www.googleapis.com/auth/userinfo.email"}
+    with pytest.raises(LoginError, match=re.escape("[AUTHENTICATIONFAILED]")):
+        _opens_inbox(email, partial["access_token"])
+    assert _verified_claims(partial["id_token"])["email"] == email  # signing in still works
+
+    _opens_inbox(email, _tokens(email, "google")["access_token"])
+
+
+def test_only_google_offers_checkboxes(mailbox: Callable[..., str]) -> None:
+    for persona in ("microsoft", "plain"):
+        page = _consent_page(mailbox(persona), REQUESTED[persona])
+        assert "wants to access your mailbox" in page.text and not browser.parse_page(page.text).checkboxes
+        with pytest.raises(RuntimeError, match="no checkbox"):
+            browser.answer_consent(requests.Session(), page, untick=(GMAIL,))
+
+
+def _consent_page(email: str, scope: str) -> requests.Response:
+    query = {
+        "response_type": "code",
+        "client_id": INSTANCE.client_id,
+        "redirect_uri": REDIRECT_URI,
+        "scope": scope,
+        "code_challenge": "x" * 43,
+        "code_challenge_method": "S256",
+    }
+    session = requests.Session()
+    return browser.sign_in(session, session.get(f"{INSTANCE.authorize_url}?{urlencode(query)}"), email, PASSWORD)
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
