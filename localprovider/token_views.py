@@ -1,14 +1,18 @@
-"""Token endpoints wrapped around django-oauth-toolkit's: forced answers, Dovecot's scope."""
+"""Token endpoints wrapped around django-oauth-toolkit's: forced answers, Dovecot's scope, Google's /revoke."""
 
 import hashlib
 import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 from oauth2_provider import views as dot_views
-from oauth2_provider.models import Grant, RefreshToken
+from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken
 
 from localprovider import personas, scopes
+from localprovider.grants import revoke_grant
 from localprovider.validator import mailbox_state
 
 
@@ -62,3 +66,30 @@ class IntrospectTokenView(dot_views.IntrospectTokenView):
         if not answer.get("active"):
             return response
         return JsonResponse({**answer, "scope": scopes.for_dovecot(answer.get("scope", ""))})
+
+
+def _owner(token: str) -> tuple[Any, Application] | None:
+    """The user and client of a live access token or an unrevoked refresh token."""
+    checksum = _checksum(token)
+    access = AccessToken.objects.filter(token_checksum=checksum, expires__gt=timezone.now()).first()
+    if access is not None and access.user_id is not None and access.application_id is not None:
+        return access.user, access.application
+    refresh = RefreshToken.objects.filter(token_checksum=checksum, revoked__isnull=True).first()
+    if refresh is not None:
+        return refresh.user, refresh.application
+    return None
+
+
+@csrf_exempt
+@require_POST
+def google_revoke(request: HttpRequest) -> JsonResponse:
+    """Google's revocation endpoint: `token` (access or refresh), no client authentication; ends the
+    whole grant, every token of that person for that client.
+    200 `{}` or 400 invalid_token: https://developers.google.com/identity/protocols/oauth2/web-server#tokenrevoke;
+    the error body as recorded in mrdulin/nodejs-googleapis (README, "revoke access token failed")."""
+    # Google also takes the token in the query string (its curl sample: POST /revoke?token=...).
+    owner = _owner(request.POST.get("token") or request.GET.get("token") or "")
+    if owner is None:
+        return JsonResponse({"error": "invalid_token", "error_description": "Token expired or revoked"}, status=400)
+    revoke_grant(*owner)
+    return JsonResponse({})

@@ -9,6 +9,7 @@ urlpatterns = [
     path("o/token/", token_views.TokenView.as_view(), name="token"),
     path("o/introspect/", token_views.IntrospectTokenView.as_view(), name="introspect"),
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("revoke", token_views.google_revoke, name="revoke"),
     path("signin/", views.SignInView.as_view(), name="signin"),
     path("signout/", views.sign_out, name="signout"),
     path("userinfo", views.userinfo, name="userinfo"),

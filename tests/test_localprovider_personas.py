@@ -266,6 +266,21 @@ def _consent_page(email: str, scope: str) -> requests.Response:
     return browser.sign_in(session, session.get(f"{INSTANCE.authorize_url}?{urlencode(query)}"), email, PASSWORD)
 
 
+@pytest.mark.parametrize("which", ["access_token", "refresh_token"])
+def test_google_revoke_ends_the_whole_grant(mailbox: Callable[..., str], which: str) -> None:
+    email = mailbox("google")
+    first, second = _tokens(email, "google"), _tokens(email, "google")
+    answer = requests.post(f"{INSTANCE.base_url}/revoke", data={"token": first[which]}, timeout=10)
+    assert (answer.status_code, answer.json()) == (200, {})
+    for tokens in (first, second):  # every token of that person for this client
+        assert _refresh(tokens["refresh_token"]).json()["error"] == "invalid_grant"
+        with pytest.raises(LoginError, match=re.escape("[AUTHENTICATIONFAILED]")):
+            _opens_inbox(email, tokens["access_token"])
+    again = requests.post(f"{INSTANCE.base_url}/revoke", data={"token": first[which]}, timeout=10)
+    assert again.status_code == 400
+    assert again.json() == {"error": "invalid_token", "error_description": "Token expired or revoked"}
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - our interpreter, fixed module
         [sys.executable, "-m", "localprovider", *args],
