@@ -1,23 +1,45 @@
-"""CLI: python -m localprovider start|stop|status|create-mailbox|append|revoke|expire.
+"""CLI: python -m localprovider start|stop|status|create-mailbox|persona|answer|answers|append|revoke|expire.
 
 The instance comes from LOCAL_PROVIDER_DIR / _HTTP_PORT / _IMAP_PORT (defaults: .testbed/dev, 8765, 14143).
 """
 
 import argparse
 import sys
+from typing import NoReturn
 
 from localprovider import control
+from localprovider.personas import PERSONAS
+
+SURFACES: tuple[control.AnswerSurface, ...] = ("token", "imap")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes end like every other error here: one line on stderr, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"localprovider: {message} (see {self.prog} --help)\n")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m localprovider", description=__doc__)
+    parser = _Parser(prog="python -m localprovider", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("start", help="start the OAuth server and Dovecot (idempotent)")
     sub.add_parser("stop", help="stop both")
     sub.add_parser("status", help="say what runs; exit 1 unless both do")
-    create = sub.add_parser("create-mailbox", help="create an account, or set its password")
+    create = sub.add_parser("create-mailbox", help="create an account, or reset it with a new password")
     create.add_argument("email")
     create.add_argument("password")
+    create.add_argument("--persona", choices=PERSONAS, default="plain", help="which provider it imitates")
+    persona = sub.add_parser("persona", help="make a mailbox imitate a provider (clears its forced answers)")
+    persona.add_argument("email")
+    persona.add_argument("persona", choices=PERSONAS)
+    persona.add_argument("--email-claim", metavar="ADDR", help="microsoft: the ID token's email, if not the address")
+    answer = sub.add_parser("answer", help="force a recorded answer on a surface until cleared")
+    answer.add_argument("email")
+    answer.add_argument("surface", choices=SURFACES)
+    answer.add_argument("name", help="a name listed by `answers PERSONA`, or `clear`")
+    answers = sub.add_parser("answers", help="list the recorded answers of a persona, with their sources")
+    answers.add_argument("persona", choices=PERSONAS)
     append = sub.add_parser("append", help="deliver generated messages into an INBOX")
     append.add_argument("email")
     append.add_argument("--count", type=int, default=1)
@@ -54,8 +76,20 @@ def _run(args: argparse.Namespace, instance: control.Instance) -> int:
             print(f"{name}: {'running' if running else 'stopped'}")
         return 0 if all(state.values()) else 1
     elif args.command == "create-mailbox":
-        email = control.create_mailbox(instance, args.email, args.password)
-        print(f"mailbox {email} ready (sign-in and IMAP password set)")
+        email = control.create_mailbox(instance, args.email, args.password, persona=args.persona)
+        print(f"mailbox {email} ready ({args.persona} persona; sign-in and IMAP password set)")
+    elif args.command == "persona":
+        mailbox = control.set_persona(instance, args.email, args.persona, email_claim=args.email_claim)
+        claim = f", email claim {mailbox.email_claim}" if mailbox.email_claim else ""
+        print(f"{args.email}: {mailbox.persona} persona{claim}")
+    elif args.command == "answer":
+        forced: str | None = None if args.name == "clear" else args.name
+        control.force_answer(instance, args.email, args.surface, forced)
+        print(f"{args.email}: {args.surface} answers {forced or 'normally'}")
+    elif args.command == "answers":
+        for surface in SURFACES:
+            for name, source in control.recorded_answers(args.persona, surface).items():
+                print(f"{surface:5}  {name:36}  {source}")
     elif args.command == "append":
         messages = (control.make_message(sender=args.sender, recipient=args.email) for _ in range(args.count))
         count = control.append_messages(instance, args.email, messages)

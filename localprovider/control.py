@@ -13,8 +13,10 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
+from dataclasses import asdict
+from typing import Any, Literal
 
-from localprovider import dovecot, maildir
+from localprovider import dovecot, maildir, personas
 from localprovider.imap_front import process as imap_front
 from localprovider.instance import (
     REPO_DIR,
@@ -24,26 +26,35 @@ from localprovider.instance import (
     instance_from_env,
 )
 from localprovider.maildir import make_message
+from localprovider.personas import PERSONAS, MailboxState, Persona
 from localprovider.processes import log_tail, pid_alive, port_accepts, read_pid, terminate, wait_until
+
+AnswerSurface = Literal["token", "imap"]
 
 __all__ = [
     "Instance",
     "LocalProviderError",
     "LocalProviderUnavailable",
+    "MailboxState",
     "append_messages",
+    "clear_answers",
     "create_mailbox",
     "create_mailboxes",
     "issue_tokens",
     "expire_tokens",
+    "force_answer",
     "http_is_running",
     "imap_is_running",
     "install_dovecot",
     "instance_from_env",
     "is_running",
+    "mailbox_state",
     "make_message",
+    "recorded_answers",
     "renumber_mailbox",
     "revoke_tokens",
     "set_password",
+    "set_persona",
     "start",
     "start_http",
     "start_imap",
@@ -201,13 +212,79 @@ def _normalise(email: str) -> str:
     return email.strip().lower()
 
 
-def create_mailbox(instance: Instance, email: str, password: str) -> str:
-    """Creates (or updates the password of) a mailbox account: the sign-in page and password IMAP login
-    both accept `password`. Returns the normalised address."""
+def create_mailbox(instance: Instance, email: str, password: str, persona: Persona = "plain") -> str:
+    """Creates a mailbox account imitating `persona` (or resets an existing one to it, with a new password
+    and nothing forced): the sign-in page and password IMAP login both accept `password`. Returns the
+    normalised address."""
     email = _normalise(email)
+    _check_persona(persona)
+    _store_password(instance, email, password)
+    _write_state(instance, email, **asdict(MailboxState(persona=persona)))
+    return email
+
+
+def _store_password(instance: Instance, email: str, password: str) -> None:
     dovecot.set_password(instance, email, password)
     _manage(instance, "set-user", email, LOCAL_PROVIDER_PASSWORD=password)
+
+
+def _check_persona(persona: str) -> None:
+    if persona not in PERSONAS:
+        raise LocalProviderError(f"unknown persona {persona!r}; one of {', '.join(PERSONAS)}")
+
+
+def _write_state(instance: Instance, email: str, **changes: Any) -> MailboxState:
+    try:
+        return personas.write_state(instance.dir, email, **changes)
+    except ValueError as e:
+        raise LocalProviderError(str(e)) from None
+
+
+def _existing(instance: Instance, email: str) -> str:
+    """The normalised address of a mailbox that exists (its IMAP password file does)."""
+    email = _normalise(email)
+    if "/" in email or email.startswith(".") or not (instance.dovecot_dir / "passdb" / email).is_file():
+        raise LocalProviderError(f"no mailbox {email} in {instance.dir}")
     return email
+
+
+def set_persona(instance: Instance, email: str, persona: Persona, email_claim: str | None = None) -> MailboxState:
+    """Makes a mailbox imitate `persona` from its next request on. Forced answers are cleared (their names
+    belong to one persona). `email_claim`: the Microsoft ID token's `email`, when it should differ from
+    the address (None: the address)."""
+    _check_persona(persona)
+    return _write_state(
+        instance,
+        _existing(instance, email),
+        persona=persona,
+        email_claim=email_claim,
+        token_answer=None,
+        imap_answer=None,
+    )
+
+
+def force_answer(instance: Instance, email: str, surface: AnswerSurface, name: str | None) -> MailboxState:
+    """Makes the mailbox answer on `surface` ("token": its code exchanges and refreshes; "imap": its logins)
+    with the persona's recorded answer `name` until cleared (name None)."""
+    if surface not in ("token", "imap"):
+        raise LocalProviderError(f"no surface {surface!r}; token or imap")
+    return _write_state(instance, _existing(instance, email), **{f"{surface}_answer": name})
+
+
+def clear_answers(instance: Instance, email: str) -> MailboxState:
+    """The mailbox answers normally again on every surface."""
+    return _write_state(instance, _existing(instance, email), token_answer=None, imap_answer=None)
+
+
+def mailbox_state(instance: Instance, email: str) -> MailboxState:
+    """A mailbox's persona and forced answers."""
+    return personas.read_state(instance.dir, _normalise(email))
+
+
+def recorded_answers(persona: Persona, surface: AnswerSurface) -> dict[str, str]:
+    """The answers `force_answer` accepts for a persona on a surface: {name: public source}."""
+    _check_persona(persona)
+    return {name: str(entry.get("source", "")) for name, entry in personas.recorded(persona, surface).items()}
 
 
 def create_mailboxes(instance: Instance, accounts: Iterable[tuple[str, str]]) -> list[str]:
@@ -226,8 +303,8 @@ def issue_tokens(instance: Instance, emails: Iterable[str]) -> dict[str, dict[st
 
 
 def set_password(instance: Instance, email: str, password: str) -> None:
-    """Changes an account's password at both the sign-in page and IMAP (same as create_mailbox)."""
-    create_mailbox(instance, email, password)
+    """Changes an account's password at both the sign-in page and IMAP; its persona stays."""
+    _store_password(instance, _normalise(email), password)
 
 
 def append_messages(instance: Instance, email: str, messages: Iterable[bytes]) -> int:

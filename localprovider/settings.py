@@ -7,25 +7,36 @@ Values come from the environment that `localprovider.control` passes to its subp
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+
+from jwcrypto import jwk
+
+from localprovider import scopes
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("LOCAL_PROVIDER_DIR") or REPO_DIR / ".testbed" / "dev").resolve()
 HTTP_PORT = int(os.environ.get("LOCAL_PROVIDER_HTTP_PORT") or 8765)
+# The issuer of our ID tokens: the main app's settings point at it instead of https://accounts.google.com.
+BASE_URL = f"http://127.0.0.1:{HTTP_PORT}"
 
 
-def _instance_secret_key() -> str:
-    """A per-instance random key kept in the instance dir, so nothing secret lives in the source."""
-    path = INSTANCE_DIR / "secret-key"
+def _instance_secret(name: str, make: Callable[[], str]) -> str:
+    """A per-instance secret made once and kept 0600 in the instance dir, so none lives in the source."""
+    path = INSTANCE_DIR / name
     if not path.exists():
         INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(50))
+            f.write(make())
     return path.read_text().strip()
 
 
-SECRET_KEY = _instance_secret_key()
+def _new_signing_key() -> str:
+    return jwk.JWK.generate(kty="RSA", size=2048).export_to_pem(private_key=True, password=None).decode()
+
+
+SECRET_KEY = _instance_secret("secret-key", lambda: secrets.token_urlsafe(50))
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 
@@ -85,7 +96,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 
 OAUTH2_PROVIDER = {
-    "SCOPES": {"imap": "Read and manage your mail over IMAP", "introspection": "Introspect tokens"},
+    "SCOPES": scopes.DESCRIPTIONS,
     "DEFAULT_SCOPES": ["imap"],
     # Tests shorten this to exercise refresh; the default mirrors Google's one hour.
     "ACCESS_TOKEN_EXPIRE_SECONDS": int(os.environ.get("LOCAL_PROVIDER_ACCESS_TOKEN_SECONDS") or 3600),
@@ -97,6 +108,14 @@ OAUTH2_PROVIDER = {
     # RFC 8252: DOT already accepts any port on http://127.0.0.1/ and http://[::1]/ redirect URIs; this
     # extends that to http://localhost/, so the main app's runserver port does not need registering.
     "ALLOW_LOCALHOST_LOOPBACK": True,
+    # OpenID Connect: a signed id_token for scope openid, the JWKS at /o/.well-known/jwks.json.
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": _instance_secret("oidc-signing-key.pem", _new_signing_key),
+    "OIDC_ISS_ENDPOINT": BASE_URL,
+    # Google's and Microsoft's ID tokens last an hour.
+    "ID_TOKEN_EXPIRE_SECONDS": 3600,
+    # Claims, refresh-token rotation and the answer's scope wording follow the mailbox's persona.
+    "OAUTH2_VALIDATOR_CLASS": "localprovider.validator.PersonaValidator",
 }
 
 # With DEBUG off Django sends server errors only to mail_admins; print them into the instance's log.

@@ -1,11 +1,15 @@
 from django.urls import include, path
 
-from localprovider import views
+from localprovider import token_views, views
 
 urlpatterns = [
-    # Listed before DOT's urls so that our consent page (always shown, account switchable) wins.
+    # Listed before DOT's urls so that ours win: the consent page (always shown, account switchable,
+    # Google's checkboxes), the token endpoint (forced answers) and introspection (Dovecot's scope).
     path("o/authorize/", views.ConsentView.as_view(), name="authorize"),
+    path("o/token/", token_views.TokenView.as_view(), name="token"),
+    path("o/introspect/", token_views.IntrospectTokenView.as_view(), name="introspect"),
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("revoke", token_views.google_revoke, name="revoke"),
     path("signin/", views.SignInView.as_view(), name="signin"),
     path("signout/", views.sign_out, name="signout"),
     path("userinfo", views.userinfo, name="userinfo"),

@@ -14,6 +14,10 @@ from django.views.decorators.http import require_GET
 from oauth2_provider.oauth2_backends import get_oauthlib_core
 from oauth2_provider.views import AuthorizationView
 
+from localprovider import scopes
+from localprovider.personas import Persona
+from localprovider.validator import mailbox_state
+
 
 class SignInForm(forms.Form):
     email = forms.EmailField()
@@ -80,7 +84,24 @@ class ConsentView(AuthorizationView):
         context = super().get_context_data(**kwargs)
         switch_url = f"{reverse('signout')}?{urlencode({'next': self.request.get_full_path()})}"
         context.update(email=self.request.user.get_username(), switch_account_url=switch_url)
+        requested = list(context.get("scopes") or [])  # absent on an error page
+        optional = scopes.optional_scopes(self._persona(), requested)
+        # Google's granular consent: each optional scope a checkbox, ticked by default.
+        context["optional_scopes"] = [(scope, scopes.DESCRIPTIONS.get(scope, scope)) for scope in optional]
+        context["scopes_descriptions"] = [
+            scopes.DESCRIPTIONS.get(scope, scope) for scope in requested if scope not in optional
+        ]
         return context
+
+    def form_valid(self, form: forms.Form) -> HttpResponse:
+        # The grant holds only the ticked optional scopes (an unticked checkbox sends nothing).
+        requested = form.cleaned_data["scope"].split()
+        ticked = self.request.POST.getlist("granted_scope")
+        form.cleaned_data["scope"] = " ".join(scopes.granted_scopes(self._persona(), requested, ticked))
+        return super().form_valid(form)
+
+    def _persona(self) -> Persona:
+        return mailbox_state(self.request.user.get_username()).persona
 
 
 @require_GET

@@ -18,7 +18,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
-from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken
+from oauth2_provider.models import AccessToken, Application, RefreshToken
+
+from localprovider.grants import revoke_grant
 
 MAIN_CLIENT_ID = "channels-app"
 INTROSPECTION_CLIENT_ID = "dovecot-introspection"
@@ -72,6 +74,9 @@ class Command(BaseCommand):
                 "hash_client_secret": False,
                 "redirect_uris": REDIRECT_URIS,
                 "skip_authorization": False,
+                # ID tokens signed with the instance's RSA key (OIDC_RSA_PRIVATE_KEY), as Google and
+                # Microsoft sign theirs, so they verify against the published JWKS.
+                "algorithm": Application.RS256_ALGORITHM,
             },
         )
         # Dovecot's credentials for /o/introspect/: a hashed secret would cost ~0.4 s per IMAP login.
@@ -131,16 +136,10 @@ class Command(BaseCommand):
             }
         self.stdout.write(json.dumps(issued))
 
-    @transaction.atomic
     def revoke(self, email: str) -> None:
         """What a user removing our access in their Google account does: every token stops working."""
-        user = self._user(email)
-        refresh_tokens = list(RefreshToken.objects.filter(user=user, revoked__isnull=True))
-        for refresh_token in refresh_tokens:
-            refresh_token.revoke()  # also deletes its access token
-        access_count, _ = AccessToken.objects.filter(user=user).delete()
-        Grant.objects.filter(user=user).delete()
-        self.stdout.write(f"revoked {len(refresh_tokens)} refresh and {access_count} other access tokens of {email}")
+        refresh_count, access_count = revoke_grant(self._user(email))
+        self.stdout.write(f"revoked {refresh_count} refresh and {access_count} other access tokens of {email}")
 
     def expire(self, email: str) -> None:
         """Makes access tokens look an hour old, so a client has to refresh (refresh tokens stay valid)."""

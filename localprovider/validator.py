@@ -1,0 +1,51 @@
+"""django-oauth-toolkit's validator, answering per mailbox persona (OAUTH2_VALIDATOR_CLASS)."""
+
+from typing import Any
+
+from django.conf import settings
+from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.common import Request
+
+from localprovider import identity, personas, scopes
+
+
+def mailbox_state(email: str) -> personas.MailboxState:
+    """A mailbox's persona and forced answers, read afresh on every request (control writes them)."""
+    # getattr: INSTANCE_DIR exists only in localprovider.settings, which the type checker does not load.
+    return personas.read_state(getattr(settings, "INSTANCE_DIR"), email)  # noqa: B009
+
+
+def _mailbox(request: Request) -> tuple[str | None, personas.MailboxState]:
+    """The signed-in (or token-owning) mailbox and its state; none for client-credentials requests."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None, personas.MailboxState()
+    return user.get_username(), mailbox_state(user.get_username())
+
+
+class PersonaValidator(OAuth2Validator):
+    # DOT keeps only the claims its own table ties to a granted scope; ours choose per persona.
+    oidc_claim_scope = None
+
+    def rotate_refresh_token(self, request: Request) -> bool:
+        # Google keeps the refresh token: a refresh answer has none and the old one keeps working
+        # (https://developers.google.com/identity/protocols/oauth2/web-server#offline). Microsoft
+        # sends a new one on every refresh (as DOT's ROTATE_REFRESH_TOKEN does for plain).
+        _email, state = _mailbox(request)
+        return state.persona != "google" and bool(super().rotate_refresh_token(request))
+
+    def save_bearer_token(self, token: dict[str, Any], request: Request, *args: Any, **kwargs: Any) -> None:
+        # Stored as granted (introspection reads it); only the answer is worded like the provider's.
+        super().save_bearer_token(token, request, *args, **kwargs)
+        _email, state = _mailbox(request)
+        token["scope"] = scopes.reported_scope(state.persona, token["scope"])
+        if not self.rotate_refresh_token(request) and request.grant_type == "refresh_token":
+            token.pop("refresh_token", None)
+
+    def get_additional_claims(self, request: Request) -> dict[str, object]:
+        email, state = _mailbox(request)
+        return identity.claims(state, email, request.scopes) if email else {}
+
+    def get_oidc_issuer_endpoint(self, request: Request) -> str:
+        email, state = _mailbox(request)
+        return identity.issuer(state, email, super().get_oidc_issuer_endpoint(request))
