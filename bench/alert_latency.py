@@ -25,7 +25,6 @@ from channels_app.models import (  # noqa: E402
     Inbox,
     InboxKind,
     Notification,
-    Provider,
     Role,
     User,
     Workspace,
@@ -44,7 +43,7 @@ def connected_channel(instance: control.Instance, workspace: Workspace, i: int) 
     control.create_mailbox(instance, address, "pw")
     credentials = local_consent(address, "pw")
     inbox = Inbox.objects.create(company=workspace.company, name=address, kind=InboxKind.SHARED, workspace=workspace)
-    channel = Channel.objects.create(inbox=inbox, provider=Provider.LOCAL, address=address)
+    channel = Channel.objects.create(inbox=inbox, provider="local", address=address)
     channel_store_credentials(channel=channel, credentials=credentials)
     return channel
 
@@ -69,7 +68,7 @@ def main() -> None:
         for i in range(N):
             channel = connected_channel(instance, workspace, i)
             control.revoke_tokens(instance, channel.address)
-            provider = get_provider(Provider.LOCAL)
+            provider = get_provider("local")
             started = time.perf_counter()
             try:
                 with provider.open_mailbox(

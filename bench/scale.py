@@ -144,7 +144,6 @@ def _measure(c: int) -> None:
         Inbox,
         InboxKind,
         Message,
-        Provider,
         Role,
         User,
         Workspace,
@@ -168,7 +167,7 @@ def _measure(c: int) -> None:
         CompanyMembership.objects.create(user=admin, company=company, role=Role.ADMIN)
         for address in addresses:
             inbox = Inbox.objects.create(company=company, name=address, kind=InboxKind.SHARED, workspace=workspace)
-            channel = Channel.objects.create(inbox=inbox, provider=Provider.LOCAL, address=address)
+            channel = Channel.objects.create(inbox=inbox, provider="local", address=address)
             store_issued_tokens(channel, tokens[address])
         pairs = [(a, str(tokens[a]["access_token"])) for a in addresses]
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
@@ -221,7 +220,7 @@ def _measure(c: int) -> None:
             inbox = Inbox.objects.create(company=company, name=f"p{size}-{i}", kind=InboxKind.SHARED, workspace=page_ws)
             Channel.objects.create(
                 inbox=inbox,
-                provider=Provider.GMAIL,
+                provider="gmail",
                 address=f"p{size}-{i}@acme.test",
                 status="needs_reauth" if i % 7 == 0 else "active",
             )

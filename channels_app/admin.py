@@ -17,6 +17,7 @@ from channels_app.models import (
     Inbox,
     Message,
     Notification,
+    NotificationKind,
     SupportRequest,
     User,
     Workspace,
@@ -82,11 +83,28 @@ class InboxAdmin(admin.ModelAdmin):
     search_fields = ("name",)
 
 
+class UnrecognisedAnswerFilter(admin.SimpleListFilter):
+    """Channels whose provider gave an answer the app does not know (staff are alerted; teach the module)."""
+
+    title = "provider answer"
+    parameter_name = "answer"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:  # type: ignore[type-arg]
+        return [("unrecognised", "Unrecognised answer pending")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Channel]) -> QuerySet[Channel]:
+        if self.value() == "unrecognised":
+            return queryset.filter(
+                notifications__kind=NotificationKind.UNRECOGNISED, notifications__resolved_at__isnull=True
+            ).distinct()
+        return queryset
+
+
 class ChannelEventInline(admin.TabularInline):
     model = ChannelEvent
     extra = 0
     can_delete = False
-    fields = ("created_at", "from_status", "to_status", "reason", "actor", "cause")
+    fields = ("created_at", "from_status", "to_status", "reason", "provider_code", "actor", "cause")
     readonly_fields = fields
     ordering = ("-created_at",)
 
@@ -96,9 +114,18 @@ class ChannelEventInline(admin.TabularInline):
 
 @admin.register(Channel)
 class ChannelAdmin(admin.ModelAdmin):
-    list_display = ("address", "provider", "status", "status_reason", "status_since", "last_synced_at", "company")
-    list_filter = ("status", "reason_code", "provider", "inbox__company")
-    search_fields = ("address", "inbox__name")
+    list_display = (
+        "address",
+        "provider",
+        "status",
+        "status_reason",
+        "last_error_code",
+        "status_since",
+        "last_synced_at",
+        "company",
+    )
+    list_filter = ("status", "reason_code", "provider", UnrecognisedAnswerFilter, "inbox__company")
+    search_fields = ("address", "inbox__name", "last_error_code")
     list_select_related = ("inbox", "inbox__company")
     exclude = SECRET_FIELDS + ("lease_owner",)
     readonly_fields = (
@@ -109,6 +136,7 @@ class ChannelAdmin(admin.ModelAdmin):
         "last_synced_at",
         "last_checked_at",
         "last_error",
+        "last_error_code",
         "configuration_error",
         "failing_since",
         "next_attempt_at",
@@ -148,9 +176,9 @@ class ChannelAdmin(admin.ModelAdmin):
 
 @admin.register(ChannelEvent)
 class ChannelEventAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "channel", "from_status", "to_status", "reason", "actor", "cause")
+    list_display = ("created_at", "channel", "from_status", "to_status", "reason", "provider_code", "actor", "cause")
     list_filter = ("to_status", "channel__provider")
-    search_fields = ("channel__address", "reason")
+    search_fields = ("channel__address", "reason", "provider_code")
     list_select_related = ("channel", "actor")
 
 

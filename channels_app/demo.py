@@ -24,14 +24,15 @@ STAFF = DemoPerson("staff@acme.test", "Stella", "staff: Django admin at /admin/"
 PEOPLE = (DANA, SAM, WES, STAFF)
 
 
-def local_consent(address: str, password: str) -> Credentials:
+def local_consent(address: str, password: str, kind: str = "local") -> Credentials:
     """Real tokens for a Local mail mailbox: the whole round trip (sign-in, consent, code exchange)
-    through the app's own provider module, without a browser. Used by the demo's seeding, the tests and
-    the benchmarks; never by a request."""
+    through the app's own provider module (`kind`: the local one, or Gmail's or Microsoft's where Local
+    mail stands in for them), without a browser. Used by the demo's seeding, the tests and the
+    benchmarks; never by a request."""
     # Imported here: localprovider is a development tool, not needed by a production process.
     from localprovider import browser
 
-    provider = get_provider("local")
+    provider = get_provider(kind)
     verifier = "local-consent-" + "v" * 50
     redirect_uri = "http://127.0.0.1/oauth/callback/"
     url = provider.authorization_url(

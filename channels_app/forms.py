@@ -1,14 +1,14 @@
 from django import forms
 
 from channels_app.models import Workspace
-from channels_app.providers import PROVIDERS, get_provider
+from channels_app.providers import get_provider, provider_classes
 
 
 def oauth_provider_choices() -> list[tuple[str, str]]:
     """OAuth providers staff have configured; a provider without a client id cannot be offered."""
     return [
         (kind, provider.label)
-        for kind, provider in ((k, get_provider(k)) for k in PROVIDERS)
+        for kind, provider in ((k, get_provider(k)) for k in provider_classes())
         if provider.uses_oauth and provider.is_configured()
     ]
 

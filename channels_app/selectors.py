@@ -13,7 +13,7 @@ from channels_app.models import Channel, ChannelEvent, ChannelStatus, Notificati
 from channels_app.services.notifications import open_problems_for
 
 # Statuses that begin an incident: the mailbox stops syncing without anyone asking for it.
-INCIDENT_STATUSES = (ChannelStatus.NEEDS_REAUTH, ChannelStatus.UNREACHABLE)
+INCIDENT_STATUSES = (ChannelStatus.NEEDS_REAUTH, ChannelStatus.BLOCKED, ChannelStatus.UNREACHABLE)
 
 
 def reauth_threshold() -> int:

@@ -16,7 +16,7 @@ from django_q.tasks import async_task
 from channels_app.models import Channel, ChannelStatus
 from channels_app.providers import AuthReason, get_provider
 from channels_app.services import operations
-from channels_app.services.health import run_check
+from channels_app.services.health import CheckOutcome, run_check
 
 
 def sync_channel(channel_id: int, respect_backoff: bool = True) -> str:
@@ -28,7 +28,7 @@ def backfill_channel(channel_id: int) -> str:
     deadline = time.monotonic() + settings.BACKFILL_WAIT_SECONDS
     while True:
         result = run_check(channel_id, operations.sync, cause="backfill task", respect_backoff=False)
-        if not (result.outcome == "skipped" and "busy" in result.detail) or time.monotonic() > deadline:
+        if result.outcome != CheckOutcome.BUSY or time.monotonic() > deadline:
             return str(result)
         time.sleep(1)
 

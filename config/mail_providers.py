@@ -1,67 +1,84 @@
-"""Mail provider endpoints: the real ones by default, each overridable from the environment.
+"""Overrides of the mail providers' own values, read from the environment.
 
-`GMAIL_AUTHORIZE_URL=http://127.0.0.1:8765/o/authorize/` and friends point the
-Gmail module at any compatible server; the local stand-in is configured the same
-way under the "local" key.
+Each provider's package (channels_app/providers/<kind>/provider.py) holds its real endpoints,
+scopes and policies; here only what the environment overrides is read: `<KIND>_<NAME>`, e.g.
+`GMAIL_CLIENT_ID`, `MICROSOFT_TOKEN_URL`, `IMAP_RATE_LIMIT`. The kinds are the provider packages
+found on disk, so a new provider needs no line here.
+
+Local mail (localprovider/) can stand in for Gmail and Microsoft 365 in development and tests:
+`LOCAL_PROVIDER_STANDS_IN=gmail,microsoft` points those modules at it, unless their client id is set.
 """
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from config.env import env_bool, env_int, env_str
+from config.env import env_bool, env_int, env_list, env_str
 
-GMAIL = {
-    "AUTHORIZE_URL": "https://accounts.google.com/o/oauth2/v2/auth",
-    "TOKEN_URL": "https://oauth2.googleapis.com/token",
-    "USERINFO_URL": "https://openidconnect.googleapis.com/v1/userinfo",
-    "SCOPES": "https://mail.google.com/ openid email",
-    "IMAP_HOST": "imap.gmail.com",
-    "IMAP_PORT": 993,
-    "IMAP_SSL": True,
-    # offline access returns a refresh token; consent makes Google issue a new one
-    # on every reauthorization; select_account shows the account chooser.
-    "AUTHORIZE_PARAMS": {"access_type": "offline", "prompt": "select_account consent"},
+PROVIDERS_DIR = Path(__file__).resolve().parent.parent / "channels_app" / "providers"
+KINDS = sorted(path.name for path in PROVIDERS_DIR.iterdir() if (path / "provider.py").exists())
+
+
+def _scopes(name: str) -> list[str]:
+    return env_str(name).split()
+
+
+# Every value a provider module lets settings override, and how its variable is read.
+OVERRIDABLE: dict[str, Callable[[str], Any]] = {
+    "CLIENT_ID": env_str,
+    "CLIENT_SECRET": env_str,
+    "AUTHORIZE_URL": env_str,
+    "TOKEN_URL": env_str,
+    "USERINFO_URL": env_str,
+    "REVOKE_URL": env_str,
+    "JWKS_URL": env_str,
+    "ISSUER": env_str,
+    "SCOPES": _scopes,
+    "IMAP_HOST": env_str,
+    "IMAP_PORT": lambda name: env_int(name, 993, minimum=1),
+    "IMAP_SSL": lambda name: env_bool(name, True),
+    "RATE_LIMIT": lambda name: env_int(name, 20, minimum=0),
+    "RENEWAL_AFTER_HOURS": lambda name: env_int(name, 24, minimum=1),
+    "TOKEN_DISUSE_DAYS": lambda name: env_int(name, 90, minimum=1),
+    "TESTING_MODE": lambda name: env_bool(name, False),
 }
 
-MICROSOFT = {
-    "AUTHORIZE_URL": "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
-    "TOKEN_URL": "https://login.microsoftonline.com/common/oauth2/v2.0/token",
-    "USERINFO_URL": "",
-    "SCOPES": "openid email offline_access https://outlook.office.com/IMAP.AccessAsUser.All",
-    "IMAP_HOST": "outlook.office365.com",
-    "IMAP_PORT": 993,
-    "IMAP_SSL": True,
-    # Microsoft accepts a single prompt value.
-    "AUTHORIZE_PARAMS": {"prompt": "select_account"},
-}
+
+def overrides(kind: str, environ: dict[str, str]) -> dict[str, Any]:
+    prefix = kind.upper()
+    return {key: read(f"{prefix}_{key}") for key, read in OVERRIDABLE.items() if f"{prefix}_{key}" in environ}
 
 
-def provider_settings(prefix: str, defaults: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "CLIENT_ID": env_str(f"{prefix}_CLIENT_ID", ""),
-        "CLIENT_SECRET": env_str(f"{prefix}_CLIENT_SECRET", ""),
-        "AUTHORIZE_URL": env_str(f"{prefix}_AUTHORIZE_URL", defaults["AUTHORIZE_URL"]),
-        "TOKEN_URL": env_str(f"{prefix}_TOKEN_URL", defaults["TOKEN_URL"]),
-        "USERINFO_URL": env_str(f"{prefix}_USERINFO_URL", defaults["USERINFO_URL"]),
-        "SCOPES": env_str(f"{prefix}_SCOPES", defaults["SCOPES"]).split(),
-        "IMAP_HOST": env_str(f"{prefix}_IMAP_HOST", defaults["IMAP_HOST"]),
-        "IMAP_PORT": env_int(f"{prefix}_IMAP_PORT", defaults["IMAP_PORT"], minimum=1),
-        "IMAP_SSL": env_bool(f"{prefix}_IMAP_SSL", defaults["IMAP_SSL"]),
-        "AUTHORIZE_PARAMS": defaults["AUTHORIZE_PARAMS"],
-    }
-
-
-def local_settings() -> dict[str, Any]:
-    """The stand-in on loopback; its ports and secret are the same variables localprovider/ reads."""
+def local_endpoints(kind: str) -> dict[str, Any]:
+    """Local mail's endpoints, answering as the persona of `kind` (its own plain OAuth for "local")."""
     base = f"http://127.0.0.1:{env_int('LOCAL_PROVIDER_HTTP_PORT', 8765, minimum=1)}"
-    return {
+    values: dict[str, Any] = {
         "CLIENT_ID": env_str("LOCAL_PROVIDER_CLIENT_ID", "channels-app"),
         "CLIENT_SECRET": env_str("LOCAL_PROVIDER_CLIENT_SECRET", "local-dev-secret"),
         "AUTHORIZE_URL": f"{base}/o/authorize/",
         "TOKEN_URL": f"{base}/o/token/",
         "USERINFO_URL": f"{base}/userinfo",
-        "SCOPES": ["imap"],
+        "JWKS_URL": f"{base}/o/.well-known/jwks.json",
         "IMAP_HOST": "127.0.0.1",
         "IMAP_PORT": env_int("LOCAL_PROVIDER_IMAP_PORT", 14143, minimum=1),
         "IMAP_SSL": False,
-        "AUTHORIZE_PARAMS": {"prompt": "consent"},
     }
+    if kind == "local":
+        values["REVOKE_URL"] = f"{base}/o/revoke_token/"
+    elif kind == "gmail":
+        values.update(REVOKE_URL=f"{base}/revoke", ISSUER=base)
+    elif kind == "microsoft":
+        values.update(ISSUER=f"{base}/{{tenantid}}/v2.0", USERINFO_URL="")
+    return values
+
+
+def mail_providers(environ: dict[str, str], *, local_enabled: bool) -> dict[str, dict[str, Any]]:
+    stands_in = set(env_list("LOCAL_PROVIDER_STANDS_IN", ["gmail", "microsoft"] if local_enabled else []))
+    result: dict[str, dict[str, Any]] = {}
+    for kind in KINDS:
+        values: dict[str, Any] = {}
+        if kind == "local" or (local_enabled and kind in stands_in and f"{kind.upper()}_CLIENT_ID" not in environ):
+            values.update(local_endpoints(kind))
+        values.update(overrides(kind, environ))
+        result[kind] = values
+    return result

@@ -157,18 +157,15 @@ for _key in CREDENTIALS_KEYS:
     except ValueError:
         raise ImproperlyConfigured("CREDENTIALS_KEYS holds a value that is not a Fernet key.") from None
 
-# Mail providers (config/mail_providers.py): the real endpoints unless overridden.
-MAIL_PROVIDERS = {
-    "gmail": mail_providers.provider_settings("GMAIL", mail_providers.GMAIL),
-    "microsoft": mail_providers.provider_settings("MICROSOFT", mail_providers.MICROSOFT),
-    "local": mail_providers.local_settings(),
-}
 # The stand-in provider on loopback: on in development and tests, off in production.
 LOCAL_PROVIDER_ENABLED = env_bool("LOCAL_PROVIDER_ENABLED", DEBUG or TESTING)
 if LOCAL_PROVIDER_ENABLED:
     # The stand-in speaks plain http on loopback; oauthlib refuses that unless told.
     # Real providers are https, so this never weakens them.
     os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
+# Mail providers: each provider package holds its real values; the environment overrides them
+# (config/mail_providers.py), and Local mail stands in for Gmail and Microsoft where it is enabled.
+MAIL_PROVIDERS = mail_providers.mail_providers(dict(os.environ), local_enabled=LOCAL_PROVIDER_ENABLED)
 IMAP_TIMEOUT_SECONDS = env_int("IMAP_TIMEOUT_SECONDS", 30, minimum=1)
 OAUTH_HTTP_TIMEOUT_SECONDS = env_int("OAUTH_HTTP_TIMEOUT_SECONDS", 15, minimum=1)
 # How long a started OAuth round trip may take before its state expires.
@@ -186,22 +183,7 @@ BACKOFF_MAX_SECONDS = env_int("BACKOFF_MAX_SECONDS", 900, minimum=1)
 # Keep-alive refreshes tokens this long after their last refresh; far inside
 # Google's 6 months and Microsoft's 90 days of allowed disuse.
 KEEPALIVE_AFTER_HOURS = env_int("KEEPALIVE_AFTER_HOURS", 24 * 7, minimum=1)
-TOKEN_DISUSE_DAYS = {"gmail": 180, "microsoft": 90, "local": env_int("LOCAL_TOKEN_DISUSE_DAYS", 90, minimum=1)}
-# Push subscriptions expire: Gmail's watch after 7 days, Microsoft Graph's mail subscriptions after ~3.
-RENEWAL_AFTER_HOURS = {
-    "gmail": env_int("GMAIL_RENEWAL_AFTER_HOURS", 24 * 6, minimum=1),
-    "microsoft": env_int("MICROSOFT_RENEWAL_AFTER_HOURS", 48, minimum=1),
-    "imap": env_int("IMAP_RENEWAL_AFTER_HOURS", 24, minimum=1),
-    "local": env_int("LOCAL_RENEWAL_AFTER_HOURS", 24, minimum=1),
-}
 TOKEN_REFRESH_MARGIN_SECONDS = env_int("TOKEN_REFRESH_MARGIN_SECONDS", 300, minimum=0)
-# Requests per second started against each provider, across all workers (0: no limit).
-PROVIDER_RATE_LIMITS = {
-    "gmail": env_int("GMAIL_RATE_LIMIT", 20, minimum=0),
-    "microsoft": env_int("MICROSOFT_RATE_LIMIT", 20, minimum=0),
-    "imap": env_int("IMAP_RATE_LIMIT", 20, minimum=0),
-    "local": env_int("LOCAL_RATE_LIMIT", 200, minimum=0),
-}
 # The scheduled passes queue one task per this many due channels.
 FANOUT_BATCH_SIZE = env_int("FANOUT_BATCH_SIZE", 10, minimum=1)
 CHANNEL_LEASE_SECONDS = env_int("CHANNEL_LEASE_SECONDS", 600, minimum=10)

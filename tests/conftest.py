@@ -23,7 +23,6 @@ from channels_app.models import (
     Message,
     Notification,
     NotificationKind,
-    Provider,
     Role,
     User,
     Workspace,
@@ -31,7 +30,7 @@ from channels_app.models import (
 )
 
 # Fixtures for tests against the real local provider live beside this file.
-pytest_plugins = ["tests.provider_fixtures"]
+pytest_plugins = ["tests.provider_fixtures", "tests.provider_fakes", "tests.failure_expectations"]
 
 _seq = itertools.count(1)
 PASSWORD = "correct horse battery staple"
@@ -100,7 +99,7 @@ def make_inbox(db: None) -> Callable[..., Inbox]:
 
 @pytest.fixture
 def make_channel(db: None) -> Callable[..., Channel]:
-    def make(*, inbox: Inbox, address: str | None = None, provider: str = Provider.GMAIL, **fields: Any) -> Channel:
+    def make(*, inbox: Inbox, address: str | None = None, provider: str = "gmail", **fields: Any) -> Channel:
         return Channel.objects.create(
             inbox=inbox, address=address or f"box{next(_seq)}@example.test", provider=provider, **fields
         )

@@ -1,5 +1,6 @@
 """Fixtures for tests that talk to the real local provider (OAuth server + Dovecot on loopback)."""
 
+import dataclasses
 import itertools
 import os
 import uuid
@@ -13,9 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from channels_app.demo import local_consent
-from channels_app.models import Channel, Provider
+from channels_app.models import Channel
 from channels_app.providers import Credentials
-from channels_app.services.credentials import channel_store_credentials
+from channels_app.services.credentials import channel_credentials, channel_store_credentials
 from localprovider import browser, control
 
 _seq = itertools.count(1)
@@ -55,10 +56,10 @@ class Mailbox:
 def make_mailbox(local_provider: control.Instance) -> Callable[..., Mailbox]:
     """A fresh mailbox at the provider; unique per test, since the provider outlives the test database."""
 
-    def make(local_part: str = "box") -> Mailbox:
+    def make(local_part: str = "box", persona: str = "plain") -> Mailbox:
         address = f"{local_part}-{uuid.uuid4().hex[:8]}@acme.test"
         password = f"pw-{next(_seq)}-{uuid.uuid4().hex[:6]}"
-        control.create_mailbox(local_provider, address, password)
+        control.create_mailbox(local_provider, address, password, persona=persona)
         return Mailbox(address, password)
 
     return make
@@ -74,9 +75,9 @@ def oauth_round_trip(client: Client, start_url: str, mailbox: Mailbox, *, allow:
     return client.get(path, browser.callback_query(callback))
 
 
-def tokens_for(local_provider: control.Instance, mailbox: Mailbox) -> Credentials:
+def tokens_for(local_provider: control.Instance, mailbox: Mailbox, kind: str = "local") -> Credentials:
     """Real tokens for a mailbox, through the local provider module's own code exchange."""
-    return local_consent(mailbox.address, mailbox.password)
+    return local_consent(mailbox.address, mailbox.password, kind)
 
 
 def store_issued_tokens(channel: Channel, token: dict[str, object]) -> None:
@@ -88,15 +89,23 @@ def store_issued_tokens(channel: Channel, token: dict[str, object]) -> None:
     channel_store_credentials(channel=channel, credentials=credentials)
 
 
+def expire_access_token(channel: Channel) -> None:
+    """Make the channel's stored access token look spent, so its next request refreshes it."""
+    credentials = channel_credentials(channel)
+    stale = dataclasses.replace(credentials, expires_at=timezone.now() - timedelta(minutes=1))
+    channel_store_credentials(channel=channel, credentials=stale)
+
+
 @pytest.fixture
-def connect_local(local_provider: control.Instance) -> Callable[[Channel, Mailbox], Channel]:
+def connect_local(local_provider: control.Instance) -> Callable[..., Channel]:
     """Give a channel real tokens for a mailbox, as if it had been connected earlier."""
 
-    def connect(channel: Channel, mailbox: Mailbox) -> Channel:
-        channel.provider = Provider.LOCAL
+    def connect(channel: Channel, mailbox: Mailbox, kind: str = "local") -> Channel:
+        """`kind`: the provider module to connect with (Gmail's and Microsoft's need a mailbox of their persona)."""
+        channel.provider = kind
         channel.address = mailbox.address
         channel.save(update_fields=["provider", "address"])
-        channel_store_credentials(channel=channel, credentials=tokens_for(local_provider, mailbox))
+        channel_store_credentials(channel=channel, credentials=tokens_for(local_provider, mailbox, kind))
         return channel
 
     return connect

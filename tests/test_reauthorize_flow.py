@@ -148,7 +148,7 @@ def test_wrong_client_secret_tells_the_person_an_admin_must_fix_it(tenancy, brok
         "local": {**settings.MAIL_PROVIDERS["local"], "CLIENT_SECRET": "wrong"},
     }
     response = oauth_round_trip(tenancy.client_for(tenancy.admin), _start_url(channel), mailbox)
-    assert "needs fixing by your administrator" in _messages(response)[0]
+    assert "needs fixing by our staff (invalid_client)" in _messages(response)[0]
     channel.refresh_from_db()
     assert channel.status == ChannelStatus.NEEDS_REAUTH
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from channels_app.models import Backfill, Channel, Message, Notification, Provider
+from channels_app.models import Backfill, Channel, Message, Notification
 from channels_app.services.backfill import backfill_start
 from channels_app.services.ratelimit import wait_for_request_slot
 from channels_app.tasks import backfill_channel, run_batch, sync_pass
@@ -57,7 +57,10 @@ def test_a_task_delivered_twice_does_no_harm(
 
 @pytest.mark.django_db(transaction=True)
 def test_the_rate_limit_holds_across_two_workers(settings):
-    settings.PROVIDER_RATE_LIMITS = {**settings.PROVIDER_RATE_LIMITS, "gmail": 4}
+    settings.MAIL_PROVIDERS = {
+        **settings.MAIL_PROVIDERS,
+        "gmail": {**settings.MAIL_PROVIDERS["gmail"], "RATE_LIMIT": 4},
+    }
     started: list[int] = []
     lock = threading.Lock()
 
@@ -117,7 +120,7 @@ def test_two_worker_processes_on_the_redis_broker_sync_the_same_50_channels_once
     tokens = control.issue_tokens(local_provider, addresses)
     for address in addresses:
         control.append_messages(local_provider, address, [control.make_message(recipient=address)] * 3)
-        channel = make_channel(inbox=make_inbox(workspace=tenancy.workspace), address=address, provider=Provider.LOCAL)
+        channel = make_channel(inbox=make_inbox(workspace=tenancy.workspace), address=address, provider="local")
         store_issued_tokens(channel, tokens[address])
     Channel.objects.exclude(address__in=addresses).delete()
 

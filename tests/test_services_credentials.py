@@ -1,3 +1,5 @@
+from datetime import UTC, datetime
+
 import pytest
 
 from channels_app.models import Channel
@@ -15,9 +17,11 @@ def test_stored_credentials_round_trip_and_are_encrypted(tenancy):
 
 
 def test_a_refresh_without_a_new_refresh_token_keeps_the_old_one():
-    kept = _credentials({"access_token": "new", "expires_at": 2_000_000_000}, previous_refresh="RT-old")
+    before = Credentials(refresh_token="RT-old", granted_at=datetime(2026, 1, 2, tzinfo=UTC))
+    kept = _credentials({"access_token": "new", "expires_at": 2_000_000_000}, previous=before)
     assert (kept.access_token, kept.refresh_token) == ("new", "RT-old")
-    rotated = _credentials({"access_token": "new", "refresh_token": "RT-new"}, previous_refresh="RT-old")
+    assert kept.granted_at == before.granted_at, "a refresh keeps the time of the grant"
+    rotated = _credentials({"access_token": "new", "refresh_token": "RT-new"}, previous=before)
     assert rotated.refresh_token == "RT-new"
 
 

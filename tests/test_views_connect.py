@@ -18,7 +18,8 @@ def test_add_channel_pages_by_space_and_actor(tenancy):
     assert outsider.get(workspace_add).status_code == 404
 
 
-def test_local_mail_is_offered_and_unconfigured_gmail_is_not(tenancy):
+def test_local_mail_is_offered_and_unconfigured_gmail_is_not(tenancy, settings):
+    settings.MAIL_PROVIDERS = {**settings.MAIL_PROVIDERS, "gmail": {}}
     body = tenancy.client_for(tenancy.member).get(reverse("personal:add_channel")).content.decode()
     assert "Local mail" in body
     assert "Gmail" not in body

@@ -2,7 +2,6 @@ from channels_app.models.channels import (
     Channel,
     ChannelEvent,
     ChannelStatus,
-    Provider,
     ProviderRequestWindow,
     ReasonCode,
 )
@@ -32,7 +31,6 @@ __all__ = [
     "Message",
     "Notification",
     "NotificationKind",
-    "Provider",
     "ProviderRequestWindow",
     "ReasonCode",
     "SupportRequest",

@@ -5,18 +5,14 @@ from django.db import models
 from django.utils import timezone
 
 from channels_app.models.tenancy import Inbox
-
-
-class Provider(models.TextChoices):
-    GMAIL = "gmail", "Gmail"
-    MICROSOFT = "microsoft", "Microsoft 365"
-    IMAP = "imap", "IMAP"
-    LOCAL = "local", "Local mail"
+from channels_app.providers.registry import provider_choices
 
 
 class ChannelStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     NEEDS_REAUTH = "needs_reauth", "Needs reauthorization"
+    # The customer's provider administrator blocks us (Conditional Access, IMAP off): reauthorizing will not help.
+    BLOCKED = "blocked", "Blocked by the provider's administrator"
     UNREACHABLE = "unreachable", "Unreachable"
     DISCONNECTED = "disconnected", "Disconnected"
 
@@ -25,20 +21,31 @@ class ReasonCode(models.TextChoices):
     """Why a channel is in its status, for filtering and for choosing who to tell."""
 
     NONE = "", "—"
+    # Values shared with providers.AuthReason: an auth failure's reason is its code.
     REVOKED = "revoked", "Access revoked or password changed"
     DISUSE = "disuse", "Token expired from disuse"
     SUBSCRIPTION = "subscription", "Subscription renewal refused"
+    MFA = "mfa", "Multi-factor authentication required"
+    SIGN_IN_FREQUENCY = "sign_in_frequency", "Sign-in frequency policy"
+    STAFF_REQUEST = "staff_request", "Asked for by our support"
+    POLICY = "policy", "Blocked by the provider's administrator"
     OUTAGE = "outage", "Provider unreachable"
     BY_PERSON = "by_person", "Changed by a person"
 
 
 # Statuses that a person must act on, shown as warnings in settings.
-ATTENTION_STATUSES = (ChannelStatus.NEEDS_REAUTH, ChannelStatus.UNREACHABLE, ChannelStatus.DISCONNECTED)
+ATTENTION_STATUSES = (
+    ChannelStatus.NEEDS_REAUTH,
+    ChannelStatus.BLOCKED,
+    ChannelStatus.UNREACHABLE,
+    ChannelStatus.DISCONNECTED,
+)
 
 
 class Channel(models.Model):
     inbox = models.OneToOneField(Inbox, on_delete=models.CASCADE, related_name="channel")
-    provider = models.CharField(max_length=20, choices=Provider.choices)
+    # Choices from the provider registry, as a callable: a new provider needs no migration.
+    provider = models.CharField(max_length=20, choices=provider_choices)
     address = models.EmailField()
     status = models.CharField(max_length=20, choices=ChannelStatus.choices, default=ChannelStatus.ACTIVE)
     status_reason = models.CharField(max_length=500, blank=True)
@@ -66,6 +73,8 @@ class Channel(models.Model):
     failing_since = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
+    # The provider's own code for the last failure (AADSTS53003, [OVERQUOTA], invalid_grant): staff read it.
+    last_error_code = models.CharField(max_length=100, blank=True)
     # Backoff: passing failures and needs_reauth channels are not tried again before this.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # Set while our app's registration with the provider is broken (staff must fix settings).
@@ -105,6 +114,8 @@ class ChannelEvent(models.Model):
     )
     # What caused it when no person did, e.g. "sync task", "probe task", "staff action".
     cause = models.CharField(max_length=100, blank=True)
+    # The provider's code for the answer that caused it, if a provider's answer did; never a token.
+    provider_code = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

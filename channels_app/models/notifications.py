@@ -7,8 +7,11 @@ from channels_app.models.channels import Channel
 
 class NotificationKind(models.TextChoices):
     NEEDS_REAUTH = "needs_reauth", "Needs reauthorization"
+    BLOCKED = "blocked", "Blocked by the provider's administrator"
     UNREACHABLE = "unreachable", "Unreachable"
     CONFIGURATION = "configuration", "Provider configuration"
+    # An answer from the provider that the app does not know: staff teach the provider module.
+    UNRECOGNISED = "unrecognised", "Unrecognised provider answer"
     RECOVERED = "recovered", "Recovered"
     RECONNECTED = "reconnected", "Reconnected"
 

@@ -1,8 +1,9 @@
-"""The one interface every mail provider implements, and the failure types it raises.
+"""The one interface every mail provider implements, and the four kinds of failure it raises.
 
 Everything above this layer decides on the failure *type* alone and never reads
-exception text: the provider module is the one place that knows what a
-provider's errors look like on the wire.
+provider text: each provider's package is the one place that knows what its
+answers look like on the wire (`<kind>/errors.py`, checked against
+`<kind>/recorded.json`).
 """
 
 from __future__ import annotations
@@ -13,41 +14,130 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
+from django.conf import settings
 from imapclient import IMAPClient
 
 
-class AuthReason(enum.StrEnum):
-    """Why a provider stopped honouring our access, in words a person understands."""
+class FailureKind(enum.StrEnum):
+    """Who can act on a failure; each kind is routed to those people and nobody else."""
 
-    REJECTED = "Access was revoked or the password was changed."
-    DISUSE = "The authorization expired after going unused for too long."
-    SUBSCRIPTION = "The provider refused to renew our subscription to this mailbox."
+    AUTH = "auth"  # the mailbox's owner, by reauthorizing
+    POLICY = "policy"  # an administrator at the customer's provider; reauthorizing alone will not help
+    CONFIGURATION = "configuration"  # our staff: the app's registration with the provider is wrong
+    PASSING = "passing"  # nobody: an outage or throttling that passes; back off and retry
+
+
+class AuthReason(enum.StrEnum):
+    """Why a provider stopped honouring our access. The values are the channel's reason codes."""
+
+    REVOKED = "revoked"
+    DISUSE = "disuse"
+    SUBSCRIPTION = "subscription"
+    MFA = "mfa"
+    SIGN_IN_FREQUENCY = "sign_in_frequency"
+    STAFF_REQUEST = "staff_request"
+
+    @property
+    def text(self) -> str:
+        return _AUTH_REASON_TEXT[self]
+
+
+_AUTH_REASON_TEXT = {
+    AuthReason.REVOKED: "Access was revoked or the password was changed.",
+    AuthReason.DISUSE: "The authorization expired after going unused for too long.",
+    AuthReason.SUBSCRIPTION: "The provider refused to renew our subscription to this mailbox.",
+    AuthReason.MFA: "The provider now asks for multi-factor authentication: signing in again completes it.",
+    AuthReason.SIGN_IN_FREQUENCY: "The organisation's sign-in policy asks for a fresh sign-in.",
+    AuthReason.STAFF_REQUEST: "Our support team asked for this channel to be reauthorized.",
+}
 
 
 class ProviderFailure(Exception):
-    """Base of all classified failures. The message is safe to show and log: never a credential."""
+    """Base of all classified failures.
 
-    def __init__(self, message: str) -> None:
+    `message` is ours and safe to show and log. `code` is the provider's own code for the answer
+    (`AADSTS53003`, `[OVERQUOTA]`, `invalid_grant`, `HTTP 429`) and `provider_words` its own
+    description, trimmed of trace ids: both come from error fields and response codes, never from
+    anything that carries a credential.
+    """
+
+    kind: ClassVar[FailureKind]
+
+    def __init__(self, message: str, *, code: str = "", provider_words: str = "") -> None:
         super().__init__(message)
         self.message = message
+        self.code = code[:100]
+        self.provider_words = provider_words[:300]
 
 
 class AuthFailure(ProviderFailure):
     """The provider rejected our credentials: only the account's owner can fix it, by reauthorizing."""
 
-    def __init__(self, message: str, reason: AuthReason = AuthReason.REJECTED) -> None:
-        super().__init__(message)
+    kind = FailureKind.AUTH
+
+    def __init__(self, message: str, reason: AuthReason = AuthReason.REVOKED, **kwargs: str) -> None:
+        super().__init__(message, **kwargs)
         self.reason = reason
 
 
+class ScopeNotGranted(AuthFailure):
+    """The person signed in but did not allow mail access (Google lets them untick it): nothing to keep."""
+
+
+class PolicyFailure(ProviderFailure):
+    """An administrator at the customer's provider blocks us (Conditional Access, disabled user, IMAP off).
+
+    `admin_action` says what to ask that administrator, in a phrase that follows "ask them to".
+    """
+
+    kind = FailureKind.POLICY
+
+    def __init__(self, message: str, *, admin_action: str, **kwargs: str) -> None:
+        super().__init__(message, **kwargs)
+        self.admin_action = admin_action
+
+
 class ConfigurationFailure(ProviderFailure):
-    """Our app's registration with the provider is wrong (client id/secret, disabled app): staff must fix it."""
+    """Our app's registration with the provider is wrong (client id/secret, app not found): staff must fix it."""
+
+    kind = FailureKind.CONFIGURATION
 
 
 class PassingFailure(ProviderFailure):
-    """Network trouble or a provider outage: retry later, never ask anyone to reauthorize."""
+    """Network trouble, an outage or throttling: retry later, never ask anyone to reauthorize.
+
+    `retry_after` (seconds) is the provider's own request to wait; `unrecognised` marks an answer
+    this app does not know, which staff are shown so that someone teaches the provider module.
+    """
+
+    kind = FailureKind.PASSING
+
+    def __init__(
+        self, message: str, *, retry_after: int | None = None, unrecognised: bool = False, **kwargs: str
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+        self.unrecognised = unrecognised
+
+
+def unrecognised(code: str, provider_words: str = "") -> PassingFailure:
+    return PassingFailure(
+        "Unrecognised answer from the provider; we keep trying.",
+        code=code or "unknown",
+        provider_words=provider_words,
+        unrecognised=True,
+    )
+
+
+class RevokeOutcome(enum.Enum):
+    """What happened when we gave a grant back to the provider."""
+
+    REVOKED = "revoked"
+    NOTHING_TO_REVOKE = "nothing to revoke"
+    UNSUPPORTED = "the provider offers no revocation"
+    FAILED = "the provider could not be reached; the grant may still be valid"
 
 
 @dataclass(frozen=True)
@@ -58,6 +148,9 @@ class Credentials:
     refresh_token: str = ""
     expires_at: datetime | None = None
     password: str = ""
+    # When the person granted access (code exchange); refreshes keep it. Google's Testing-mode grants
+    # die 7 days after it.
+    granted_at: datetime | None = None
     # Only present right after a code exchange; says who signed in. Not stored.
     id_token: str = ""
 
@@ -67,16 +160,18 @@ class Credentials:
             "refresh_token": self.refresh_token,
             "expires_at": self.expires_at.isoformat() if self.expires_at else None,
             "password": self.password,
+            "granted_at": self.granted_at.isoformat() if self.granted_at else None,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Credentials:
-        expires = data.get("expires_at")
+        expires, granted = data.get("expires_at"), data.get("granted_at")
         return cls(
             access_token=data.get("access_token", ""),
             refresh_token=data.get("refresh_token", ""),
             expires_at=datetime.fromisoformat(expires) if expires else None,
             password=data.get("password", ""),
+            granted_at=datetime.fromisoformat(granted) if granted else None,
         )
 
     def __repr__(self) -> str:
@@ -93,11 +188,38 @@ class ImapEndpoint:
 
 
 class MailProvider(ABC):
-    """One provider: how to authorize, refresh, identify the account and open its mailbox."""
+    """One provider: its label, settings, policies, how to authorize, identify, open and give back access.
 
-    kind: str
-    label: str
-    uses_oauth: bool = True
+    `defaults` holds every value settings may override (`settings.MAIL_PROVIDERS[kind]`, read from
+    `<KIND>_<NAME>` environment variables in config/mail_providers.py).
+    """
+
+    kind: ClassVar[str]
+    label: ClassVar[str]
+    # Order on the Add channel page.
+    position: ClassVar[int] = 50
+    uses_oauth: ClassVar[bool] = True
+    defaults: ClassVar[dict[str, Any]] = {}
+    # Shown where giving access back matters, for providers without a revocation endpoint.
+    revocation_note: ClassVar[str] = ""
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return {**self.defaults, **settings.MAIL_PROVIDERS.get(self.kind, {})}
+
+    # Policies: how long the provider lets a grant go unused, when our standing must be renewed,
+    # how many requests a second all our workers together may start.
+    @property
+    def token_disuse_days(self) -> int:
+        return int(self.values.get("TOKEN_DISUSE_DAYS", 0))
+
+    @property
+    def renewal_after_hours(self) -> int:
+        return int(self.values.get("RENEWAL_AFTER_HOURS", 24))
+
+    @property
+    def rate_limit(self) -> int:
+        return int(self.values.get("RATE_LIMIT", 20))
 
     def is_configured(self) -> bool:
         """Whether staff gave us what this provider needs (client id and secret for OAuth)."""
@@ -115,6 +237,19 @@ class MailProvider(ABC):
 
     def account_address(self, credentials: Credentials) -> str:
         raise NotImplementedError
+
+    def authorize_error(self, query: dict[str, str]) -> ProviderFailure | None:
+        """What an `error` in the redirect back from the provider means; None when the person declined."""
+        raise NotImplementedError
+
+    def revoke(self, credentials: Credentials) -> RevokeOutcome:
+        """Give the grant back to the provider, so that tokens we discard stop working."""
+        return RevokeOutcome.NOTHING_TO_REVOKE
+
+    def classify_imap_answer(self, text: str, *, during_login: bool) -> ProviderFailure | None:
+        """What a refusal from the provider's IMAP server means, when the provider words it its own way;
+        None leaves it to the generic reading of RFC 3501/5530 answers (imap_session.py)."""
+        return None
 
     @abstractmethod
     def imap_endpoint(self, *, address: str, settings: dict[str, Any] | None = None) -> ImapEndpoint:

@@ -1,11 +1,14 @@
-"""Opening an IMAP connection and classifying what can go wrong on the wire.
+"""Opening an IMAP connection, signing in, and classifying what can go wrong on the wire.
 
-`../shared/testbed.md` lists what Dovecot and imapclient say in each case; this is
-the one place that reads that text.
+The generic reading of answers follows RFC 3501 and the response codes of RFC 5530; a provider
+that words its answers its own way (Gmail's [ALERT]s, Exchange's "not connected") reads them first
+through `MailProvider.classify_imap_answer`. `../shared/testbed.md` lists what Dovecot and
+imapclient say in the ordinary cases.
 """
 
 import imaplib
 import logging
+import re
 import socket
 import ssl
 from collections.abc import Callable, Iterator
@@ -13,27 +16,79 @@ from contextlib import contextmanager, suppress
 
 from django.conf import settings
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError, LoginError
+from imapclient.exceptions import IMAPClientError
 
-from channels_app.providers.base import AuthFailure, ImapEndpoint, PassingFailure, ProviderFailure
+from channels_app.providers.base import (
+    AuthFailure,
+    ImapEndpoint,
+    PassingFailure,
+    PolicyFailure,
+    ProviderFailure,
+    unrecognised,
+)
 
 logger = logging.getLogger(__name__)
 
-# Response codes (RFC 5530) that mean "not now", as opposed to "not you".
-_PASSING_LOGIN_CODES = ("[UNAVAILABLE]", "[SERVERBUG]", "[INUSE]", "[LIMIT]", "[CONTACTADMIN]")
+Classifier = Callable[[str, bool], ProviderFailure | None]
+
+# RFC 5530 response codes, by who can act on them.
+_AUTH_CODES = ("AUTHENTICATIONFAILED", "AUTHORIZATIONFAILED", "EXPIRED")
+_PASSING_CODES = ("UNAVAILABLE", "SERVERBUG", "INUSE", "LIMIT", "OVERQUOTA")
+_POLICY_CODES = ("CONTACTADMIN",)
+_CODE = re.compile(r"\[([A-Z][A-Z0-9-]*)[^\]]*\]")
+# What imaplib and imapclient wrap around a server's answer: "select failed: ...",
+# "SELECT command error: BAD [b'...']", a bytes repr, the status word.
+_WRAPPING = (
+    re.compile(r"^\w+ (?:failed|command error):\s*"),
+    re.compile(r"^(?:NO|BAD)\s+"),
+    re.compile(r"^\[?b?['\"]|['\"]\]?$"),
+)
 
 
-def classify_login_error(exc: LoginError) -> ProviderFailure:
-    text = str(exc)  # for password logins imapclient gives a bytes repr: match substrings only
-    if any(code in text for code in _PASSING_LOGIN_CODES):
-        return PassingFailure("The mail server could not check our credentials right now.")
-    return AuthFailure("The mail server rejected our credentials.")
+class LoginRefused(Exception):
+    """The server answered our LOGIN/AUTHENTICATE with NO or BAD; `text` is its answer."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+def provider_words(text: str) -> str:
+    """The human part of a server answer: without tag, status, response code and Gmail's "(Failure)"."""
+    for pattern in _WRAPPING:
+        text = pattern.sub("", text.strip())
+    text = _CODE.sub("", text).replace("(Failure)", "")
+    return " ".join(text.split())
+
+
+def classify_answer(text: str, *, during_login: bool) -> ProviderFailure:
+    """The generic reading of a NO/BAD answer (RFC 3501, RFC 5530)."""
+    match = _CODE.search(text)
+    code = match.group(1) if match else ""
+    words = provider_words(text)
+    if code in _AUTH_CODES:
+        return AuthFailure("The mail server rejected our credentials.", code=f"[{code}]", provider_words=words)
+    if code in _PASSING_CODES:
+        return PassingFailure("The mail server could not serve us right now.", code=f"[{code}]", provider_words=words)
+    if code in _POLICY_CODES:
+        return PolicyFailure(
+            "The mail server's administrator has blocked this account.",
+            admin_action="unblock the account for mail clients",
+            code=f"[{code}]",
+            provider_words=words,
+        )
+    if code:
+        return unrecognised(f"[{code}]", words)
+    # imaplib raises a tagged BAD as "<COMMAND> command error: BAD [...]" and a NO with the server's text alone.
+    bad = "command error: BAD" in text or text.startswith("BAD")
+    if during_login and not bad:
+        # RFC 3501 6.2.3: a LOGIN answered NO without a code means the user name or password was rejected.
+        return AuthFailure("The mail server rejected our credentials.", code="NO", provider_words=words)
+    return unrecognised("BAD" if bad else "NO", words)
 
 
 def classify_transport_error(exc: BaseException) -> ProviderFailure | None:
     """A passing failure for network and protocol trouble; None for errors that are not the server's."""
-    if isinstance(exc, LoginError):
-        return classify_login_error(exc)
     if isinstance(exc, socket.gaierror):
         return PassingFailure("The mail server's name could not be resolved.")
     if isinstance(exc, TimeoutError | socket.timeout):
@@ -44,25 +99,64 @@ def classify_transport_error(exc: BaseException) -> ProviderFailure | None:
         return PassingFailure("The secure connection to the mail server failed.")
     if isinstance(exc, imaplib.IMAP4.abort | ConnectionError | OSError):
         return PassingFailure("The connection to the mail server was lost.")
-    if isinstance(exc, IMAPClientError | imaplib.IMAP4.error):
-        return PassingFailure("The mail server answered with an error.")
     return None
 
 
+def password_login(client: IMAPClient, username: str, password: str) -> None:
+    """LOGIN, telling a refusal (NO/BAD) apart from a dropped connection (imaplib's abort is one of its
+    errors, and imapclient would report both as a LoginError: a false "wrong password")."""
+    try:
+        client._imap.login(username, password)
+    except imaplib.IMAP4.abort:
+        raise
+    except imaplib.IMAP4.error as exc:
+        raise LoginRefused(str(exc)) from None
+
+
+def xoauth2_login(client: IMAPClient, username: str, access_token: str) -> None:
+    """SASL XOAUTH2. An error challenge (base64 JSON with a status) must be answered with an empty
+    line, after which the server sends its final NO: https://developers.google.com/workspace/gmail/imap/xoauth2-protocol#error_response
+    """
+    initial = f"user={username}\x01auth=Bearer {access_token}\x01\x01".encode()
+
+    def respond(challenge: bytes) -> bytes:
+        return b"" if challenge else initial
+
+    try:
+        client._imap.authenticate("XOAUTH2", respond)
+    except imaplib.IMAP4.abort:
+        raise
+    except imaplib.IMAP4.error as exc:
+        raise LoginRefused(str(exc)) from None
+
+
 @contextmanager
-def imap_connection(endpoint: ImapEndpoint, login: Callable[[IMAPClient], object]) -> Iterator[IMAPClient]:
-    """Connect, log in with `login`, yield, log out; wire errors come out classified."""
+def imap_connection(
+    endpoint: ImapEndpoint, login: Callable[[IMAPClient], object], classify: Classifier | None = None
+) -> Iterator[IMAPClient]:
+    """Connect, log in with `login`, yield, log out; every failure comes out classified.
+
+    `classify` is the provider's own reading of answers, tried before the generic one.
+    """
     client: IMAPClient | None = None
+    logged_in = False
     try:
         client = IMAPClient(endpoint.host, port=endpoint.port, ssl=endpoint.ssl, timeout=settings.IMAP_TIMEOUT_SECONDS)
         login(client)
+        logged_in = True
         yield client
     except ProviderFailure:
         raise
+    except LoginRefused as refused:
+        raise _classified(endpoint, refused.text, during_login=True, classify=classify) from None
     except Exception as exc:
+        if isinstance(exc, IMAPClientError | imaplib.IMAP4.error) and not isinstance(exc, imaplib.IMAP4.abort):
+            raise _classified(endpoint, str(exc), during_login=not logged_in, classify=classify) from None
         failure = classify_transport_error(exc)
         if failure is None:
             raise
+        if not logged_in and isinstance(exc, imaplib.IMAP4.abort):
+            failure = PassingFailure("The connection to the mail server was lost while signing in.")
         logger.info("IMAP %s:%s failed: %s (%s)", endpoint.host, endpoint.port, failure.message, type(exc).__name__)
         raise failure from None
     finally:
@@ -70,3 +164,13 @@ def imap_connection(endpoint: ImapEndpoint, login: Callable[[IMAPClient], object
             # The connection may already be gone; logging out is a courtesy.
             with suppress(Exception):
                 client.logout()
+
+
+def _classified(
+    endpoint: ImapEndpoint, text: str, *, during_login: bool, classify: Classifier | None
+) -> ProviderFailure:
+    failure = (classify(text, during_login) if classify else None) or classify_answer(text, during_login=during_login)
+    logger.info(
+        "IMAP %s:%s answered %s: %s (%s)", endpoint.host, endpoint.port, failure.kind, failure.message, failure.code
+    )
+    return failure

@@ -1,16 +1,50 @@
-"""Connecting new channels and reauthorizing existing ones: the writes behind both round trips."""
+"""Connecting new channels, reauthorizing and disconnecting them: the writes behind those round trips.
 
+Tokens we do not keep are given back to the provider (`grant_discard`), so no grant we let go of
+stays alive there.
+"""
+
+import logging
 from functools import partial
 
 from django.db import transaction
 
-from channels_app.models import Channel, ChannelStatus, Inbox, InboxKind, NotificationKind, ReasonCode, User, Workspace
-from channels_app.providers import Credentials, ImapEndpoint, get_provider
-from channels_app.services.credentials import channel_store_credentials
+from channels_app.models import (
+    Channel,
+    ChannelEvent,
+    ChannelStatus,
+    Inbox,
+    InboxKind,
+    NotificationKind,
+    ReasonCode,
+    User,
+    Workspace,
+)
+from channels_app.providers import Credentials, ImapEndpoint, RevokeOutcome, get_provider
+from channels_app.services.credentials import channel_credentials, channel_store_credentials
 from channels_app.services.notifications import resolve_problems
 from channels_app.services.oauth_state import PendingAuthorization
 from channels_app.services.reconnect import channel_reconnected
 from channels_app.services.status import channel_set_status
+
+logger = logging.getLogger(__name__)
+
+
+def grant_discard(*, provider_kind: str, credentials: Credentials, address: str) -> RevokeOutcome:
+    """Give back a grant we will not keep.
+
+    Not when another channel uses the same account: Google revokes the whole grant of an account
+    for our app, so revoking a stray token would also cut off that channel.
+    """
+    if (
+        Channel.objects.filter(provider=provider_kind, address__iexact=address)
+        .exclude(credentials_ciphertext="")
+        .exists()
+    ):
+        return RevokeOutcome.NOTHING_TO_REVOKE
+    outcome = get_provider(provider_kind).revoke(credentials)
+    logger.info("Gave back a %s grant we do not keep: %s", provider_kind, outcome.value)
+    return outcome
 
 
 class WrongAccount(Exception):
@@ -67,6 +101,7 @@ def oauth_reauthorize_finish(*, channel: Channel, pending: PendingAuthorization,
     )
     used = provider.account_address(credentials)
     if used.lower() != channel.address.lower():
+        grant_discard(provider_kind=channel.provider, credentials=credentials, address=used)
         raise WrongAccount(used=used, expected=channel.address)
     channel_reauthorize(channel=channel, credentials=credentials, actor=actor)
 
@@ -117,11 +152,33 @@ def oauth_connect_finish(
         code=code, redirect_uri=pending.redirect_uri, code_verifier=pending.code_verifier
     )
     address = provider.account_address(credentials)
-    return channel_create(
-        actor=actor,
-        workspace=workspace,
-        inbox_name=pending.space.get("inbox_name", ""),
-        provider=pending.provider,
-        address=address,
-        credentials=credentials,
-    )
+    try:
+        return channel_create(
+            actor=actor,
+            workspace=workspace,
+            inbox_name=pending.space.get("inbox_name", ""),
+            provider=pending.provider,
+            address=address,
+            credentials=credentials,
+        )
+    except DuplicateChannel:
+        grant_discard(provider_kind=pending.provider, credentials=credentials, address=address)
+        raise
+
+
+def channel_disconnect(*, channel: Channel, actor: User) -> tuple[ChannelEvent | None, RevokeOutcome]:
+    """Stop syncing at a person's request: the grant goes back to the provider and we forget the
+    credentials. Reauthorize connects it again."""
+    credentials = channel_credentials(channel) if channel.credentials_ciphertext else Credentials()
+    with transaction.atomic():
+        Channel.objects.filter(pk=channel.pk).update(credentials_ciphertext="", token_expires_at=None)
+        channel.credentials_ciphertext = ""
+        event = channel_set_status(
+            channel=channel,
+            status=ChannelStatus.DISCONNECTED,
+            reason=f"Disconnected by {actor}.",
+            reason_code=ReasonCode.BY_PERSON,
+            actor=actor,
+        )
+    outcome = grant_discard(provider_kind=channel.provider, credentials=credentials, address=channel.address)
+    return event, outcome

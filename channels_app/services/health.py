@@ -4,19 +4,23 @@ Every background operation (sync, probe, keep-alive, renewal) goes through
 `run_check`, so all of them classify failures the same way:
 
 - an auth failure moves the channel to needs_reauth at once and alerts the
-  people who can fix it, in the same transaction;
-- a passing failure is retried with backoff and only after a grace period shows
-  the channel as unreachable;
+  people who can fix it by reauthorizing, in the same transaction;
+- a policy failure (the customer's provider administrator blocks us) moves it to
+  blocked and tells the same people what to ask their IT administrator;
+- a passing failure is retried with backoff (at least as long as the provider's
+  Retry-After) and only after a grace period shows the channel as unreachable;
+  an answer we do not recognise is passing too, and staff are shown it;
 - a configuration failure tells staff and company admins once;
 - a success ends whatever incident was open.
 """
 
+import enum
 import logging
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -24,13 +28,25 @@ from django.db.models import Q
 from django.utils import timezone
 
 from channels_app.models import Channel, ChannelStatus, NotificationKind, ReasonCode, User
-from channels_app.providers import AuthFailure, AuthReason, ConfigurationFailure, PassingFailure
+from channels_app.providers import (
+    AuthFailure,
+    AuthReason,
+    ConfigurationFailure,
+    FailureKind,
+    PassingFailure,
+    PolicyFailure,
+    ProviderFailure,
+    get_provider,
+)
 from channels_app.services.notifications import (
     alert_recipients,
+    blocked_text,
     configuration_recipients,
     notify_follow_up,
     notify_problem,
     resolve_problems,
+    staff_recipients,
+    unrecognised_text,
 )
 from channels_app.services.ratelimit import wait_for_request_slot
 from channels_app.services.reconnect import channel_reconnected
@@ -43,10 +59,22 @@ class LeaseLost(Exception):
     """Another worker took the channel over (our lease expired): stop without writing."""
 
 
-REASON_CODES = {
-    AuthReason.REJECTED: ReasonCode.REVOKED,
-    AuthReason.DISUSE: ReasonCode.DISUSE,
-    AuthReason.SUBSCRIPTION: ReasonCode.SUBSCRIPTION,
+class CheckOutcome(enum.StrEnum):
+    OK = "ok"
+    SKIPPED = "skipped"
+    # Another worker holds the channel's lease right now.
+    BUSY = "busy"
+    AUTH_FAILURE = "auth_failure"
+    POLICY_FAILURE = "policy_failure"
+    CONFIGURATION_FAILURE = "configuration_failure"
+    PASSING_FAILURE = "passing_failure"
+
+
+FAILURE_OUTCOMES = {
+    FailureKind.AUTH: CheckOutcome.AUTH_FAILURE,
+    FailureKind.POLICY: CheckOutcome.POLICY_FAILURE,
+    FailureKind.CONFIGURATION: CheckOutcome.CONFIGURATION_FAILURE,
+    FailureKind.PASSING: CheckOutcome.PASSING_FAILURE,
 }
 
 
@@ -54,7 +82,7 @@ REASON_CODES = {
 class CheckResult:
     channel_id: int
     address: str
-    outcome: str  # "ok" | "skipped" | "auth_failure" | "passing_failure" | "configuration_failure"
+    outcome: CheckOutcome
     detail: str
 
     def __str__(self) -> str:
@@ -96,15 +124,30 @@ def _backoff(failures: int) -> timedelta:
     return timedelta(seconds=min(seconds, settings.BACKOFF_MAX_SECONDS))
 
 
-def record_auth_failure(
-    channel: Channel, failure: AuthFailure, *, cause: str, reason: AuthReason | None = None
+def _note_failure(channel: Channel, failure: ProviderFailure, now: datetime, **fields: object) -> None:
+    Channel.objects.filter(pk=channel.pk).update(
+        last_checked_at=now, last_error=failure.message, last_error_code=failure.code, **fields
+    )
+
+
+def _stop_until_fixed(
+    channel: Channel,
+    failure: ProviderFailure,
+    *,
+    cause: str,
+    status: ChannelStatus,
+    reason: str,
+    reason_code: ReasonCode,
+    kind: NotificationKind,
+    text: str = "",
 ) -> None:
-    reason = reason or failure.reason
+    """A failure someone must act on: the channel's new status and its alert, in one transaction."""
     now = timezone.now()
     with transaction.atomic():
-        Channel.objects.filter(pk=channel.pk).update(
-            last_checked_at=now,
-            last_error=failure.message,
+        _note_failure(
+            channel,
+            failure,
+            now,
             failing_since=None,
             consecutive_failures=0,
             # Providers ban addresses that keep failing logins: only a slow check from now on.
@@ -112,15 +155,46 @@ def record_auth_failure(
         )
         event = channel_set_status(
             channel=channel,
-            status=ChannelStatus.NEEDS_REAUTH,
-            reason=reason.value,
-            reason_code=REASON_CODES[reason],
+            status=status,
+            reason=reason,
+            reason_code=reason_code,
             cause=cause,
+            provider_code=failure.code,
         )
         if event is not None:
-            notify_problem(
-                channel=channel, kind=NotificationKind.NEEDS_REAUTH, recipients=alert_recipients(channel), detail=reason
-            )
+            notify_problem(channel=channel, kind=kind, recipients=alert_recipients(channel), detail=reason, text=text)
+
+
+def record_auth_failure(
+    channel: Channel, failure: AuthFailure, *, cause: str, reason: AuthReason | None = None
+) -> None:
+    reason = reason or failure.reason
+    _stop_until_fixed(
+        channel,
+        failure,
+        cause=cause,
+        status=ChannelStatus.NEEDS_REAUTH,
+        reason=reason.text,
+        reason_code=ReasonCode(reason.value),
+        kind=NotificationKind.NEEDS_REAUTH,
+    )
+
+
+def record_policy_failure(channel: Channel, failure: PolicyFailure, *, cause: str) -> None:
+    """Blocked by the customer's provider administrator: tell the people who would reauthorize, in the
+    provider's words and with what to ask their IT administrator, and keep checking slowly."""
+    label = get_provider(channel.provider).label
+    words = f" {label} says: “{failure.provider_words}”" if failure.provider_words else ""
+    _stop_until_fixed(
+        channel,
+        failure,
+        cause=cause,
+        status=ChannelStatus.BLOCKED,
+        reason=f"{failure.message}{words}"[:500],
+        reason_code=ReasonCode.POLICY,
+        kind=NotificationKind.BLOCKED,
+        text=blocked_text(channel, failure),
+    )
 
 
 def record_passing_failure(channel: Channel, failure: PassingFailure, *, cause: str) -> None:
@@ -129,16 +203,25 @@ def record_passing_failure(channel: Channel, failure: PassingFailure, *, cause: 
         locked = Channel.objects.select_for_update().get(pk=channel.pk)
         failing_since = locked.failing_since or now
         failures = locked.consecutive_failures + 1
-        delay = _backoff(failures)
-        if locked.status == ChannelStatus.NEEDS_REAUTH:
+        delay = max(_backoff(failures), timedelta(seconds=failure.retry_after or 0))
+        if locked.status in (ChannelStatus.NEEDS_REAUTH, ChannelStatus.BLOCKED):
             delay = max(delay, timedelta(minutes=settings.SLOW_CHECK_MINUTES))
-        Channel.objects.filter(pk=channel.pk).update(
-            last_checked_at=now,
-            last_error=failure.message,
+        _note_failure(
+            channel,
+            failure,
+            now,
             failing_since=failing_since,
             consecutive_failures=failures,
             next_attempt_at=now + delay,
         )
+        if failure.unrecognised:
+            # Nobody outside staff can act on an answer we do not understand; staff teach the provider module.
+            notify_problem(
+                channel=channel,
+                kind=NotificationKind.UNRECOGNISED,
+                recipients=staff_recipients(),
+                text=unrecognised_text(channel, failure),
+            )
         grace = timedelta(minutes=settings.UNREACHABLE_GRACE_MINUTES)
         if locked.status == ChannelStatus.ACTIVE and now - failing_since >= grace:
             since = timezone.localtime(failing_since).strftime("%H:%M")
@@ -148,6 +231,7 @@ def record_passing_failure(channel: Channel, failure: PassingFailure, *, cause: 
                 reason=f"Unreachable since {since}: {failure.message}",
                 reason_code=ReasonCode.OUTAGE,
                 cause=cause,
+                provider_code=failure.code,
             )
             if event is not None:
                 notify_problem(channel=channel, kind=NotificationKind.UNREACHABLE, recipients=alert_recipients(channel))
@@ -158,20 +242,36 @@ def record_configuration_failure(channel: Channel, failure: ConfigurationFailure
     with transaction.atomic():
         locked = Channel.objects.select_for_update().get(pk=channel.pk)
         failures = locked.consecutive_failures + 1
-        Channel.objects.filter(pk=channel.pk).update(
-            last_checked_at=now,
-            last_error=failure.message,
+        _note_failure(
+            channel,
+            failure,
+            now,
             configuration_error=failure.message,
             consecutive_failures=failures,
             next_attempt_at=now + _backoff(failures),
         )
         if not locked.configuration_error:
+            code = f" (the provider answered {failure.code})" if failure.code else ""
             notify_problem(
                 channel=channel,
                 kind=NotificationKind.CONFIGURATION,
                 recipients=configuration_recipients(channel),
-                detail=failure.message,
+                detail=f"{failure.message}{code}",
             )
+
+
+def record_failure(
+    channel: Channel, failure: ProviderFailure, *, cause: str, auth_reason: AuthReason | None = None
+) -> None:
+    """Route a classified failure to the people who can act on it, and nobody else."""
+    if isinstance(failure, AuthFailure):
+        record_auth_failure(channel, failure, cause=cause, reason=auth_reason)
+    elif isinstance(failure, PolicyFailure):
+        record_policy_failure(channel, failure, cause=cause)
+    elif isinstance(failure, ConfigurationFailure):
+        record_configuration_failure(channel, failure, cause=cause)
+    elif isinstance(failure, PassingFailure):
+        record_passing_failure(channel, failure, cause=cause)
 
 
 def record_success(channel: Channel, *, cause: str) -> bool:
@@ -183,6 +283,7 @@ def record_success(channel: Channel, *, cause: str) -> bool:
         Channel.objects.filter(pk=channel.pk).update(
             last_checked_at=now,
             last_error="",
+            last_error_code="",
             failing_since=None,
             consecutive_failures=0,
             next_attempt_at=None,
@@ -195,7 +296,8 @@ def record_success(channel: Channel, *, cause: str) -> bool:
                 recipients=resolve_problems(channel=channel, kinds=(NotificationKind.CONFIGURATION,)),
                 text=f"{channel.address} syncs again: the provider settings were fixed.",
             )
-        if locked.status in (ChannelStatus.UNREACHABLE, ChannelStatus.NEEDS_REAUTH):
+        resolve_problems(channel=channel, kinds=(NotificationKind.UNRECOGNISED,))
+        if locked.status in (ChannelStatus.UNREACHABLE, ChannelStatus.NEEDS_REAUTH, ChannelStatus.BLOCKED):
             came_back = "is reachable again" if locked.status == ChannelStatus.UNREACHABLE else "works again"
             channel_set_status(
                 channel=channel, status=ChannelStatus.ACTIVE, reason=f"The connection {came_back}.", cause=cause
@@ -204,7 +306,8 @@ def record_success(channel: Channel, *, cause: str) -> bool:
                 channel=channel,
                 kind=NotificationKind.RECOVERED,
                 recipients=resolve_problems(
-                    channel=channel, kinds=(NotificationKind.UNREACHABLE, NotificationKind.NEEDS_REAUTH)
+                    channel=channel,
+                    kinds=(NotificationKind.UNREACHABLE, NotificationKind.NEEDS_REAUTH, NotificationKind.BLOCKED),
                 ),
                 text=f"{channel.address} {came_back}; nothing needs doing.",
             )
@@ -224,35 +327,32 @@ def run_check(
     with channel_lease(channel_id, seconds=settings.CHANNEL_LEASE_SECONDS) as lease:
         channel = Channel.objects.select_related("inbox").get(pk=channel_id)
         if lease is None:
-            return CheckResult(channel_id, channel.address, "skipped", "another worker is busy with this channel")
+            return CheckResult(
+                channel_id, channel.address, CheckOutcome.BUSY, "another worker is busy with this channel"
+            )
         if channel.status == ChannelStatus.DISCONNECTED:
-            return CheckResult(channel_id, channel.address, "skipped", "disconnected")
+            return CheckResult(channel_id, channel.address, CheckOutcome.SKIPPED, "disconnected")
         if respect_backoff and channel.next_attempt_at and channel.next_attempt_at > timezone.now():
             when = timezone.localtime(channel.next_attempt_at).strftime("%H:%M:%S")
-            return CheckResult(channel_id, channel.address, "skipped", f"next attempt at {when}")
+            return CheckResult(channel_id, channel.address, CheckOutcome.SKIPPED, f"next attempt at {when}")
         channel.lease_owner = lease
         wait_for_request_slot(channel.provider)
         try:
             detail = operation(channel)
-        except AuthFailure as failure:
-            record_auth_failure(channel, failure, cause=cause, reason=auth_reason)
-            return CheckResult(channel_id, channel.address, "auth_failure", failure.message)
-        except PassingFailure as failure:
-            record_passing_failure(channel, failure, cause=cause)
-            return CheckResult(channel_id, channel.address, "passing_failure", failure.message)
-        except ConfigurationFailure as failure:
-            record_configuration_failure(channel, failure, cause=cause)
-            return CheckResult(channel_id, channel.address, "configuration_failure", failure.message)
+        except ProviderFailure as failure:
+            record_failure(channel, failure, cause=cause, auth_reason=auth_reason)
+            detail = f"{failure.message} ({failure.code})" if failure.code else failure.message
+            return CheckResult(channel_id, channel.address, FAILURE_OUTCOMES[failure.kind], detail)
         except LeaseLost:
             # Our lease ran out mid-job and another worker took over; what we wrote is whole batches.
-            return CheckResult(channel_id, channel.address, "skipped", "lease lost to another worker")
+            return CheckResult(channel_id, channel.address, CheckOutcome.SKIPPED, "lease lost to another worker")
         recovered = record_success(channel, cause=cause)
     if recovered:
         channel_reconnected(channel_id=channel_id, actor_id=None)
-    return CheckResult(channel_id, channel.address, "ok", detail)
+    return CheckResult(channel_id, channel.address, CheckOutcome.OK, detail)
 
 
 def channel_mark_for_reauthorization(*, channel: Channel, actor: User) -> None:
     """Staff declare a channel's access broken (e.g. the customer told support): same path as a failed login."""
-    failure = AuthFailure(f"Marked for reauthorization by staff ({actor}).")
+    failure = AuthFailure("Marked for reauthorization by staff.", AuthReason.STAFF_REQUEST)
     record_auth_failure(channel, failure, cause=f"staff action by {actor}")

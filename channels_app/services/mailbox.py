@@ -9,13 +9,26 @@ from django.utils import timezone
 from imapclient import IMAPClient
 
 from channels_app.models import Channel
-from channels_app.providers import AuthFailure, AuthReason, Credentials, channel_endpoint, get_provider
+from channels_app.providers import AuthFailure, AuthReason, Credentials, ImapEndpoint, get_provider
 from channels_app.services.credentials import channel_credentials, channel_refresh_tokens
+
+
+def channel_endpoint(channel: Channel) -> ImapEndpoint:
+    """Where a channel's mailbox is: the provider's own host for OAuth, the channel's fields for IMAP."""
+    return get_provider(channel.provider).imap_endpoint(
+        address=channel.address,
+        settings={
+            "host": channel.imap_host,
+            "port": channel.imap_port,
+            "ssl": channel.imap_use_tls,
+            "username": channel.imap_username,
+        },
+    )
 
 
 def _disused(channel: Channel) -> bool:
     """Whether the provider has likely dropped our token for going unused (Google: 6 months, Microsoft: 90 days)."""
-    days = settings.TOKEN_DISUSE_DAYS.get(channel.provider)
+    days = get_provider(channel.provider).token_disuse_days
     last_used = channel.token_refreshed_at or channel.last_synced_at
     return bool(days and last_used and timezone.now() - last_used > timedelta(days=days))
 
@@ -25,8 +38,11 @@ def refresh_tokens(channel: Channel) -> Credentials:
     try:
         return channel_refresh_tokens(channel=channel)
     except AuthFailure as failure:
-        if _disused(channel):
-            raise AuthFailure(failure.message, AuthReason.DISUSE) from None
+        # A provider that says only "revoked" about a grant unused for longer than it allows dropped it for disuse.
+        if failure.reason == AuthReason.REVOKED and _disused(channel):
+            raise AuthFailure(
+                failure.message, AuthReason.DISUSE, code=failure.code, provider_words=failure.provider_words
+            ) from None
         raise
 
 

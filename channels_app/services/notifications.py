@@ -17,9 +17,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from channels_app.models import Channel, InboxKind, Notification, NotificationKind, Role, User
+from channels_app.providers import PassingFailure, PolicyFailure, get_provider
 
 # Kinds that describe an ongoing problem: shown as a pop-up until resolved.
-PROBLEM_KINDS = (NotificationKind.NEEDS_REAUTH, NotificationKind.UNREACHABLE, NotificationKind.CONFIGURATION)
+PROBLEM_KINDS = (
+    NotificationKind.NEEDS_REAUTH,
+    NotificationKind.BLOCKED,
+    NotificationKind.UNREACHABLE,
+    NotificationKind.CONFIGURATION,
+    NotificationKind.UNRECOGNISED,
+)
 
 
 def alert_recipients(channel: Channel) -> list[User]:
@@ -44,6 +51,35 @@ def configuration_recipients(channel: Channel) -> list[User]:
     return list(people.distinct().order_by("pk"))
 
 
+def staff_recipients() -> list[User]:
+    """Our own staff: they alone can teach the app an answer it does not recognise."""
+    return list(User.objects.filter(is_active=True, is_staff=True).order_by("pk"))
+
+
+def blocked_advice(admin_action: str) -> str:
+    return (
+        f"Reauthorizing will not help: ask your IT administrator to {admin_action}. "
+        "We keep checking and tell you when it works again."
+    )
+
+
+def blocked_text(channel: Channel, failure: PolicyFailure) -> str:
+    """What the people who would reauthorize are told: the provider's own words and what to ask for."""
+    label = get_provider(channel.provider).label
+    said = f"{label} says: “{failure.provider_words}”" if failure.provider_words else failure.message
+    advice = blocked_advice(failure.admin_action)
+    return f"The channel {channel.address} is blocked by an administrator at {label}. {said} {advice}"
+
+
+def unrecognised_text(channel: Channel, failure: PassingFailure) -> str:
+    label = get_provider(channel.provider).label
+    words = f" (“{failure.provider_words}”)" if failure.provider_words else ""
+    return (
+        f"Unrecognised answer from {label} for {channel.address}: {failure.code}{words}. "
+        "We keep trying; teach the provider module this answer."
+    )[:500]
+
+
 def settings_link(channel: Channel) -> str:
     return settings.SITE_URL + reverse("channel_settings", args=[channel.pk])
 
@@ -51,6 +87,9 @@ def settings_link(channel: Channel) -> str:
 def problem_text(channel: Channel, kind: str) -> str:
     if kind == NotificationKind.NEEDS_REAUTH:
         return f"The channel {channel.address} needs to be reauthorized."
+    if kind == NotificationKind.BLOCKED:
+        label = get_provider(channel.provider).label
+        return f"The channel {channel.address} is blocked by an administrator at {label}; reauthorizing will not help."
     if kind == NotificationKind.UNREACHABLE:
         return f"The channel {channel.address} cannot be reached; we keep trying and will tell you when it is back."
     return (
@@ -63,22 +102,29 @@ def _email(user_email: str, subject: str, body: str) -> None:
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user_email], fail_silently=False)
 
 
-def notify_problem(*, channel: Channel, kind: str, recipients: Iterable[User], detail: str = "") -> list[Notification]:
-    """Open an incident for each recipient not already told; must run inside the status change's transaction."""
+def notify_problem(
+    *, channel: Channel, kind: str, recipients: Iterable[User], detail: str = "", text: str = ""
+) -> list[Notification]:
+    """Open an incident for each recipient not already told; must run inside the status change's transaction.
+
+    The pop-up says `text` (by default the kind's usual sentence, which is also the email's subject);
+    `detail` follows it in the email.
+    """
     already = set(
         Notification.objects.filter(channel=channel, kind=kind, resolved_at__isnull=True).values_list(
             "recipient_id", flat=True
         )
     )
-    text = problem_text(channel, kind)
+    subject = problem_text(channel, kind)
+    text = text or subject
     created = [
-        Notification.objects.create(recipient=user, channel=channel, kind=kind, message=text)
+        Notification.objects.create(recipient=user, channel=channel, kind=kind, message=text[:500])
         for user in recipients
         if user.pk not in already
     ]
     body = f"{text}\n\n{detail}\n\nOpen the channel's settings: {settings_link(channel)}\n".replace("\n\n\n", "\n\n")
     for notification in created:
-        transaction.on_commit(partial(_email, notification.recipient.email, text, body))
+        transaction.on_commit(partial(_email, notification.recipient.email, subject, body))
     return created
 
 

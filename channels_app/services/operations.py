@@ -69,5 +69,5 @@ def keep_alive_due(channel: Channel) -> bool:
 
 def renewal_due(channel: Channel) -> bool:
     last = channel.subscription_renewed_at or channel.created_at
-    hours = settings.RENEWAL_AFTER_HOURS.get(channel.provider, 24)
+    hours = get_provider(channel.provider).renewal_after_hours
     return timezone.now() - last >= timedelta(hours=hours)

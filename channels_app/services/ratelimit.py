@@ -8,11 +8,11 @@ over thousands of channels must not start them all at once.
 
 import time
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from channels_app.models import ProviderRequestWindow
+from channels_app.providers import get_provider
 
 
 def _take(provider: str, second: int, limit: int) -> bool:
@@ -31,7 +31,7 @@ def _take(provider: str, second: int, limit: int) -> bool:
 
 def wait_for_request_slot(provider: str) -> float:
     """Block until a request to `provider` may start; returns the seconds waited."""
-    limit = settings.PROVIDER_RATE_LIMITS.get(provider)
+    limit = get_provider(provider).rate_limit
     if not limit:
         return 0.0
     started = time.monotonic()

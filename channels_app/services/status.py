@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from channels_app.models import Channel, ChannelEvent, ChannelStatus, ReasonCode, User
+from channels_app.models import Channel, ChannelEvent, ChannelStatus, User
 
 
 def channel_set_status(
@@ -14,6 +14,7 @@ def channel_set_status(
     reason_code: str = "",
     actor: User | None = None,
     cause: str = "",
+    provider_code: str = "",
     log_unchanged: bool = False,
 ) -> ChannelEvent | None:
     """Move a channel to `status` and log the change; no event when nothing changes,
@@ -47,15 +48,5 @@ def channel_set_status(
             reason=reason,
             actor=actor,
             cause=cause,
+            provider_code=provider_code,
         )
-
-
-def channel_disconnect(*, channel: Channel, actor: User) -> ChannelEvent | None:
-    """Stop syncing a channel at a person's request; Reauthorize connects it again."""
-    return channel_set_status(
-        channel=channel,
-        status=ChannelStatus.DISCONNECTED,
-        reason=f"Disconnected by {actor}.",
-        reason_code=ReasonCode.BY_PERSON,
-        actor=actor,
-    )

@@ -10,8 +10,9 @@ from channels_app.forms import SupportRequestForm
 from channels_app.http import AuthedRequest
 from channels_app.models import Channel
 from channels_app.permissions import access_channel, can_manage_channel, require_manage_channel, space_of_channel
+from channels_app.providers import RevokeOutcome, get_provider
 from channels_app.services.backfill import latest_receipt
-from channels_app.services.status import channel_disconnect
+from channels_app.services.connect import channel_disconnect
 from channels_app.views.support import support_context
 
 
@@ -38,7 +39,9 @@ def overview(request: AuthedRequest, channel_id: int, support_form: SupportReque
 @login_required
 def channel_settings(request: AuthedRequest, channel_id: int) -> HttpResponse:
     channel = access_channel(request.user, channel_id)
-    return render(request, "channels_app/channel/settings.html", _context(request, channel, "settings"))
+    context = _context(request, channel, "settings")
+    context["revocation_note"] = get_provider(channel.provider).revocation_note
+    return render(request, "channels_app/channel/settings.html", context)
 
 
 @login_required
@@ -46,6 +49,13 @@ def channel_settings(request: AuthedRequest, channel_id: int) -> HttpResponse:
 def disconnect(request: AuthedRequest, channel_id: int) -> HttpResponse:
     channel = access_channel(request.user, channel_id)
     require_manage_channel(request.user, channel)
-    channel_disconnect(channel=channel, actor=request.user)
-    messages.success(request, f"{channel.address} is disconnected. Reauthorize it to connect it again.")
+    _event, outcome = channel_disconnect(channel=channel, actor=request.user)
+    provider = get_provider(channel.provider)
+    given_back = {
+        RevokeOutcome.REVOKED: f" Our access was given back to {provider.label}.",
+        RevokeOutcome.UNSUPPORTED: f" {provider.revocation_note}",
+        RevokeOutcome.FAILED: f" {provider.label} could not be reached to give our access back; it ends when "
+        "the account removes this app.",
+    }.get(outcome, "")
+    messages.success(request, f"{channel.address} is disconnected. Reauthorize it to connect it again.{given_back}")
     return redirect("channel_overview", channel_id=channel.pk)

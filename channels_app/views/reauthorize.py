@@ -10,8 +10,9 @@ from django.views.decorators.http import require_POST
 from channels_app.forms import ImapPasswordForm
 from channels_app.http import AuthedRequest
 from channels_app.permissions import access_channel, require_manage_channel, space_of_channel
-from channels_app.providers import AuthFailure, Credentials, ProviderFailure, channel_endpoint, get_provider
+from channels_app.providers import AuthFailure, Credentials, ProviderFailure, get_provider
 from channels_app.services.connect import channel_reauthorize, imap_verify_login
+from channels_app.services.mailbox import channel_endpoint
 from channels_app.services.oauth_state import PendingAuthorization, new_code_verifier, state_stash
 
 

@@ -292,7 +292,9 @@ class _Connection:
                 if forced is not None:
                     logger.info("%s %s: logged in, then forced %s answer %s", how, user, state.persona, forced.name)
                 return _LoggedIn(answer=forced)
-            if refusal is not None and status == "NO":
+            # Only a refusal of the credentials is reworded; "not now" ([UNAVAILABLE]: the OAuth server is
+            # down) stays the server's own answer, as the real providers' temporary failures do.
+            if refusal is not None and status == "NO" and b"[AUTHENTICATIONFAILED]" in response:
                 logger.info("%s %s: refused, in %s's words: %s", how, user, state.persona, refusal.reply.decode())
                 await self._answer(tag, refusal, mechanism)
             else:

@@ -17,7 +17,6 @@ from channels_app.models import (
     CompanyMembership,
     Inbox,
     InboxKind,
-    Provider,
     Role,
     User,
     Workspace,
@@ -80,7 +79,7 @@ class Command(BaseCommand):
                     "owner": users[owner] if owner else None,
                 },
             )
-            Channel.objects.get_or_create(inbox=inbox, defaults={"address": address, "provider": Provider.LOCAL})
+            Channel.objects.get_or_create(inbox=inbox, defaults={"address": address, "provider": "local"})
 
     def _connect_local_mailboxes(self) -> None:
         # Imported here: localprovider is a development tool, absent from a production image's needs.
@@ -90,7 +89,7 @@ class Command(BaseCommand):
         if not control.is_running(instance):
             self.stdout.write("Local mail is not running: demo channels stay without credentials.")
             return
-        for channel in Channel.objects.filter(provider=Provider.LOCAL, credentials_ciphertext=""):
+        for channel in Channel.objects.filter(provider="local", credentials_ciphertext=""):
             control.create_mailbox(instance, channel.address, MAILBOX_PASSWORD)
             control.append_messages(
                 instance,

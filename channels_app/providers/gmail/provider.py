@@ -1,9 +1,75 @@
-"""Gmail: Google's OAuth 2 with offline access, the account read from userinfo, IMAP with XOAUTH2."""
+"""Gmail: Google's OAuth 2 with offline access, the account from the verified ID token, IMAP with XOAUTH2."""
 
-from channels_app.providers.oauth import OAuthProvider
+from typing import Any, ClassVar
+
+from channels_app.providers.base import ConfigurationFailure, Credentials, ProviderFailure
+from channels_app.providers.gmail import errors
+from channels_app.providers.oauth import OAuthProvider, TokenAnswer
 
 
 class GmailProvider(OAuthProvider):
     kind = "gmail"
     label = "Gmail"
-    settings_name = "gmail"
+    position = 10
+    mail_scope = "https://mail.google.com/"
+    # Google answers with the full names of the OpenID scopes:
+    # https://developers.google.com/identity/protocols/oauth2/scopes#openid-connect
+    scope_aliases = {
+        "https://www.googleapis.com/auth/userinfo.email": "email",
+        "https://www.googleapis.com/auth/userinfo.profile": "profile",
+    }
+    defaults: ClassVar[dict[str, Any]] = {
+        "CLIENT_ID": "",
+        "CLIENT_SECRET": "",
+        "AUTHORIZE_URL": "https://accounts.google.com/o/oauth2/v2/auth",
+        "TOKEN_URL": "https://oauth2.googleapis.com/token",
+        "USERINFO_URL": "https://openidconnect.googleapis.com/v1/userinfo",
+        "REVOKE_URL": "https://oauth2.googleapis.com/revoke",
+        "JWKS_URL": "https://www.googleapis.com/oauth2/v3/certs",
+        # https://developers.google.com/identity/openid-connect/openid-connect#validatinganidtoken
+        "ISSUER": "https://accounts.google.com",
+        "SCOPES": "https://mail.google.com/ openid email",
+        "IMAP_HOST": "imap.gmail.com",
+        "IMAP_PORT": 993,
+        "IMAP_SSL": True,
+        # offline access returns a refresh token; consent makes Google issue a new one on every
+        # reauthorization; select_account shows the account chooser, so another account can be picked.
+        "AUTHORIZE_PARAMS": {"access_type": "offline", "prompt": "select_account consent"},
+        # Google drops refresh tokens unused for six months: https://developers.google.com/identity/protocols/oauth2#expiration
+        "TOKEN_DISUSE_DAYS": 180,
+        # A Gmail watch expires after 7 days; renew a day early.
+        "RENEWAL_AFTER_HOURS": 24 * 6,
+        "RATE_LIMIT": 20,
+        # An app in Testing mode gets refresh tokens that expire after 7 days (same page as above).
+        "TESTING_MODE": False,
+    }
+
+    def token_error(self, answer: TokenAnswer, credentials: Credentials | None) -> ProviderFailure:
+        return errors.token_error(answer, credentials, testing_mode=bool(self.values["TESTING_MODE"]))
+
+    def authorize_error(self, query: dict[str, str]) -> ProviderFailure | None:
+        return errors.authorize_error(query) or super().authorize_error(query)
+
+    def classify_imap_answer(self, text: str, *, during_login: bool) -> ProviderFailure | None:
+        return errors.imap_answer(text)
+
+    def revoke_client_auth(self) -> dict[str, str]:
+        # Google's revocation endpoint takes the token alone:
+        # https://developers.google.com/identity/protocols/oauth2/web-server#tokenrevoke
+        return {}
+
+    def account_address(self, credentials: Credentials) -> str:
+        """The verified address from the ID token; userinfo when the answer carried none."""
+        if not credentials.id_token:
+            return self.address_from_userinfo(credentials)
+        issuer = str(self.values["ISSUER"])
+        # Google issues both forms: https://developers.google.com/identity/openid-connect/openid-connect#validatinganidtoken
+        claims = self.id_token_claims(
+            credentials, lambda iss, _claims: iss in (issuer, issuer.removeprefix("https://"))
+        )
+        if claims.get("email_verified") is not True:
+            raise ConfigurationFailure("Google says this account's address is not verified.", code="email_verified")
+        return self.checked_address(claims.get("email"))
+
+
+PROVIDER = GmailProvider

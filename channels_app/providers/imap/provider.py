@@ -2,18 +2,20 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 from imapclient import IMAPClient
 
 from channels_app.providers.base import Credentials, ImapEndpoint, MailProvider
-from channels_app.providers.imap_session import imap_connection
+from channels_app.providers.imap_session import imap_connection, password_login
 
 
 class ImapPasswordProvider(MailProvider):
     kind = "imap"
-    label = "IMAP (password)"
+    label = "IMAP"
+    position = 30
     uses_oauth = False
+    defaults: ClassVar[dict[str, Any]] = {"RENEWAL_AFTER_HOURS": 24, "RATE_LIMIT": 20}
 
     def imap_endpoint(self, *, address: str, settings: dict[str, Any] | None = None) -> ImapEndpoint:
         values = settings or {}
@@ -23,5 +25,9 @@ class ImapPasswordProvider(MailProvider):
 
     @contextmanager
     def open_mailbox(self, endpoint: ImapEndpoint, credentials: Credentials) -> Iterator[IMAPClient]:
-        with imap_connection(endpoint, lambda c: c.login(endpoint.username, credentials.password)) as client:
+        login = lambda client: password_login(client, endpoint.username, credentials.password)  # noqa: E731
+        with imap_connection(endpoint, login) as client:
             yield client
+
+
+PROVIDER = ImapPasswordProvider

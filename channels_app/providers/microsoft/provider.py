@@ -1,9 +1,10 @@
-"""Microsoft 365: the identity platform's OAuth 2, the account read from the ID token, IMAP with XOAUTH2."""
+"""Microsoft 365: the identity platform's OAuth 2, the account from the checked ID token, IMAP with XOAUTH2."""
 
-from typing import Any
+from typing import Any, ClassVar
 
-from channels_app.providers.base import Credentials
-from channels_app.providers.oauth import OAuthProvider, jwt_claims
+from channels_app.providers.base import Credentials, ProviderFailure
+from channels_app.providers.microsoft import errors
+from channels_app.providers.oauth import OAuthProvider, TokenAnswer
 
 
 class MicrosoftProvider(OAuthProvider):
@@ -12,16 +13,55 @@ class MicrosoftProvider(OAuthProvider):
 
     kind = "microsoft"
     label = "Microsoft 365"
-    settings_name = "microsoft"
+    position = 20
+    mail_scope = "https://outlook.office.com/IMAP.AccessAsUser.All"
+    revocation_note = (
+        "Microsoft offers apps no way to give their access back. To end it, remove Shared Inbox from the "
+        "account's apps at https://myapps.microsoft.com (or an administrator removes it in Entra ID)."
+    )
+    defaults: ClassVar[dict[str, Any]] = {
+        "CLIENT_ID": "",
+        "CLIENT_SECRET": "",
+        "AUTHORIZE_URL": "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
+        "TOKEN_URL": "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+        "USERINFO_URL": "",
+        # No revocation endpoint exists for apps: https://learn.microsoft.com/en-us/entra/identity-platform/refresh-tokens#token-revocation
+        "REVOKE_URL": "",
+        "JWKS_URL": "https://login.microsoftonline.com/common/discovery/v2.0/keys",
+        # {tenantid} is the ID token's own tid: https://learn.microsoft.com/en-us/entra/identity-platform/id-token-claims-reference
+        "ISSUER": "https://login.microsoftonline.com/{tenantid}/v2.0",
+        "SCOPES": "openid email offline_access https://outlook.office.com/IMAP.AccessAsUser.All",
+        "IMAP_HOST": "outlook.office365.com",
+        "IMAP_PORT": 993,
+        "IMAP_SSL": True,
+        # Microsoft accepts a single prompt value.
+        "AUTHORIZE_PARAMS": {"prompt": "select_account"},
+        # Refresh tokens die after 90 days unused: https://learn.microsoft.com/en-us/entra/identity-platform/refresh-tokens#token-lifetime
+        "TOKEN_DISUSE_DAYS": 90,
+        # Graph mail subscriptions last about 3 days; renew after 2.
+        "RENEWAL_AFTER_HOURS": 48,
+        "RATE_LIMIT": 20,
+    }
+
+    def token_error(self, answer: TokenAnswer, credentials: Credentials | None) -> ProviderFailure:
+        return errors.token_error(answer)
+
+    def authorize_error(self, query: dict[str, str]) -> ProviderFailure | None:
+        return errors.authorize_error(query) or super().authorize_error(query)
+
+    def classify_imap_answer(self, text: str, *, during_login: bool) -> ProviderFailure | None:
+        return errors.imap_answer(text)
 
     def account_address(self, credentials: Credentials) -> str:
-        claims = jwt_claims(credentials.id_token) if credentials.id_token else {}
-        if claims:
-            return self.address_from_claims(claims)
-        # Without an ID token (a stand-in server without OpenID Connect) fall back to userinfo.
-        return super().account_address(credentials)
+        """The sign-in name from the checked ID token: `preferred_username`, or `upn` for older tokens.
+        Never `email`: users can change it, so it does not identify the mailbox."""
+        if not credentials.id_token and self.values["USERINFO_URL"]:
+            return self.address_from_userinfo(credentials)
+        issuer = str(self.values["ISSUER"])
+        claims = self.id_token_claims(
+            credentials, lambda iss, claims: iss == issuer.replace("{tenantid}", str(claims.get("tid", "")))
+        )
+        return self.checked_address(claims.get("preferred_username") or claims.get("upn"))
 
-    def address_from_claims(self, claims: dict[str, Any]) -> str:
-        # Work accounts often carry no `email` claim; their sign-in name is the address.
-        merged = {"email": claims.get("email") or claims.get("preferred_username") or claims.get("upn") or ""}
-        return super().address_from_claims(merged)
+
+PROVIDER = MicrosoftProvider

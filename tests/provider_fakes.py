@@ -1,0 +1,113 @@
+"""Small in-process fakes that replay a provider's recorded answers over real sockets on loopback.
+
+`FakeTokenEndpoint` answers POSTs with whatever entry a test sets (status, headers, body), serves a
+JWKS for ID tokens signed by `sign_id_token`, and records what was posted. No root, no Dovecot.
+"""
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+from jwcrypto import jwk, jwt
+
+
+@dataclass
+class FakeTokenEndpoint:
+    base_url: str
+    key: jwk.JWK
+    answer: dict[str, Any] = field(default_factory=dict)
+    posts: list[dict[str, list[str]]] = field(default_factory=list)
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.base_url}/token"
+
+    @property
+    def revoke_url(self) -> str:
+        return f"{self.base_url}/revoke"
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.base_url}/jwks"
+
+    def sign_id_token(self, **claims: Any) -> str:
+        now = int(time.time())
+        token = jwt.JWT(
+            header=json.dumps({"alg": "RS256", "kid": self.key["kid"]}),
+            claims=json.dumps({"iat": now, "exp": now + 3600, **claims}),
+        )
+        token.make_signed_token(self.key)
+        return token.serialize()
+
+
+def _handler(fake: FakeTokenEndpoint) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _send(self, status: int, headers: dict[str, str], body: Any) -> None:
+            data = json.dumps(body).encode() if isinstance(body, dict) else str(body).encode()
+            self.send_response(status)
+            for name, value in {"Content-Type": "application/json", **headers}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            public = json.loads(fake.key.export_public())
+            self._send(200, {}, {"keys": [public]})
+
+        def do_POST(self) -> None:  # noqa: N802
+            length = int(self.headers.get("Content-Length", "0"))
+            form = parse_qs(self.rfile.read(length).decode())
+            fake.posts.append({"path": [self.path], **form})
+            if self.path.startswith("/revoke"):
+                self._send(200, {}, {})
+                return
+            answer = fake.answer
+            self._send(answer.get("status", 200), answer.get("headers", {}), answer.get("body", {}))
+
+    return Handler
+
+
+@contextmanager
+def fake_token_endpoint() -> Iterator[FakeTokenEndpoint]:
+    key = jwk.JWK.generate(kty="RSA", size=2048, kid="test-key")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    fake = FakeTokenEndpoint(base_url=f"http://127.0.0.1:{server.server_address[1]}", key=key)
+    server.RequestHandlerClass = _handler(fake)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def fake(settings: Any) -> Iterator[FakeTokenEndpoint]:
+    """Gmail's and Microsoft's modules pointed at one in-process fake token endpoint and its signing keys."""
+    with fake_token_endpoint() as endpoint:
+        providers = dict(settings.MAIL_PROVIDERS)
+        for kind in ("gmail", "microsoft"):
+            providers[kind] = {
+                **providers[kind],
+                "CLIENT_ID": "test-client",
+                "CLIENT_SECRET": "test-secret",
+                "AUTHORIZE_URL": f"{endpoint.base_url}/authorize",
+                "TOKEN_URL": endpoint.token_url,
+                "REVOKE_URL": endpoint.revoke_url if kind == "gmail" else "",
+                "JWKS_URL": endpoint.jwks_url,
+                "ISSUER": "https://issuer.test" if kind == "gmail" else "https://issuer.test/{tenantid}/v2.0",
+            }
+        settings.MAIL_PROVIDERS = providers
+        yield endpoint

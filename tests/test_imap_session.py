@@ -1,0 +1,71 @@
+"""The generic reading of IMAP answers (RFC 3501, RFC 5530) and of network trouble, without a server."""
+
+import imaplib
+import socket
+import ssl
+
+import pytest
+
+from channels_app.providers import AuthFailure, FailureKind, PassingFailure, PolicyFailure
+from channels_app.providers.imap_session import classify_answer, classify_transport_error, provider_words
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "code"),
+    [
+        ("[AUTHENTICATIONFAILED] Authentication failed.", FailureKind.AUTH, "[AUTHENTICATIONFAILED]"),
+        ("b'[AUTHENTICATIONFAILED] Authentication failed.'", FailureKind.AUTH, "[AUTHENTICATIONFAILED]"),
+        ("[EXPIRED] Password expired.", FailureKind.AUTH, "[EXPIRED]"),
+        ("b'Login failed.'", FailureKind.AUTH, "NO"),
+        ("[UNAVAILABLE] Temporary authentication failure.", FailureKind.PASSING, "[UNAVAILABLE]"),
+        ("[LIMIT] Too many connections.", FailureKind.PASSING, "[LIMIT]"),
+        ("[CONTACTADMIN] Locked.", FailureKind.POLICY, "[CONTACTADMIN]"),
+        ("[NEVERSEEN] Something.", FailureKind.PASSING, "[NEVERSEEN]"),
+        ("LOGIN command error: BAD [b'Syntax error']", FailureKind.PASSING, "BAD"),
+    ],
+)
+def test_login_answers_are_read_by_their_rfc_5530_codes(text, kind, code):
+    failure = classify_answer(text, during_login=True)
+    assert (failure.kind, failure.code) == (kind, code)
+
+
+def test_an_unknown_answer_is_passing_and_marked_unrecognised():
+    failure = classify_answer("[NEVERSEEN] Something.", during_login=True)
+    assert isinstance(failure, PassingFailure) and failure.unrecognised
+
+
+def test_a_refusal_after_login_without_a_code_is_unrecognised_not_an_auth_failure():
+    failure = classify_answer("select failed: Mailbox is being moved", during_login=False)
+    assert isinstance(failure, PassingFailure) and failure.unrecognised
+    assert not isinstance(failure, AuthFailure | PolicyFailure)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("[ALERT] Too many simultaneous connections. (Failure)", "Too many simultaneous connections."),
+        (
+            "SELECT command error: BAD [b'User is authenticated but not connected.']",
+            "User is authenticated but not connected.",
+        ),
+        (
+            "fetch failed: [OVERQUOTA] Account exceeded command or bandwidth limits. (Failure)",
+            "Account exceeded command or bandwidth limits.",
+        ),
+        ("b'[AUTHENTICATIONFAILED] Authentication failed.'", "Authentication failed."),
+    ],
+)
+def test_provider_words_drop_the_wrapping_and_codes(text, words):
+    assert provider_words(text) == words
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ConnectionRefusedError(), TimeoutError(), socket.gaierror(), ssl.SSLError(), imaplib.IMAP4.abort("EOF")],
+)
+def test_network_trouble_is_passing(error):
+    assert isinstance(classify_transport_error(error), PassingFailure)
+
+
+def test_errors_that_are_not_the_servers_are_left_alone():
+    assert classify_transport_error(KeyError("bug")) is None
