@@ -190,7 +190,7 @@ def record_policy_failure(channel: Channel, failure: PolicyFailure, *, cause: st
         failure,
         cause=cause,
         status=ChannelStatus.BLOCKED,
-        reason=f"{failure.message}{words}"[:500],
+        reason=f"{failure.message}{words} Ask your IT administrator to {failure.admin_action}."[:500],
         reason_code=ReasonCode.POLICY,
         kind=NotificationKind.BLOCKED,
         text=blocked_text(channel, failure),
