@@ -76,6 +76,21 @@ def test_mark_for_reauthorization_action_alerts_the_admins(staff_client, tenancy
     assert channel.status == "needs_reauth"
     assert list(channel.notifications.values_list("recipient", flat=True)) == [tenancy.admin.pk]
     assert channel.events.first().cause.startswith("staff action")
+    assert channel.reason_code == "staff_request"
+    assert channel.status_reason == "Our support team asked for this channel to be reauthorized."
+
+
+def test_staff_see_the_provider_code_and_find_channels_with_an_unrecognised_answer(
+    staff_client, tenancy, make_event, make_notification
+):
+    Channel.objects.filter(pk=tenancy.shared_channel.pk).update(last_error_code="AADSTS9999901")
+    make_event(channel=tenancy.shared_channel, to_status="blocked", provider_code="AADSTS53003")
+    make_notification(recipient=tenancy.admin, channel=tenancy.shared_channel, kind="unrecognised")
+    url = reverse("admin:channels_app_channel_changelist")
+    body = staff_client.get(url, {"answer": "unrecognised"}).content.decode()
+    assert "support@acme.test" in body and "AADSTS9999901" in body and "member@acme.test" not in body
+    change = staff_client.get(reverse("admin:channels_app_channel_change", args=[tenancy.shared_channel.pk]))
+    assert "AADSTS53003" in change.content.decode()
 
 
 @pytest.mark.local_provider

@@ -162,7 +162,9 @@ def _stop_until_fixed(
             provider_code=failure.code,
         )
         if event is not None:
-            notify_problem(channel=channel, kind=kind, recipients=alert_recipients(channel), detail=reason, text=text)
+            # A custom text says it all already; the usual sentence is followed by the reason.
+            detail = "" if text else reason
+            notify_problem(channel=channel, kind=kind, recipients=alert_recipients(channel), detail=detail, text=text)
 
 
 def record_auth_failure(

@@ -2,9 +2,11 @@
 
 With the local provider running, the demo channels are connected for real: each
 gets a mailbox at Local mail, a few messages, and tokens from a real consent.
+Local mail stands in for Google and Microsoft here: Sam's inbox is a Gmail channel
+(a mailbox of the `google` persona), Support a Microsoft 365 one, Sales Local mail's own.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -24,11 +26,17 @@ from channels_app.models import (
 )
 from channels_app.services.credentials import channel_store_credentials
 
+if TYPE_CHECKING:
+    from localprovider.personas import Persona
+
+# address, inbox, workspace, owner, provider
 DEMO_CHANNELS = (
-    ("support@acme.test", "Support", "Support", None),
-    ("sales@acme.test", "Sales", "Sales", None),
-    ("sam@acme.test", "Sam's inbox", None, SAM.email),
+    ("support@acme.test", "Support", "Support", None, "microsoft"),
+    ("sales@acme.test", "Sales", "Sales", None, "local"),
+    ("sam@acme.test", "Sam's inbox", None, SAM.email, "gmail"),
 )
+# The Local mail persona that answers like each provider.
+PERSONAS: dict[str, "Persona"] = {"gmail": "google", "microsoft": "microsoft", "local": "plain"}
 
 
 class Command(BaseCommand):
@@ -69,7 +77,7 @@ class Command(BaseCommand):
         WorkspaceMembership.objects.get_or_create(
             user=users[WES.email], workspace=workspaces["Sales"], defaults={"role": Role.ADMIN}
         )
-        for address, name, workspace, owner in DEMO_CHANNELS:
+        for address, name, workspace, owner, provider in DEMO_CHANNELS:
             inbox, _ = Inbox.objects.get_or_create(
                 company=company,
                 name=name,
@@ -79,7 +87,7 @@ class Command(BaseCommand):
                     "owner": users[owner] if owner else None,
                 },
             )
-            Channel.objects.get_or_create(inbox=inbox, defaults={"address": address, "provider": "local"})
+            Channel.objects.get_or_create(inbox=inbox, defaults={"address": address, "provider": provider})
 
     def _connect_local_mailboxes(self) -> None:
         # Imported here: localprovider is a development tool, absent from a production image's needs.
@@ -89,12 +97,13 @@ class Command(BaseCommand):
         if not control.is_running(instance):
             self.stdout.write("Local mail is not running: demo channels stay without credentials.")
             return
-        for channel in Channel.objects.filter(provider="local", credentials_ciphertext=""):
-            control.create_mailbox(instance, channel.address, MAILBOX_PASSWORD)
+        for channel in Channel.objects.filter(provider__in=PERSONAS, credentials_ciphertext=""):
+            control.create_mailbox(instance, channel.address, MAILBOX_PASSWORD, persona=PERSONAS[channel.provider])
             control.append_messages(
                 instance,
                 channel.address,
                 [control.make_message(recipient=channel.address, subject=f"Welcome to {channel.address}")],
             )
-            channel_store_credentials(channel=channel, credentials=local_consent(channel.address, MAILBOX_PASSWORD))
-            self.stdout.write(f"Connected {channel.address} to its Local mail mailbox.")
+            credentials = local_consent(channel.address, MAILBOX_PASSWORD, channel.provider)
+            channel_store_credentials(channel=channel, credentials=credentials)
+            self.stdout.write(f"Connected {channel.address} ({channel.get_provider_display()}) to Local mail.")

@@ -1,0 +1,104 @@
+"""Grants we let go of go back to the provider: disconnecting, a refused wrong account, a refused duplicate."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from channels_app.models import Channel, ChannelStatus
+from channels_app.providers import Credentials, RevokeOutcome, get_provider
+from channels_app.providers.base import AuthFailure, ConfigurationFailure
+from channels_app.providers.oauth import TokenAnswer
+from channels_app.services.connect import channel_disconnect, grant_discard
+from channels_app.services.credentials import channel_store_credentials
+
+
+def _revoked(fake) -> list[str]:
+    return [post["token"][0] for post in fake.posts if post["path"] == ["/revoke"]]
+
+
+def _with_tokens(channel: Channel, kind: str, refresh: str = "refresh-1") -> Channel:
+    channel.provider = kind
+    channel.save(update_fields=["provider"])
+    channel_store_credentials(channel=channel, credentials=Credentials(access_token="a", refresh_token=refresh))
+    return channel
+
+
+def test_disconnect_gives_the_grant_back_and_forgets_the_credentials(fake, tenancy):
+    channel = _with_tokens(tenancy.shared_channel, "gmail")
+    event, outcome = channel_disconnect(channel=channel, actor=tenancy.admin)
+    channel.refresh_from_db()
+    assert outcome == RevokeOutcome.REVOKED and _revoked(fake) == ["refresh-1"]
+    assert channel.credentials_ciphertext == "" and channel.status == ChannelStatus.DISCONNECTED
+    assert event is not None and event.actor == tenancy.admin
+
+
+def test_disconnecting_microsoft_says_that_microsoft_cannot_take_access_back(fake, tenancy):
+    channel = _with_tokens(tenancy.shared_channel, "microsoft")
+    client = tenancy.client_for(tenancy.admin)
+    settings_page = client.get(reverse("channel_settings", args=[channel.pk])).content.decode()
+    assert "Microsoft offers apps no way to give their access back" in settings_page
+    response = client.post(reverse("channel_disconnect", args=[channel.pk]), follow=True)
+    assert "Microsoft offers apps no way to give their access back" in response.content.decode()
+    assert not _revoked(fake)
+
+
+def test_a_grant_another_channel_still_uses_is_not_revoked(fake, tenancy):
+    # Google ends the whole grant of an account: revoking would cut off the other channel.
+    _with_tokens(tenancy.member_channel, "gmail")
+    outcome = grant_discard(
+        provider_kind="gmail", credentials=Credentials(refresh_token="stray"), address=tenancy.member_channel.address
+    )
+    assert outcome == RevokeOutcome.NOTHING_TO_REVOKE and not _revoked(fake)
+
+
+def test_a_wrong_account_is_refused_and_its_grant_given_back(fake, tenancy):
+
+    channel = _with_tokens(tenancy.shared_channel, "gmail", refresh="kept")
+    client = tenancy.client_for(tenancy.admin)
+    start = client.post(reverse("channel_reauthorize", args=[channel.pk]))
+    state = start["Location"].split("state=")[1].split("&")[0]
+    fake.answer = {
+        "status": 200,
+        "body": {
+            "access_token": "other-access",
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "refresh_token": "other-refresh",
+            "scope": "https://mail.google.com/ openid https://www.googleapis.com/auth/userinfo.email",
+            "id_token": fake.sign_id_token(
+                iss="https://issuer.test", aud="test-client", sub="2", email="jsmith@acme.test", email_verified=True
+            ),
+        },
+    }
+    page = client.get(reverse("oauth_callback"), {"code": "c", "state": state}, follow=True).content.decode()
+    assert "You signed in as jsmith@acme.test, but this channel is support@acme.test" in page
+    assert _revoked(fake) == ["other-refresh"]
+
+
+def test_google_testing_mode_expiry_is_a_configuration_failure_only_seven_days_after_the_grant(settings):
+    settings.MAIL_PROVIDERS = {
+        **settings.MAIL_PROVIDERS,
+        "gmail": {**settings.MAIL_PROVIDERS["gmail"], "TESTING_MODE": True},
+    }
+    provider = get_provider("gmail")
+    answer = TokenAnswer(
+        400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}, None
+    )
+    week_old = Credentials(granted_at=timezone.now() - timedelta(days=7))
+    day_old = Credentials(granted_at=timezone.now() - timedelta(days=1))
+    failure = provider.token_error(answer, week_old)
+    assert isinstance(failure, ConfigurationFailure) and "Testing mode" in failure.message
+    assert isinstance(provider.token_error(answer, day_old), AuthFailure)
+    settings.MAIL_PROVIDERS = {
+        **settings.MAIL_PROVIDERS,
+        "gmail": {**settings.MAIL_PROVIDERS["gmail"], "TESTING_MODE": False},
+    }
+    assert isinstance(get_provider("gmail").token_error(answer, week_old), AuthFailure)
+
+
+@pytest.mark.parametrize("kind", ["gmail", "microsoft", "local", "imap"])
+def test_every_provider_has_a_label_policies_and_a_position(kind):
+    provider = get_provider(kind)
+    assert provider.label and provider.renewal_after_hours > 0 and provider.rate_limit > 0
