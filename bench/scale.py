@@ -143,6 +143,7 @@ def _measure(c: int) -> None:
         CompanyMembership,
         Inbox,
         InboxKind,
+        MailFolder,
         Message,
         Role,
         User,
@@ -193,9 +194,13 @@ def _measure(c: int) -> None:
                 ),
             )
             Message.objects.all().delete()
-            Channel.objects.update(last_uid=0, uidvalidity=None, next_attempt_at=None)
+            MailFolder.objects.all().delete()
+            Channel.objects.update(next_attempt_at=None)
             sync_rate, sync_peak = run_pass(
-                "sync", workers, env, lambda: not Channel.objects.filter(last_uid=0).exists()
+                "sync",
+                workers,
+                env,
+                lambda: MailFolder.objects.filter(last_uid__gt=0).count() == Channel.objects.count(),
             )
             rows.append((workers, raw, probe_rate, sync_rate))
             for name, rate, peak in (("probe", probe_rate, probe_peak), ("sync", sync_rate, sync_peak)):

@@ -15,6 +15,7 @@ from channels_app.models import (
     Company,
     CompanyMembership,
     Inbox,
+    MailFolder,
     Message,
     Notification,
     NotificationKind,
@@ -100,6 +101,19 @@ class UnrecognisedAnswerFilter(admin.SimpleListFilter):
         return queryset
 
 
+class MailFolderInline(admin.TabularInline):
+    """The folders read and each one's cursor, for staff looking into what was (not) imported."""
+
+    model = MailFolder
+    extra = 0
+    can_delete = False
+    fields = ("name", "special_use", "uidvalidity", "last_uid")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+
 class ChannelEventInline(admin.TabularInline):
     model = ChannelEvent
     extra = 0
@@ -144,10 +158,11 @@ class ChannelAdmin(admin.ModelAdmin):
         "token_refreshed_at",
         "subscription_renewed_at",
         "lease_until",
-        "uidvalidity",
-        "last_uid",
+        "import_since",
+        "download_day",
+        "downloaded_bytes",
     )
-    inlines = [ChannelEventInline]
+    inlines = [MailFolderInline, ChannelEventInline]
     actions = ["probe_now", "sync_now", "mark_for_reauthorization"]
 
     @admin.display(ordering="inbox__company__name")
@@ -184,7 +199,7 @@ class ChannelEventAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ("subject", "from_address", "date", "channel", "uid")
+    list_display = ("subject", "from_address", "internal_date", "date", "channel", "folder", "uid")
     list_filter = ("channel__provider",)
     search_fields = ("subject", "from_address", "message_id", "channel__address")
     list_select_related = ("channel",)

@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 
 from channels_app.models import Workspace
 from channels_app.providers import get_provider, provider_classes
@@ -13,14 +14,36 @@ def oauth_provider_choices() -> list[tuple[str, str]]:
     ]
 
 
+IMPORT_CHOICES = [(7, "the last 7 days"), (30, "the last 30 days"), (90, "the last 90 days"), (365, "the last year")]
+
+
+def import_choices() -> list[tuple[int, str]]:
+    choices = dict(IMPORT_CHOICES)
+    if settings.FIRST_IMPORT_DAYS:
+        choices.setdefault(settings.FIRST_IMPORT_DAYS, f"the last {settings.FIRST_IMPORT_DAYS} days")
+    return [*sorted(choices.items()), (0, "everything (large mailboxes take days: providers limit daily downloads)")]
+
+
 class _SpaceForm(forms.Form):
     """The inbox a new channel creates; on the company page also which workspace it belongs to."""
 
     inbox_name = forms.CharField(max_length=200, required=False, help_text="Defaults to the address.")
     workspace = forms.ModelChoiceField(queryset=Workspace.objects.none(), required=False)
+    import_days = forms.TypedChoiceField(
+        label="Import mail that arrived in",
+        coerce=int,
+        empty_value=None,
+        required=False,
+        choices=[],
+        help_text="Older mail stays at the provider; new mail always comes in.",
+    )
 
     def __init__(self, *args: object, workspaces: list[Workspace] | None = None, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        days = self.fields["import_days"]
+        assert isinstance(days, forms.TypedChoiceField)
+        days.choices = import_choices()
+        days.initial = settings.FIRST_IMPORT_DAYS
         if workspaces is None:
             del self.fields["workspace"]
         else:

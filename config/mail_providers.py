@@ -41,6 +41,7 @@ OVERRIDABLE: dict[str, Callable[[str], Any]] = {
     "RENEWAL_AFTER_HOURS": lambda name: env_int(name, 24, minimum=1),
     "TOKEN_DISUSE_DAYS": lambda name: env_int(name, 90, minimum=1),
     "TESTING_MODE": lambda name: env_bool(name, False),
+    "DAILY_DOWNLOAD_BYTES": lambda name: env_int(name, 0, minimum=0),
 }
 
 

@@ -186,12 +186,20 @@ KEEPALIVE_AFTER_HOURS = env_int("KEEPALIVE_AFTER_HOURS", 24 * 7, minimum=1)
 TOKEN_REFRESH_MARGIN_SECONDS = env_int("TOKEN_REFRESH_MARGIN_SECONDS", 300, minimum=0)
 # The scheduled passes queue one task per this many due channels.
 FANOUT_BATCH_SIZE = env_int("FANOUT_BATCH_SIZE", 10, minimum=1)
-CHANNEL_LEASE_SECONDS = env_int("CHANNEL_LEASE_SECONDS", 600, minimum=10)
+# Short, and renewed between the steps of a long job: a crashed worker frees its channel within a minute.
+CHANNEL_LEASE_SECONDS = env_int("CHANNEL_LEASE_SECONDS", 60, minimum=10)
 SYNC_BATCH_SIZE = env_int("SYNC_BATCH_SIZE", 1000, minimum=1)
 # A batch also stops at this many bytes, so memory stays flat with large messages.
 SYNC_BATCH_BYTES = env_int("SYNC_BATCH_BYTES", 16 * 1024 * 1024, minimum=1024)
-# After a mailbox is renumbered, messages dated from our newest one less this margin are compared by identity.
-RECONCILE_MARGIN_HOURS = env_int("RECONCILE_MARGIN_HOURS", 48, minimum=0)
+# A new channel imports the mail that arrived in the last this many days (0: everything); Add channel
+# offers other choices.
+FIRST_IMPORT_DAYS = env_int("FIRST_IMPORT_DAYS", 30, minimum=0)
+# Folders not imported, by RFC 6154 special use, and by name on servers that mark none.
+SYNC_SKIP_SPECIAL_USE = env_list("SYNC_SKIP_SPECIAL_USE", ["\\Junk", "\\Trash"])
+SYNC_SKIP_FOLDER_NAMES = env_list(
+    "SYNC_SKIP_FOLDER_NAMES",
+    ["Junk", "Spam", "Trash", "Junk E-mail", "Junk Email", "Deleted Items", "Deleted Messages"],
+)
 BACKFILL_WAIT_SECONDS = env_int("BACKFILL_WAIT_SECONDS", 120, minimum=0)
 CHANNELS_PAGE_SIZE = env_int("CHANNELS_PAGE_SIZE", 50, minimum=1)
 MESSAGES_PAGE_SIZE = env_int("MESSAGES_PAGE_SIZE", 50, minimum=1)

@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any, Literal
 
 from localprovider import dovecot, maildir, personas
@@ -28,6 +29,9 @@ from localprovider.instance import (
 from localprovider.maildir import make_message
 from localprovider.personas import PERSONAS, MailboxState, Persona
 from localprovider.processes import log_tail, pid_alive, port_accepts, read_pid, terminate, wait_until
+
+# Where Gmail shows every message once, whatever its labels (special use \All in dovecot.conf).
+GMAIL_ALL_MAIL = "[Gmail]/All Mail"
 
 AnswerSurface = Literal["token", "imap"]
 
@@ -50,6 +54,7 @@ __all__ = [
     "is_running",
     "mailbox_state",
     "make_message",
+    "move_messages",
     "recorded_answers",
     "renumber_mailbox",
     "revoke_tokens",
@@ -220,6 +225,8 @@ def create_mailbox(instance: Instance, email: str, password: str, persona: Perso
     _check_persona(persona)
     _store_password(instance, email, password)
     _write_state(instance, email, **asdict(MailboxState(persona=persona)))
+    if persona == "google":
+        maildir.ensure_folder(instance, email, GMAIL_ALL_MAIL)
     return email
 
 
@@ -307,18 +314,33 @@ def set_password(instance: Instance, email: str, password: str) -> None:
     _store_password(instance, _normalise(email), password)
 
 
-def append_messages(instance: Instance, email: str, messages: Iterable[bytes]) -> int:
-    """Delivers messages into the INBOX of `email` (Maildir files, visible at the next SELECT/NOOP)."""
-    return maildir.deliver(instance, _normalise(email), messages)
+def append_messages(
+    instance: Instance, email: str, messages: Iterable[bytes], folder: str = "INBOX", arrived: datetime | None = None
+) -> int:
+    """Delivers messages into a folder of `email` (Maildir files, visible at the next SELECT/NOOP);
+    `arrived` sets their arrival time (IMAP's INTERNALDATE). A google-persona mailbox also gets a copy
+    of each in "[Gmail]/All Mail", as Gmail shows every message there whatever its labels."""
+    email = _normalise(email)
+    messages = list(messages)
+    count = maildir.deliver(instance, email, messages, folder, arrived)
+    if personas.read_state(instance.dir, email).persona == "google" and folder != GMAIL_ALL_MAIL:
+        maildir.deliver(instance, email, messages, GMAIL_ALL_MAIL, arrived)
+    return count
 
 
-def renumber_mailbox(instance: Instance, email: str) -> None:
-    """Makes Dovecot renumber the INBOX of `email`: new UIDVALIDITY, new UIDs, same messages.
+def move_messages(instance: Instance, email: str, source: str, dest: str, *, matching: bytes | None = None) -> int:
+    """Moves messages of `email` from folder `source` to `dest` (all, or those containing `matching`), as
+    a filter, a rule or a person does: same bytes, new UIDs in `dest`. Returns how many moved."""
+    return maildir.move(instance, _normalise(email), source, dest, matching=matching)
+
+
+def renumber_mailbox(instance: Instance, email: str, folder: str = "INBOX") -> None:
+    """Makes Dovecot renumber a folder of `email`: new UIDVALIDITY, new UIDs, same messages.
 
     Servers do this after a restore or a migration; removing Dovecot's UID list
     and indexes is how to cause it on purpose.
     """
-    maildir.forget_uids(instance, _normalise(email))
+    maildir.forget_uids(instance, _normalise(email), folder)
 
 
 def revoke_tokens(instance: Instance, email: str) -> str:

@@ -72,12 +72,9 @@ def _render(name: str, values: dict[str, str]) -> str:
     return Template((TEMPLATES / f"{name}.template").read_text()).substitute(values)
 
 
-def write_config(instance: Instance) -> Path:
-    """Renders dovecot.conf and its two passdb configs into the instance's dovecot dir."""
+def _values(instance: Instance) -> dict[str, str]:
     d = instance.dovecot_dir
-    for sub in (d, d / "state", d / "log", d / "mail"):
-        _owned_dir(sub)
-    values = {
+    return {
         "instance_name": f"localprovider-{instance.imap_port}",
         "dovecot_dir": str(d),
         "dovecot_port": str(instance.dovecot_port),
@@ -88,6 +85,18 @@ def write_config(instance: Instance) -> Path:
             f"@{instance.host}:{instance.http_port}/o/introspect/"
         ),
     }
+
+
+def _render_config(instance: Instance) -> str:
+    return _render("dovecot.conf", _values(instance))
+
+
+def write_config(instance: Instance) -> Path:
+    """Renders dovecot.conf and its two passdb configs into the instance's dovecot dir."""
+    d = instance.dovecot_dir
+    for sub in (d, d / "state", d / "log", d / "mail"):
+        _owned_dir(sub)
+    values = _values(instance)
     _write_owned(d / "dovecot.conf", _render("dovecot.conf", values), 0o644)
     _write_owned(d / "dovecot-oauth2.conf.ext", _render("dovecot-oauth2.conf.ext", values), 0o600)
     _write_owned(d / "dovecot-dict-auth.conf.ext", _render("dovecot-dict-auth.conf.ext", values), 0o644)
@@ -107,9 +116,11 @@ def start(instance: Instance) -> None:
     """Starts Dovecot for `instance` unless it already runs; returns once it greets on its port (behind the
     IMAP front, see imap_front.process)."""
     check_can_run()
-    if is_running(instance):
+    conf_path = instance.dovecot_dir / "dovecot.conf"
+    before = conf_path.read_text() if conf_path.exists() else None
+    if is_running(instance) and before == _render_config(instance):
         return
-    stop(instance)  # a master that lost its port, or a stale pid file
+    stop(instance)  # a master that lost its port, a stale pid file, or one running an older config
     conf = write_config(instance)
     run_dir = instance.dovecot_dir / "run"
     # A stale socket left in run/ made the first login wait ~5 s: start from an empty one.

@@ -69,43 +69,85 @@ def mailbox_dir(instance: Instance, email: str) -> Path:
     return instance.dovecot_dir / "mail" / email / "Maildir"
 
 
-def deliver(instance: Instance, email: str, messages: Iterable[bytes]) -> int:
-    """Writes messages into INBOX's new/ the Maildir way (tmp/ then rename), owned by Dovecot's user.
+def folder_dir(instance: Instance, email: str, folder: str = "INBOX") -> Path:
+    """A folder's Maildir++ directory: INBOX is the Maildir itself, "A/B" is ".A.B" inside it."""
+    base = mailbox_dir(instance, email)
+    if folder.upper() == "INBOX":
+        return base
+    if "." in folder or folder.startswith("/"):
+        raise ValueError(f"not a folder name Local mail can store: {folder!r}")
+    return base / f".{folder.replace('/', '.')}"
 
-    Dovecot picks them up at the next SELECT/NOOP; this is ~10x faster than IMAP APPEND.
-    """
+
+def ensure_folder(instance: Instance, email: str, folder: str = "INBOX") -> Path:
+    """Creates the folder's directories (owned by Dovecot's user) if they are missing."""
     uid, gid = dovecot._ids()
     home = mailbox_dir(instance, email).parent
-    maildir = home / "Maildir"
-    for d in (home, maildir, maildir / "tmp", maildir / "new", maildir / "cur"):
+    path = folder_dir(instance, email, folder)
+    for d in (home, mailbox_dir(instance, email), path, path / "tmp", path / "new", path / "cur"):
         if not d.exists():
             d.mkdir(mode=0o700)
             os.chown(d, uid, gid)
+    if folder.upper() != "INBOX" and not (path / "maildirfolder").exists():
+        (path / "maildirfolder").touch()
+        os.chown(path / "maildirfolder", uid, gid)
+    return path
+
+
+def deliver(
+    instance: Instance, email: str, messages: Iterable[bytes], folder: str = "INBOX", arrived: datetime | None = None
+) -> int:
+    """Writes messages into a folder's new/ the Maildir way (tmp/ then rename), owned by Dovecot's user.
+
+    Dovecot picks them up at the next SELECT/NOOP; this is ~10x faster than IMAP APPEND. A maildir
+    message's arrival time (IMAP's INTERNALDATE) is its file's modification time: `arrived` sets it.
+    """
+    uid, gid = dovecot._ids()
+    path = ensure_folder(instance, email, folder)
     host = socket.gethostname().replace("/", "_").replace(":", "_")
     prefix = f"{int(time.time())}.M{uuid.uuid4().hex[:12]}P{os.getpid()}"
     count = 0
     for count, data in enumerate(messages, start=1):
         name = f"{prefix}Q{count}.{host},S={len(data)}"
-        tmp = maildir / "tmp" / name
+        tmp = path / "tmp" / name
         with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
             f.write(data)
             os.fchown(f.fileno(), uid, gid)
-        os.rename(tmp, maildir / "new" / name)
+        if arrived is not None:
+            os.utime(tmp, (arrived.timestamp(), arrived.timestamp()))
+        os.rename(tmp, path / "new" / name)
     return count
 
 
-def forget_uids(instance: Instance, email: str) -> None:
+def move(instance: Instance, email: str, source: str, dest: str, *, matching: bytes | None = None) -> int:
+    """Moves messages between folders as a mail client's MOVE does: same bytes, a new UID in `dest`.
+
+    `matching`: only messages whose bytes contain it; None moves all. Returns how many moved."""
+    src = folder_dir(instance, email, source)
+    target = ensure_folder(instance, email, dest)
+    moved = 0
+    for sub in ("cur", "new"):
+        for path in sorted((src / sub).glob("*")) if (src / sub).exists() else []:
+            if matching is not None and matching not in path.read_bytes():
+                continue
+            # Maildir flags follow the ":2," in a cur/ name; a moved message arrives as new.
+            os.rename(path, target / "new" / path.name.split(":2,")[0])
+            moved += 1
+    return moved
+
+
+def forget_uids(instance: Instance, email: str, folder: str = "INBOX") -> None:
     """Makes Dovecot renumber a Maildir: a fresh UID list with a higher UIDVALIDITY and no UIDs.
 
     Dovecot picks a new UIDVALIDITY from the clock, which may repeat within a
     second, so the new list names one explicitly (old + 1); every message file
     then gets a new UID at the next SELECT.
     """
-    folder = mailbox_dir(instance, email)
-    uidlist = folder / "dovecot-uidlist"
+    path = folder_dir(instance, email, folder)
+    uidlist = path / "dovecot-uidlist"
     old = int(uidlist.read_text().split()[1][1:]) if uidlist.exists() else 0
     for pattern in ("dovecot.index*", "dovecot-uidvalidity*"):
-        for path in folder.glob(pattern):
-            path.unlink()
+        for index in path.glob(pattern):
+            index.unlink()
     uidlist.write_text(f"3 V{old + 1} N1\n")
     os.chown(uidlist, *dovecot._ids())

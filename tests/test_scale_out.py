@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from channels_app.models import Backfill, Channel, Message, Notification
+from channels_app.models import Backfill, Channel, MailFolder, Message, Notification
 from channels_app.services.backfill import backfill_start
 from channels_app.services.ratelimit import wait_for_request_slot
 from channels_app.tasks import backfill_channel, run_batch, sync_pass
@@ -43,7 +43,9 @@ def test_a_task_delivered_twice_does_no_harm(
 ):
     mailbox = make_mailbox()
     channel = connect_local(tenancy.shared_channel, mailbox)
-    control.append_messages(local_provider, mailbox.address, [control.make_message(recipient=mailbox.address)] * 4)
+    control.append_messages(
+        local_provider, mailbox.address, [control.make_message(recipient=mailbox.address) for _ in range(4)]
+    )
     run_batch("sync", [channel.pk])
     run_batch("sync", [channel.pk])
     assert Message.objects.filter(channel=channel).count() == 4
@@ -119,7 +121,7 @@ def test_two_worker_processes_on_the_redis_broker_sync_the_same_50_channels_once
     addresses = control.create_mailboxes(local_provider, [(f"w{run}-{i}@acme.test", "pw") for i in range(50)])
     tokens = control.issue_tokens(local_provider, addresses)
     for address in addresses:
-        control.append_messages(local_provider, address, [control.make_message(recipient=address)] * 3)
+        control.append_messages(local_provider, address, [control.make_message(recipient=address) for _ in range(3)])
         channel = make_channel(inbox=make_inbox(workspace=tenancy.workspace), address=address, provider="local")
         store_issued_tokens(channel, tokens[address])
     Channel.objects.exclude(address__in=addresses).delete()
@@ -157,7 +159,7 @@ def test_two_worker_processes_on_the_redis_broker_sync_the_same_50_channels_once
         )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            if Channel.objects.filter(address__in=addresses, last_uid=3).count() == 50:
+            if MailFolder.objects.filter(channel__address__in=addresses, name="INBOX", last_uid=3).count() == 50:
                 break
             time.sleep(0.5)
     finally:
@@ -166,6 +168,6 @@ def test_two_worker_processes_on_the_redis_broker_sync_the_same_50_channels_once
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait()
         redis.Redis.from_url(redis_url).flushdb()
-    assert Channel.objects.filter(address__in=addresses, last_uid=3).count() == 50
+    assert MailFolder.objects.filter(channel__address__in=addresses, name="INBOX", last_uid=3).count() == 50
     assert Message.objects.filter(channel__address__in=addresses).count() == 150
     assert Message.objects.values("channel", "uid").distinct().count() == 150

@@ -9,7 +9,8 @@ from django.utils import timezone
 from channels_app.models import Channel, ChannelEvent, ChannelStatus, Notification, NotificationKind, ReasonCode, Role
 from channels_app.providers import AuthReason, Credentials
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
-from channels_app.services.health import channel_lease, run_check
+from channels_app.services.health import run_check
+from channels_app.services.lease import channel_lease
 from channels_app.services.operations import probe
 from channels_app.tasks import keep_alive_channel, probe_channel, renew_subscription_channel, sync_channel
 from localprovider import control
@@ -235,4 +236,4 @@ def test_sync_imports_new_messages_once(shared, local_provider):
     assert "imported 0" in sync_channel(channel.pk)
     channel = _reload(channel)
     assert sorted(channel.messages.values_list("subject", flat=True)) == ["Order 0", "Order 1", "Order 2"]
-    assert channel.last_uid == 3 and channel.last_synced_at is not None
+    assert channel.folders.get(name="INBOX").last_uid == 3 and channel.last_synced_at is not None

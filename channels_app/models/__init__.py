@@ -5,7 +5,7 @@ from channels_app.models.channels import (
     ProviderRequestWindow,
     ReasonCode,
 )
-from channels_app.models.messages import Backfill, BackfillStatus, Message
+from channels_app.models.messages import Backfill, BackfillStatus, MailFolder, Message
 from channels_app.models.notifications import Notification, NotificationKind, SupportRequest
 from channels_app.models.tenancy import (
     Company,
@@ -27,6 +27,7 @@ __all__ = [
     "Company",
     "CompanyMembership",
     "Inbox",
+    "MailFolder",
     "InboxKind",
     "Message",
     "Notification",

@@ -85,9 +85,12 @@ class Channel(models.Model):
     lease_owner = models.CharField(max_length=64, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
 
-    # Sync cursor on the server's own identity for messages.
-    uidvalidity = models.BigIntegerField(null=True, blank=True)
-    last_uid = models.BigIntegerField(default=0)
+    # A new channel imports mail that arrived from this moment on (its first import is bounded, so a
+    # large mailbox does not run into the provider's download limits); None: everything.
+    import_since = models.DateTimeField(null=True, blank=True)
+    # Bytes downloaded today (UTC), against the daily budget that keeps us under the provider's limit.
+    download_day = models.DateField(null=True, blank=True)
+    downloaded_bytes = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["address"]

@@ -5,8 +5,33 @@ from django.utils import timezone
 from channels_app.models.channels import Channel
 
 
+class MailFolder(models.Model):
+    """One folder of a channel's mailbox that we import from, with its own cursor: the server's
+    UIDVALIDITY for it and the highest UID we have dealt with (RFC 3501, 2.3.1.1)."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="folders")
+    # The mailbox name as the server lists it.
+    name = models.CharField(max_length=1000)
+    # RFC 6154 special use (\All, \Sent, \Archive ...), empty for ordinary folders.
+    special_use = models.CharField(max_length=20, blank=True)
+    uidvalidity = models.BigIntegerField(null=True, blank=True)
+    last_uid = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["channel", "name"], name="folder_unique_per_channel")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Message(models.Model):
-    """A message imported from a channel's mailbox, keyed by the server's own identity.
+    """A message imported from a channel's mailbox: one row per message, wherever it moves.
+
+    `identity` says which message it is: Gmail's X-GM-MSGID where the server offers it, else the
+    SHA-256 of its bytes, so the same message seen again (moved to another folder, renumbered by a
+    restore) is recognised, and different messages that share a Message-ID are not. `folder`,
+    `uidvalidity` and `uid` say where it is now.
 
     The raw message is kept in the database rather than in files: a backfill
     writes thousands of messages a second in batches that must commit together
@@ -14,8 +39,15 @@ class Message(models.Model):
     """
 
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="messages")
+    folder = models.ForeignKey(MailFolder, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
     uidvalidity = models.BigIntegerField()
     uid = models.BigIntegerField()
+    identity = models.CharField(max_length=80)
+    # A digest of the first Message-ID, Date, From and Subject fields: with the size, what tells
+    # messages apart before downloading them (services/identity.py).
+    header_key = models.CharField(max_length=32, blank=True)
+    # When the server says the message arrived (INTERNALDATE); what "missed" and "since" go by.
+    internal_date = models.DateTimeField(null=True, blank=True)
     message_id = models.CharField(max_length=998, blank=True)
     from_address = models.CharField(max_length=998, blank=True)
     to_addresses = models.TextField(blank=True)
@@ -31,12 +63,15 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["-date", "-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["channel", "uidvalidity", "uid"], name="message_unique_per_uid"),
+        constraints = [models.UniqueConstraint(fields=["channel", "identity"], name="message_unique_identity")]
+        # Few indexes on purpose: each one is paid on every imported message. Reconciling a renumbered
+        # folder looks stored messages up by header key; receipts count by import time.
+        indexes = [
+            models.Index(fields=["channel", "-date"]),
+            models.Index(fields=["channel", "header_key"]),
+            models.Index(fields=["channel", "imported_at"]),
+            models.Index(fields=["folder", "uid"]),
         ]
-        # Few indexes on purpose: each one is paid on every imported message. Reconciling
-        # by Message-ID or digest reads a channel's recent rows once, by (channel, date).
-        indexes = [models.Index(fields=["channel", "-date"])]
 
     def __str__(self) -> str:
         return self.subject or self.message_id or f"UID {self.uid}"
@@ -62,9 +97,16 @@ class Backfill(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     total = models.PositiveIntegerField(default=0)
     imported = models.PositiveIntegerField(default=0)
-    # When the imported messages arrived (their Date headers): the receipt's "between … and …".
-    earliest_message_at = models.DateTimeField(null=True, blank=True)
-    latest_message_at = models.DateTimeField(null=True, blank=True)
+    # Bytes still to download and downloaded, for the time left at the provider's daily limit.
+    total_bytes = models.BigIntegerField(default=0)
+    imported_bytes = models.BigIntegerField(default=0)
+    # When the channel stopped syncing: the receipt counts every message imported since, whichever
+    # task imported it (a sync that recovered the channel by itself imports before the backfill runs).
+    incident_started_at = models.DateTimeField(null=True, blank=True)
+    # The last time a batch of it was stored: a time-left estimate is shown only while it moves.
+    progressed_at = models.DateTimeField(null=True, blank=True)
+    # Set while the daily download limit is used up: the import resumes by itself then.
+    paused_until = models.DateTimeField(null=True, blank=True)
     # Who was alerted about the incident: they get the receipt in the "reconnected" notice.
     notify_user_ids = models.JSONField(default=list, blank=True)
     error = models.CharField(max_length=500, blank=True)

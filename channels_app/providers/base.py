@@ -115,11 +115,20 @@ class PassingFailure(ProviderFailure):
     kind = FailureKind.PASSING
 
     def __init__(
-        self, message: str, *, retry_after: int | None = None, unrecognised: bool = False, **kwargs: str
+        self,
+        message: str,
+        *,
+        retry_after: int | None = None,
+        unrecognised: bool = False,
+        throttled: bool = False,
+        **kwargs: str,
     ) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
         self.unrecognised = unrecognised
+        # The provider limits us (rates, connections, daily downloads): however long it lasts, it is
+        # not an outage to alert anyone about.
+        self.throttled = throttled
 
 
 def unrecognised(code: str, provider_words: str = "") -> PassingFailure:
@@ -202,6 +211,8 @@ class MailProvider(ABC):
     defaults: ClassVar[dict[str, Any]] = {}
     # Shown where giving access back matters, for providers without a revocation endpoint.
     revocation_note: ClassVar[str] = ""
+    # Gmail shows each message once in its All Mail folder, whatever its labels: read only that.
+    sync_all_mail_only: ClassVar[bool] = False
 
     @property
     def values(self) -> dict[str, Any]:
@@ -220,6 +231,11 @@ class MailProvider(ABC):
     @property
     def rate_limit(self) -> int:
         return int(self.values.get("RATE_LIMIT", 20))
+
+    @property
+    def daily_download_bytes(self) -> int:
+        """Bytes a channel may download a day (0: no limit), under the provider's own daily limit."""
+        return int(self.values.get("DAILY_DOWNLOAD_BYTES", 0))
 
     def is_configured(self) -> bool:
         """Whether staff gave us what this provider needs (client id and secret for OAuth)."""

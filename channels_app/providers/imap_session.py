@@ -35,6 +35,8 @@ Classifier = Callable[[str, bool], ProviderFailure | None]
 _AUTH_CODES = ("AUTHENTICATIONFAILED", "AUTHORIZATIONFAILED", "EXPIRED")
 _PASSING_CODES = ("UNAVAILABLE", "SERVERBUG", "INUSE", "LIMIT", "OVERQUOTA")
 _POLICY_CODES = ("CONTACTADMIN",)
+# Of the passing ones, those that say we are being limited rather than that the server is down.
+_THROTTLING_CODES = ("INUSE", "LIMIT", "OVERQUOTA")
 _CODE = re.compile(r"\[([A-Z][A-Z0-9-]*)[^\]]*\]")
 # What imaplib and imapclient wrap around a server's answer: "select failed: ...",
 # "SELECT command error: BAD [b'...']", a bytes repr, the status word.
@@ -69,7 +71,12 @@ def classify_answer(text: str, *, during_login: bool) -> ProviderFailure:
     if code in _AUTH_CODES:
         return AuthFailure("The mail server rejected our credentials.", code=f"[{code}]", provider_words=words)
     if code in _PASSING_CODES:
-        return PassingFailure("The mail server could not serve us right now.", code=f"[{code}]", provider_words=words)
+        return PassingFailure(
+            "The mail server could not serve us right now.",
+            code=f"[{code}]",
+            provider_words=words,
+            throttled=code in _THROTTLING_CODES,
+        )
     if code in _POLICY_CODES:
         return PolicyFailure(
             "The mail server's administrator has blocked this account.",

@@ -75,7 +75,7 @@ def generic_token_error(answer: TokenAnswer) -> ProviderFailure:
     words = answer.description
     if answer.status == 429:
         return PassingFailure(
-            "The provider is throttling our requests.", code="HTTP 429", retry_after=answer.retry_after
+            "The provider is throttling our requests.", code="HTTP 429", retry_after=answer.retry_after, throttled=True
         )
     if answer.status >= 500:
         return PassingFailure(

@@ -1,19 +1,30 @@
 """Backfill: after a reconnect, import what arrived while the channel was down, and say so.
 
-The import itself is the ordinary sync (everything above the cursor); a
+The import itself is the ordinary sync (everything above the cursors); a
 Backfill row adds what a person sees: progress while it runs, and at the end a
 receipt on the Overview tab and in the "reconnected" notice to the people who
 had been alerted. An unfinished backfill (its worker died) is simply continued
-by the next sync of the channel, which resumes at the cursor.
+by the next sync of the channel, which resumes at the cursors.
+
+The receipt counts every message imported since the channel stopped syncing,
+whichever task imported it: a scheduled sync that finds the channel working again
+imports the missed mail before the backfill it starts has anything left to do.
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 
-from channels_app.models import Backfill, BackfillStatus, Channel, NotificationKind, User
+from channels_app.models import Backfill, BackfillStatus, Channel, Message, NotificationKind, User
 from channels_app.services.notifications import notify_follow_up
+
+# A running import that stored nothing for this long is waiting (for a lease, a retry, the
+# provider), and shows no time left: an estimate it cannot keep is worse than none.
+STALLED_AFTER = timedelta(seconds=60)
 
 OPEN = (BackfillStatus.QUEUED, BackfillStatus.RUNNING)
 
@@ -22,14 +33,26 @@ def open_backfill(channel: Channel) -> Backfill | None:
     return Backfill.objects.filter(channel=channel, status__in=OPEN).order_by("reconnected_at").first()
 
 
-def backfill_start(*, channel_id: int, actor_id: int | None, notify_user_ids: Iterable[int] = ()) -> Backfill:
-    """One open backfill per channel: a second reconnect before the first finished joins it."""
+def backfill_start(
+    *,
+    channel_id: int,
+    actor_id: int | None,
+    notify_user_ids: Iterable[int] = (),
+    incident_started_at: datetime | None = None,
+) -> Backfill:
+    """One open backfill per channel: a second reconnect before the first finished joins it.
+
+    `incident_started_at`: when the channel stopped syncing (None: it had not; then the receipt counts
+    what this reconnect imports)."""
     with transaction.atomic():
         channel = Channel.objects.select_for_update().get(pk=channel_id)
         backfill = open_backfill(channel)
         if backfill is None:
             return Backfill.objects.create(
-                channel=channel, reconnected_by_id=actor_id, notify_user_ids=sorted(set(notify_user_ids))
+                channel=channel,
+                reconnected_by_id=actor_id,
+                notify_user_ids=sorted(set(notify_user_ids)),
+                incident_started_at=incident_started_at,
             )
         backfill.reconnected_by_id = actor_id or backfill.reconnected_by_id
         backfill.reconnected_at = timezone.now()
@@ -39,33 +62,55 @@ def backfill_start(*, channel_id: int, actor_id: int | None, notify_user_ids: It
 
 
 def backfill_mark_running(backfill: Backfill) -> None:
-    Backfill.objects.filter(pk=backfill.pk, started_at__isnull=True).update(started_at=timezone.now())
-    Backfill.objects.filter(pk=backfill.pk).update(status=BackfillStatus.RUNNING, error="")
+    now = timezone.now()
+    Backfill.objects.filter(pk=backfill.pk, started_at__isnull=True).update(started_at=now)
+    Backfill.objects.filter(pk=backfill.pk).update(
+        status=BackfillStatus.RUNNING, error="", paused_until=None, progressed_at=now
+    )
 
 
-def _clock(moment) -> str:  # type: ignore[no-untyped-def]
-    return timezone.localtime(moment).strftime("%H:%M")
+def backfill_pause(backfill: Backfill, until: datetime) -> None:
+    """The daily download budget is used up: the import waits, and says until when."""
+    Backfill.objects.filter(pk=backfill.pk).update(paused_until=until)
 
 
-def receipt_text(backfill: Backfill) -> str:
+def _moment(value: datetime, now: datetime) -> str:
+    """A time as a person says it: "15:39" today, "Nov 29 15:39" this year, "Nov 29, 2025 15:39" before."""
+    local, today = timezone.localtime(value), timezone.localtime(now)
+    if local.date() == today.date():
+        return f"{local:%H:%M}"
+    if local.year == today.year:
+        return f"{local:%b} {local.day} {local:%H:%M}"
+    return f"{local:%b} {local.day}, {local.year} {local:%H:%M}"
+
+
+def _arrivals(backfill: Backfill) -> tuple[int, datetime | None, datetime | None]:
+    """What the reconnect brought in: messages imported since the channel stopped syncing."""
+    since = backfill.incident_started_at or backfill.reconnected_at
+    brought = Message.objects.filter(channel_id=backfill.channel_id, imported_at__gte=since)
+    span = brought.aggregate(first=Min("internal_date"), last=Max("internal_date"))
+    return brought.count(), span["first"], span["last"]
+
+
+def receipt_text(backfill: Backfill, *, now: datetime | None = None) -> str:
     """ "Reconnected by Dana at 14:03; imported 1,240 messages that arrived between 09:12 and 14:03." """
+    now = now or timezone.now()
     who = (
         f"by {backfill.reconnected_by.first_name or backfill.reconnected_by}"
         if backfill.reconnected_by
-        else ("automatically")
+        else "automatically"
     )
-    head = f"Reconnected {who} at {_clock(backfill.reconnected_at)}"
-    if not backfill.imported:
+    head = f"Reconnected {who} at {_moment(backfill.reconnected_at, now)}"
+    count, first, last = _arrivals(backfill)
+    if not count:
         return f"{head}; no messages were missed."
-    noun = "message" if backfill.imported == 1 else "messages"
-    text = f"{head}; imported {backfill.imported:,} {noun}"
-    if backfill.earliest_message_at and backfill.latest_message_at:
-        start, end = backfill.earliest_message_at, backfill.latest_message_at
-        if timezone.localtime(start).date() != timezone.localtime(end).date():
-            text += f" that arrived between {timezone.localtime(start):%b %-d %H:%M} and {_clock(end)}"
-        else:
-            text += f" that arrived between {_clock(start)} and {_clock(end)}"
-    return text + "."
+    noun = "message that" if count == 1 else "messages that"
+    text = f"{head}; imported {count:,} {noun}"
+    if first and last and _moment(first, now) == _moment(last, now):
+        return f"{text} arrived at {_moment(first, now)}."
+    if first and last:
+        return f"{text} arrived between {_moment(first, now)} and {_moment(last, now)}."
+    return f"{text} arrived while it was disconnected."
 
 
 def backfill_finish(backfill: Backfill) -> str:
@@ -89,13 +134,37 @@ def backfill_fail(backfill: Backfill, reason: str) -> None:
     Backfill.objects.filter(pk=backfill.pk).update(error=reason[:500])
 
 
-def backfill_eta_seconds(backfill: Backfill) -> int | None:
-    """Seconds left at the rate so far; None until there is a rate to go by."""
-    if not backfill.started_at or not backfill.imported or backfill.total <= backfill.imported:
-        return None
-    elapsed = (timezone.now() - backfill.started_at).total_seconds()
-    rate = backfill.imported / max(elapsed, 0.001)
-    return int((backfill.total - backfill.imported) / rate) + 1
+@dataclass(frozen=True)
+class BackfillProgress:
+    """What the progress panel says: never a countdown that cannot come true."""
+
+    imported: int
+    total: int
+    # "running" (storing batches now), "waiting" (for a worker, a retry or the provider), "paused"
+    # (the daily download limit is used up).
+    state: str
+    seconds_left: int | None = None
+    resumes_at: datetime | None = None
+    reason: str = ""
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.imported / self.total) if self.total else 0
+
+
+def backfill_progress(backfill: Backfill, *, now: datetime | None = None) -> BackfillProgress:
+    now = now or timezone.now()
+    total = max(backfill.total, backfill.imported)
+    if backfill.paused_until and backfill.paused_until > now:
+        return BackfillProgress(backfill.imported, total, "paused", resumes_at=backfill.paused_until)
+    progressed = backfill.progressed_at
+    if backfill.error or progressed is None or now - progressed >= STALLED_AFTER:
+        return BackfillProgress(backfill.imported, total, "waiting", reason=backfill.error)
+    left = None
+    if backfill.started_at and backfill.imported and total > backfill.imported:
+        rate = backfill.imported / max((progressed - backfill.started_at).total_seconds(), 0.001)
+        left = int((total - backfill.imported) / rate) + 1
+    return BackfillProgress(backfill.imported, total, "running", seconds_left=left)
 
 
 def latest_receipt(channel: Channel) -> str | None:

@@ -5,9 +5,12 @@ stays alive there.
 """
 
 import logging
+from datetime import timedelta
 from functools import partial
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from channels_app.models import (
     Channel,
@@ -72,6 +75,8 @@ def imap_verify_login(*, imap: ImapEndpoint, password: str) -> None:
 
 def channel_reauthorize(*, channel: Channel, credentials: Credentials, actor: User) -> None:
     """Replace the credentials, make the channel active, record who did it, and close the incident."""
+    # Mail stopped when the channel left active (a reauthorization of a working channel misses nothing).
+    stopped = channel.status_since if channel.status != ChannelStatus.ACTIVE else None
     with transaction.atomic():
         channel_store_credentials(channel=channel, credentials=credentials)
         Channel.objects.filter(pk=channel.pk).update(
@@ -89,7 +94,13 @@ def channel_reauthorize(*, channel: Channel, credentials: Credentials, actor: Us
         # with the backfill's receipt once the missed mail is in.
         told = resolve_problems(channel=channel, kinds=(NotificationKind.NEEDS_REAUTH, NotificationKind.UNREACHABLE))
         transaction.on_commit(
-            partial(channel_reconnected, channel_id=channel.pk, actor_id=actor.pk, notify_user_ids=[u.pk for u in told])
+            partial(
+                channel_reconnected,
+                channel_id=channel.pk,
+                actor_id=actor.pk,
+                notify_user_ids=[u.pk for u in told],
+                incident_started_at=stopped,
+            )
         )
 
 
@@ -115,8 +126,15 @@ def channel_create(
     address: str,
     credentials: Credentials,
     imap: ImapEndpoint | None = None,
+    import_days: int | None = None,
 ) -> Channel:
-    """A new inbox with its channel: shared in `workspace`, or the actor's own when it is None."""
+    """A new inbox with its channel: shared in `workspace`, or the actor's own when it is None.
+
+    Its first import brings in the mail of the last `import_days` days (0: everything; None: the
+    FIRST_IMPORT_DAYS setting), so a large mailbox does not run into the provider's download limits.
+    """
+    days = settings.FIRST_IMPORT_DAYS if import_days is None else import_days
+    import_since = timezone.now() - timedelta(days=days) if days else None
     company = workspace.company if workspace else actor.company_membership.company
     if Channel.objects.filter(inbox__company=company, address__iexact=address).exists():
         raise DuplicateChannel(address)
@@ -128,7 +146,9 @@ def channel_create(
             workspace=workspace,
             owner=None if workspace else actor,
         )
-        channel = Channel.objects.create(inbox=inbox, provider=provider, address=address.lower())
+        channel = Channel.objects.create(
+            inbox=inbox, provider=provider, address=address.lower(), import_since=import_since
+        )
         if imap is not None:
             channel.imap_host, channel.imap_port, channel.imap_use_tls = imap.host, imap.port, imap.ssl
             channel.imap_username = imap.username
@@ -157,6 +177,7 @@ def oauth_connect_finish(
             actor=actor,
             workspace=workspace,
             inbox_name=pending.space.get("inbox_name", ""),
+            import_days=pending.space.get("import_days"),
             provider=pending.provider,
             address=address,
             credentials=credentials,

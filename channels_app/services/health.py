@@ -16,15 +16,12 @@ Every background operation (sync, probe, keep-alive, renewal) goes through
 
 import enum
 import logging
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from channels_app.models import Channel, ChannelStatus, NotificationKind, ReasonCode, User
@@ -38,6 +35,7 @@ from channels_app.providers import (
     ProviderFailure,
     get_provider,
 )
+from channels_app.services.lease import LeaseLost, channel_lease
 from channels_app.services.notifications import (
     alert_recipients,
     blocked_text,
@@ -53,10 +51,6 @@ from channels_app.services.reconnect import channel_reconnected
 from channels_app.services.status import channel_set_status
 
 logger = logging.getLogger(__name__)
-
-
-class LeaseLost(Exception):
-    """Another worker took the channel over (our lease expired): stop without writing."""
 
 
 class CheckOutcome(enum.StrEnum):
@@ -87,36 +81,6 @@ class CheckResult:
 
     def __str__(self) -> str:
         return f"{self.address}: {self.outcome} — {self.detail}"
-
-
-@contextmanager
-def channel_lease(channel_id: int, *, seconds: int) -> Iterator[str | None]:
-    """Claim the channel for one worker, across processes and machines.
-
-    A conditional UPDATE is atomic on every database: exactly one claimant sees
-    one row changed. The lease expires on its own if its worker dies.
-    """
-    owner = uuid.uuid4().hex
-    now = timezone.now()
-    claimed = (
-        Channel.objects.filter(pk=channel_id)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_owner=owner, lease_until=now + timedelta(seconds=seconds))
-    )
-    try:
-        yield owner if claimed else None
-    finally:
-        if claimed:
-            Channel.objects.filter(pk=channel_id, lease_owner=owner).update(lease_owner="", lease_until=None)
-
-
-def extend_lease(channel_id: int, owner: str, *, seconds: int) -> bool:
-    """Keep a long job's lease alive; False if it was lost (then stop writing)."""
-    return bool(
-        Channel.objects.filter(pk=channel_id, lease_owner=owner).update(
-            lease_until=timezone.now() + timedelta(seconds=seconds)
-        )
-    )
 
 
 def _backoff(failures: int) -> timedelta:
@@ -225,7 +189,8 @@ def record_passing_failure(channel: Channel, failure: PassingFailure, *, cause: 
                 text=unrecognised_text(channel, failure),
             )
         grace = timedelta(minutes=settings.UNREACHABLE_GRACE_MINUTES)
-        if locked.status == ChannelStatus.ACTIVE and now - failing_since >= grace:
+        # Throttling (rate, connection or download limits) is the provider pacing us, not an outage.
+        if locked.status == ChannelStatus.ACTIVE and not failure.throttled and now - failing_since >= grace:
             since = timezone.localtime(failing_since).strftime("%H:%M")
             event = channel_set_status(
                 channel=channel,
@@ -276,9 +241,9 @@ def record_failure(
         record_passing_failure(channel, failure, cause=cause)
 
 
-def record_success(channel: Channel, *, cause: str) -> bool:
-    """Close whatever incident was open; True when the channel came back (the caller then starts a
-    backfill, once it has released the channel's lease so the backfill can take it)."""
+def record_success(channel: Channel, *, cause: str) -> datetime | None:
+    """Close whatever incident was open; when the channel came back, when it had stopped syncing (the
+    caller then starts a backfill, once it has released the channel's lease so the backfill can take it)."""
     now = timezone.now()
     with transaction.atomic():
         locked = Channel.objects.select_for_update().get(pk=channel.pk)
@@ -301,6 +266,8 @@ def record_success(channel: Channel, *, cause: str) -> bool:
         resolve_problems(channel=channel, kinds=(NotificationKind.UNRECOGNISED,))
         if locked.status in (ChannelStatus.UNREACHABLE, ChannelStatus.NEEDS_REAUTH, ChannelStatus.BLOCKED):
             came_back = "is reachable again" if locked.status == ChannelStatus.UNREACHABLE else "works again"
+            # Unreachable: mail stopped at the first of the failures; otherwise at the status change.
+            stopped = locked.failing_since if locked.status == ChannelStatus.UNREACHABLE else locked.status_since
             channel_set_status(
                 channel=channel, status=ChannelStatus.ACTIVE, reason=f"The connection {came_back}.", cause=cause
             )
@@ -313,8 +280,8 @@ def record_success(channel: Channel, *, cause: str) -> bool:
                 ),
                 text=f"{channel.address} {came_back}; nothing needs doing.",
             )
-            return True
-    return False
+            return stopped or locked.status_since
+    return None
 
 
 def run_check(
@@ -326,7 +293,7 @@ def run_check(
     auth_reason: AuthReason | None = None,
 ) -> CheckResult:
     """Run `operation` on the channel under its lease and record what its outcome means."""
-    with channel_lease(channel_id, seconds=settings.CHANNEL_LEASE_SECONDS) as lease:
+    with channel_lease(channel_id) as lease:
         channel = Channel.objects.select_related("inbox").get(pk=channel_id)
         if lease is None:
             return CheckResult(
@@ -349,8 +316,8 @@ def run_check(
             # Our lease ran out mid-job and another worker took over; what we wrote is whole batches.
             return CheckResult(channel_id, channel.address, CheckOutcome.SKIPPED, "lease lost to another worker")
         recovered = record_success(channel, cause=cause)
-    if recovered:
-        channel_reconnected(channel_id=channel_id, actor_id=None)
+    if recovered is not None:
+        channel_reconnected(channel_id=channel_id, actor_id=None, incident_started_at=recovered)
     return CheckResult(channel_id, channel.address, CheckOutcome.OK, detail)
 
 

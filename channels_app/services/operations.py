@@ -4,21 +4,34 @@ Each takes a channel (leased by `health.run_check`) and returns a line saying
 what it did; failures are raised, already classified, by the provider layer.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
-from channels_app.models import Channel
+from channels_app.models import Backfill, Channel
 from channels_app.providers import ProviderFailure, get_provider
-from channels_app.services.backfill import backfill_fail, backfill_finish, backfill_mark_running, open_backfill
+from channels_app.services.backfill import (
+    backfill_fail,
+    backfill_finish,
+    backfill_mark_running,
+    backfill_pause,
+    open_backfill,
+)
+from channels_app.services.budget import budget_remaining, next_reset
 from channels_app.services.mailbox import channel_mailbox, refresh_tokens
 from channels_app.services.sync import import_new_messages
 
 
 def sync(channel: Channel) -> str:
-    """Import everything above the cursor; an open backfill rides along and gets its receipt at the end."""
+    """Import what is new in every folder; an open backfill rides along and gets its receipt at the end.
+
+    While the daily download budget is used up nothing is fetched (no login either): the import
+    is paused, and says until when, without alerting anyone.
+    """
     backfill = open_backfill(channel)
+    if budget_remaining(channel) == 0:
+        return _paused(backfill, next_reset())
     if backfill is not None:
         backfill_mark_running(backfill)
     try:
@@ -29,9 +42,19 @@ def sync(channel: Channel) -> str:
             backfill_fail(backfill, failure.message)
         raise
     done = f"imported {outcome.imported} new message(s)"
+    if outcome.relocated:
+        done += f", found {outcome.relocated} stored one(s) moved or renumbered"
+    if outcome.paused_until is not None:
+        return f"{done}; {_paused(backfill, outcome.paused_until)}"
     if backfill is not None:
         return f"{done}; {backfill_finish(backfill)}"
     return done
+
+
+def _paused(backfill: Backfill | None, until: datetime) -> str:
+    if backfill is not None:
+        backfill_pause(backfill, until)
+    return f"paused: the daily download limit is used up until {until:%Y-%m-%d %H:%M} UTC"
 
 
 def probe(channel: Channel) -> str:

@@ -5,13 +5,25 @@ what it starts sees the new credentials.
 """
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from django_q.tasks import async_task
 
 from channels_app.services.backfill import backfill_start
 
 
-def channel_reconnected(*, channel_id: int, actor_id: int | None, notify_user_ids: Iterable[int] = ()) -> None:
+def channel_reconnected(
+    *,
+    channel_id: int,
+    actor_id: int | None,
+    notify_user_ids: Iterable[int] = (),
+    incident_started_at: datetime | None = None,
+) -> None:
     # Mail that arrived during the outage is imported at once, not at the next scheduled pass.
-    backfill_start(channel_id=channel_id, actor_id=actor_id, notify_user_ids=notify_user_ids)
+    backfill_start(
+        channel_id=channel_id,
+        actor_id=actor_id,
+        notify_user_ids=notify_user_ids,
+        incident_started_at=incident_started_at,
+    )
     async_task("channels_app.tasks.backfill_channel", channel_id, task_name=f"backfill-{channel_id}")

@@ -67,6 +67,7 @@ def add_channel(request: AuthedRequest, space_kind: str, workspace_id: int | Non
                 "space_workspace_id": workspace_id,
                 "workspace_id": workspace.pk if workspace else None,
                 "inbox_name": form.cleaned_data["inbox_name"],
+                "import_days": form.cleaned_data["import_days"],
             },
         )
         state = state_stash(request.session, pending)
@@ -95,6 +96,7 @@ def add_imap_channel(request: AuthedRequest, space_kind: str, workspace_id: int 
                 actor=request.user,
                 workspace=_chosen_workspace(space_kind, workspaces, data.get("workspace")),
                 inbox_name=data["inbox_name"],
+                import_days=data["import_days"],
                 provider="imap",
                 address=data["address"],
                 credentials=Credentials(password=data["password"]),

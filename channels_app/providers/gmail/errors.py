@@ -32,6 +32,7 @@ def token_error(answer: TokenAnswer, credentials: Credentials | None, *, testing
                 "Google is throttling our requests or having trouble.",
                 code=reason or f"HTTP {answer.status}",
                 retry_after=answer.retry_after,
+                throttled=reason == "rateLimitExceeded" or answer.status == 429,
             )
         return unrecognised(reason or f"HTTP {answer.status}", str(details.get("message", "")))
     failure = generic_token_error(answer)
@@ -80,6 +81,7 @@ def imap_answer(text: str) -> ProviderFailure | None:
             "Gmail refused a connection: too many are open to this mailbox.",
             code="[ALERT] Too many simultaneous connections",
             provider_words=words,
+            throttled=True,
         )
     if "exceeded command or bandwidth limits" in text:
         code = "[OVERQUOTA]" if "[OVERQUOTA]" in text else "[ALERT] Account exceeded command or bandwidth limits"
@@ -87,6 +89,9 @@ def imap_answer(text: str) -> ProviderFailure | None:
             "Gmail's daily download limit for this mailbox is used up; we continue when it resets.",
             code=code,
             provider_words=words,
+            throttled=True,
+            # Gmail does not say when; an hour keeps us from knocking while it lasts.
+            retry_after=3600,
         )
     if "not enabled for IMAP use" in text:
         return PolicyFailure(

@@ -12,6 +12,7 @@ class GmailProvider(OAuthProvider):
     label = "Gmail"
     position = 10
     mail_scope = "https://mail.google.com/"
+    sync_all_mail_only = True
     # Google answers with the full names of the OpenID scopes:
     # https://developers.google.com/identity/protocols/oauth2/scopes#openid-connect
     scope_aliases = {
@@ -42,6 +43,8 @@ class GmailProvider(OAuthProvider):
         "RATE_LIMIT": 20,
         # An app in Testing mode gets refresh tokens that expire after 7 days (same page as above).
         "TESTING_MODE": False,
+        # Gmail allows about 2.5 GB of IMAP downloads a day: https://support.google.com/a/answer/1071518
+        "DAILY_DOWNLOAD_BYTES": 2_000_000_000,
     }
 
     def token_error(self, answer: TokenAnswer, credentials: Credentials | None) -> ProviderFailure:

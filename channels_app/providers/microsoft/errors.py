@@ -84,7 +84,10 @@ def classify(error: str, description: str, error_codes: object, suberror: str) -
         )
     if number in _PASSING:
         return PassingFailure(
-            "Microsoft is throttling our requests or having trouble.", code=code, provider_words=words
+            "Microsoft is throttling our requests or having trouble.",
+            code=code,
+            provider_words=words,
+            throttled=number == 50196,
         )
     if number is not None and error not in ("temporarily_unavailable", "server_error"):
         # An AADSTS code we have never seen: say so to staff rather than guess.
