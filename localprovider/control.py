@@ -95,8 +95,13 @@ def _manage(instance: Instance, *args: str, stdin: str | None = None, **extra_en
         input=stdin,
     )
     if result.returncode != 0:
-        raise LocalProviderError(f"localprovider {args[0]} failed: {result.stderr.strip()[-2000:]}")
+        raise LocalProviderError(f"localprovider {args[-1]} failed: {result.stderr.strip()[-2000:]}")
     return result.stdout.strip()
+
+
+def _account_action(instance: Instance, action: str, **payload: object) -> Any:
+    """Runs an action of `localprovider.accounts` (payload and answer as JSON; secrets on stdin)."""
+    return json.loads(_manage(instance, "call", action, stdin=json.dumps(payload)))["result"]
 
 
 def _health(instance: Instance) -> dict[str, object] | None:
@@ -225,7 +230,7 @@ def create_mailbox(instance: Instance, email: str, password: str, persona: Perso
 
 def _store_password(instance: Instance, email: str, password: str) -> None:
     dovecot.set_password(instance, email, password)
-    _manage(instance, "set-user", email, LOCAL_PROVIDER_PASSWORD=password)
+    _account_action(instance, "set-user", email=email, password=password)
 
 
 def _check_persona(persona: str) -> None:
@@ -292,14 +297,17 @@ def create_mailboxes(instance: Instance, accounts: Iterable[tuple[str, str]]) ->
     normalised = [(_normalise(email), password) for email, password in accounts]
     for email, password in normalised:
         dovecot.set_password(instance, email, password)
-    _manage(instance, "set-users", stdin=json.dumps(normalised))
+    _account_action(instance, "set-users", accounts=normalised)
     return [email for email, _ in normalised]
 
 
 def issue_tokens(instance: Instance, emails: Iterable[str]) -> dict[str, dict[str, object]]:
     """Tokens for many accounts as if each had gone through consent: {email: {access_token, refresh_token,
     expires_in}}. The pages themselves are exercised by the tests that drive them."""
-    return json.loads(_manage(instance, "issue-tokens", stdin=json.dumps([_normalise(e) for e in emails])))
+    issued: dict[str, dict[str, object]] = _account_action(
+        instance, "issue-tokens", emails=[_normalise(e) for e in emails]
+    )
+    return issued
 
 
 def set_password(instance: Instance, email: str, password: str) -> None:
@@ -323,9 +331,9 @@ def renumber_mailbox(instance: Instance, email: str) -> None:
 
 def revoke_tokens(instance: Instance, email: str) -> str:
     """Revokes every access and refresh token of `email`, as a user removing our access at Google."""
-    return _manage(instance, "revoke", _normalise(email))
+    return str(_account_action(instance, "revoke", email=_normalise(email)))
 
 
 def expire_tokens(instance: Instance, email: str) -> str:
     """Makes every access token of `email` expired (refresh tokens still work), for refresh tests."""
-    return _manage(instance, "expire", _normalise(email))
+    return str(_account_action(instance, "expire", email=_normalise(email)))
