@@ -76,7 +76,17 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": INSTANCE_DIR / "provider.sqlite3"}}
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": INSTANCE_DIR / "provider.sqlite3",
+        # runserver is threaded: token requests and control's admin calls write at the same time. A
+        # transaction that read first and then wants to write gets "database is locked" at once
+        # (SQLite's deadlock rule) however long the timeout; IMMEDIATE takes the write lock at BEGIN,
+        # so writers queue for up to `timeout` seconds instead.
+        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+    }
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Mailbox passwords are kept in plain text in Dovecot's passwd-file anyway (loopback test double), so a
