@@ -15,6 +15,7 @@ DOVECOT_PORT_OFFSET = 1000  # Dovecot listens behind the IMAP front, this far ab
 MAIN_CLIENT_ID = "channels-app"
 DEFAULT_CLIENT_SECRET = "local-dev-secret"  # a dev/test default, like Django's dev SECRET_KEY
 INTROSPECTION_CLIENT_ID = "dovecot-introspection"
+ADMIN_SECRET_FILE = "admin-secret"  # in the instance dir; see control_endpoint.py
 
 
 def instance_secret(path: Path, make: Callable[[], str] = lambda: secrets.token_urlsafe(32)) -> str:
@@ -121,6 +122,10 @@ class Instance:
     def introspection_secret(self) -> str:
         """Dovecot's client secret at the OAuth server: random per instance, kept in a 0600 file."""
         return instance_secret(self.dir / "introspection-secret")
+
+    def admin_secret(self) -> str:
+        """What `localprovider.control` shows the server's admin endpoint: random per instance, 0600."""
+        return instance_secret(self.dir / ADMIN_SECRET_FILE)
 
     def environ(self) -> dict[str, str]:
         """The environment the provider's own processes read their instance from (see settings.py)."""

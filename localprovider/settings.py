@@ -12,7 +12,7 @@ from pathlib import Path
 from jwcrypto import jwk
 
 from localprovider import scopes
-from localprovider.instance import instance_secret
+from localprovider.instance import ADMIN_SECRET_FILE, instance_secret
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("LOCAL_PROVIDER_DIR") or REPO_DIR / ".testbed" / "dev").resolve()
@@ -27,6 +27,8 @@ def _new_signing_key() -> str:
 
 # Per-instance secrets made once and kept 0600 in the instance dir, so none lives in the source.
 SECRET_KEY = instance_secret(INSTANCE_DIR / "secret-key", lambda: secrets.token_urlsafe(50))
+# The bearer secret of the admin endpoint (control_endpoint.py); control.py reads the same file.
+ADMIN_SECRET = instance_secret(INSTANCE_DIR / ADMIN_SECRET_FILE)
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 

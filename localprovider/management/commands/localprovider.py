@@ -1,5 +1,6 @@
 """The provider database from a subprocess: `setup` before the OAuth server starts, and the account
-actions of `localprovider.accounts` (`call ACTION`), run by `localprovider.control`.
+actions of `localprovider.accounts` (`call ACTION`) while it does not run. Run by `localprovider.control`,
+which asks the server's admin endpoint instead whenever it runs (Django starting here costs ~0.6 s).
 
 A subprocess with DJANGO_SETTINGS_MODULE=localprovider.settings keeps this Django configuration apart
 from the main app's, which may be the one loaded in the calling process (its tests).
