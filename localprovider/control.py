@@ -1,9 +1,9 @@
 """Python API of the local provider, for tests, `make run` and the demo.
 
 `start(instance)` brings up the OAuth server (a Django process with localprovider.settings) and Dovecot;
-the other functions manage mailbox accounts, mail and tokens. Nothing here imports Django: database
-changes go through the `localprovider` management command in a subprocess, so the caller may have the
-main app's Django settings loaded.
+the other functions manage mailbox accounts, mail and tokens. Nothing here imports Django, so the caller
+may have the main app's Django settings loaded: database changes go to the server's admin endpoint over
+loopback while it runs, else to the `localprovider` management command in a subprocess.
 """
 
 import json
@@ -100,22 +100,65 @@ def _manage(instance: Instance, *args: str, stdin: str | None = None, **extra_en
         input=stdin,
     )
     if result.returncode != 0:
-        raise LocalProviderError(f"localprovider {args[0]} failed: {result.stderr.strip()[-2000:]}")
+        raise LocalProviderError(f"localprovider {args[-1]} failed: {result.stderr.strip()[-2000:]}")
     return result.stdout.strip()
 
 
-def _health(instance: Instance) -> dict[str, object] | None:
-    """What answers /healthz on the instance's HTTP port, or None if nothing does."""
+# Loopback only, never through an http_proxy of the environment: the admin calls carry secrets.
+_loopback = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+ADMIN_TIMEOUT_SECONDS = 300  # set-users and issue-tokens take thousands of accounts at once
+
+
+def _account_action(instance: Instance, action: str, **payload: object) -> Any:
+    """Runs an action of `localprovider.accounts` and returns its answer: at the admin endpoint while the
+    OAuth server runs (~20 ms), else in a subprocess (~0.6 s, mostly Django starting). The payload (with
+    any password) travels in the request body or on stdin, never in argv."""
+    health = _our_health(instance)
+    if health is not None and health.get("control"):
+        return _post_action(instance, action, payload)
+    return json.loads(_manage(instance, "call", action, stdin=json.dumps(payload)))["result"]
+
+
+def _post_action(instance: Instance, action: str, payload: dict[str, object]) -> Any:
+    request = urllib.request.Request(  # noqa: S310 - our own loopback URL
+        f"{instance.base_url}/_control/{action}",
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {instance.admin_secret()}"},
+        method="POST",
+    )
     try:
-        with urllib.request.urlopen(f"{instance.base_url}/healthz", timeout=2) as response:  # noqa: S310
-            return json.loads(response.read())
+        with _loopback.open(request, timeout=ADMIN_TIMEOUT_SECONDS) as response:
+            return json.loads(response.read())["result"]
+    except urllib.error.HTTPError as e:
+        reason = _error_of(e)
+        if e.code == 403:
+            reason += f" (the server of {instance.dir} does not know this admin secret: restart it)"
+        raise LocalProviderError(f"localprovider {action} failed: {reason}") from None
+    except (OSError, ValueError, KeyError) as e:
+        raise LocalProviderError(
+            f"localprovider {action} failed: no usable answer from {instance.base_url}: {e}"
+        ) from None
+
+
+def _error_of(answer: urllib.error.HTTPError) -> str:
+    try:
+        return str(json.loads(answer.read())["error"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"HTTP {answer.code}"
+
+
+def _our_health(instance: Instance) -> dict[str, object] | None:
+    """What this instance's OAuth server answers at /healthz, or None if it does not run."""
+    try:
+        with _loopback.open(f"{instance.base_url}/healthz", timeout=2) as response:
+            health = json.loads(response.read())
     except (OSError, ValueError):
         return None
+    return health if isinstance(health, dict) and health.get("dir") == str(instance.dir) else None
 
 
 def http_is_running(instance: Instance) -> bool:
-    health = _health(instance)
-    return health is not None and health.get("dir") == str(instance.dir)
+    return _our_health(instance) is not None
 
 
 def start_http(instance: Instance) -> None:
@@ -232,7 +275,7 @@ def create_mailbox(instance: Instance, email: str, password: str, persona: Perso
 
 def _store_password(instance: Instance, email: str, password: str) -> None:
     dovecot.set_password(instance, email, password)
-    _manage(instance, "set-user", email, LOCAL_PROVIDER_PASSWORD=password)
+    _account_action(instance, "set-user", email=email, password=password)
 
 
 def _check_persona(persona: str) -> None:
@@ -299,14 +342,17 @@ def create_mailboxes(instance: Instance, accounts: Iterable[tuple[str, str]]) ->
     normalised = [(_normalise(email), password) for email, password in accounts]
     for email, password in normalised:
         dovecot.set_password(instance, email, password)
-    _manage(instance, "set-users", stdin=json.dumps(normalised))
+    _account_action(instance, "set-users", accounts=normalised)
     return [email for email, _ in normalised]
 
 
 def issue_tokens(instance: Instance, emails: Iterable[str]) -> dict[str, dict[str, object]]:
     """Tokens for many accounts as if each had gone through consent: {email: {access_token, refresh_token,
     expires_in}}. The pages themselves are exercised by the tests that drive them."""
-    return json.loads(_manage(instance, "issue-tokens", stdin=json.dumps([_normalise(e) for e in emails])))
+    issued: dict[str, dict[str, object]] = _account_action(
+        instance, "issue-tokens", emails=[_normalise(e) for e in emails]
+    )
+    return issued
 
 
 def set_password(instance: Instance, email: str, password: str) -> None:
@@ -345,9 +391,9 @@ def renumber_mailbox(instance: Instance, email: str, folder: str = "INBOX") -> N
 
 def revoke_tokens(instance: Instance, email: str) -> str:
     """Revokes every access and refresh token of `email`, as a user removing our access at Google."""
-    return _manage(instance, "revoke", _normalise(email))
+    return str(_account_action(instance, "revoke", email=_normalise(email)))
 
 
 def expire_tokens(instance: Instance, email: str) -> str:
     """Makes every access token of `email` expired (refresh tokens still work), for refresh tests."""
-    return _manage(instance, "expire", _normalise(email))
+    return str(_account_action(instance, "expire", email=_normalise(email)))

@@ -2,7 +2,8 @@
 
 import os
 import secrets
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,27 @@ DOVECOT_PORT_OFFSET = 1000  # Dovecot listens behind the IMAP front, this far ab
 MAIN_CLIENT_ID = "channels-app"
 DEFAULT_CLIENT_SECRET = "local-dev-secret"  # a dev/test default, like Django's dev SECRET_KEY
 INTROSPECTION_CLIENT_ID = "dovecot-introspection"
+ADMIN_SECRET_FILE = "admin-secret"  # in the instance dir; see control_endpoint.py
+
+
+def instance_secret(path: Path, make: Callable[[], str] = lambda: secrets.token_urlsafe(32)) -> str:
+    """A secret made once and kept 0600 at `path`, so none lives in the source or in argv.
+
+    Whoever comes first makes it: written aside and linked into place, so a process reading it at the
+    same moment never sees a half-written file, and two makers agree on the first one's.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, aside = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # 0600
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(make())
+            os.link(aside, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(aside)
+    return path.read_text().strip()
 
 
 class LocalProviderError(RuntimeError):
@@ -99,13 +121,11 @@ class Instance:
 
     def introspection_secret(self) -> str:
         """Dovecot's client secret at the OAuth server: random per instance, kept in a 0600 file."""
-        path = self.dir / "introspection-secret"
-        if not path.exists():
-            self.dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_urlsafe(32))
-        return path.read_text().strip()
+        return instance_secret(self.dir / "introspection-secret")
+
+    def admin_secret(self) -> str:
+        """What `localprovider.control` shows the server's admin endpoint: random per instance, 0600."""
+        return instance_secret(self.dir / ADMIN_SECRET_FILE)
 
     def environ(self) -> dict[str, str]:
         """The environment the provider's own processes read their instance from (see settings.py)."""

@@ -7,12 +7,12 @@ Values come from the environment that `localprovider.control` passes to its subp
 
 import os
 import secrets
-from collections.abc import Callable
 from pathlib import Path
 
 from jwcrypto import jwk
 
 from localprovider import scopes
+from localprovider.instance import ADMIN_SECRET_FILE, instance_secret
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("LOCAL_PROVIDER_DIR") or REPO_DIR / ".testbed" / "dev").resolve()
@@ -21,22 +21,14 @@ HTTP_PORT = int(os.environ.get("LOCAL_PROVIDER_HTTP_PORT") or 8765)
 BASE_URL = f"http://127.0.0.1:{HTTP_PORT}"
 
 
-def _instance_secret(name: str, make: Callable[[], str]) -> str:
-    """A per-instance secret made once and kept 0600 in the instance dir, so none lives in the source."""
-    path = INSTANCE_DIR / name
-    if not path.exists():
-        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(make())
-    return path.read_text().strip()
-
-
 def _new_signing_key() -> str:
     return jwk.JWK.generate(kty="RSA", size=2048).export_to_pem(private_key=True, password=None).decode()
 
 
-SECRET_KEY = _instance_secret("secret-key", lambda: secrets.token_urlsafe(50))
+# Per-instance secrets made once and kept 0600 in the instance dir, so none lives in the source.
+SECRET_KEY = instance_secret(INSTANCE_DIR / "secret-key", lambda: secrets.token_urlsafe(50))
+# The bearer secret of the admin endpoint (control_endpoint.py); control.py reads the same file.
+ADMIN_SECRET = instance_secret(INSTANCE_DIR / ADMIN_SECRET_FILE)
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 
@@ -76,7 +68,17 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": INSTANCE_DIR / "provider.sqlite3"}}
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": INSTANCE_DIR / "provider.sqlite3",
+        # runserver is threaded: token requests and control's admin calls write at the same time. A
+        # transaction that read first and then wants to write gets "database is locked" at once
+        # (SQLite's deadlock rule) however long the timeout; IMMEDIATE takes the write lock at BEGIN,
+        # so writers queue for up to `timeout` seconds instead.
+        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+    }
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Mailbox passwords are kept in plain text in Dovecot's passwd-file anyway (loopback test double), so a
@@ -110,7 +112,7 @@ OAUTH2_PROVIDER = {
     "ALLOW_LOCALHOST_LOOPBACK": True,
     # OpenID Connect: a signed id_token for scope openid, the JWKS at /o/.well-known/jwks.json.
     "OIDC_ENABLED": True,
-    "OIDC_RSA_PRIVATE_KEY": _instance_secret("oidc-signing-key.pem", _new_signing_key),
+    "OIDC_RSA_PRIVATE_KEY": instance_secret(INSTANCE_DIR / "oidc-signing-key.pem", _new_signing_key),
     "OIDC_ISS_ENDPOINT": BASE_URL,
     # Google's and Microsoft's ID tokens last an hour.
     "ID_TOKEN_EXPIRE_SECONDS": 3600,

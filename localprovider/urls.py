@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from localprovider import token_views, views
+from localprovider import control_endpoint, token_views, views
 
 urlpatterns = [
     # Listed before DOT's urls so that ours win: the consent page (always shown, account switchable,
@@ -14,4 +14,5 @@ urlpatterns = [
     path("signout/", views.sign_out, name="signout"),
     path("userinfo", views.userinfo, name="userinfo"),
     path("healthz", views.healthz, name="healthz"),
+    path("_control/<str:action>", control_endpoint.control_action, name="control"),
 ]

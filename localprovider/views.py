@@ -118,6 +118,7 @@ def userinfo(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Lets `control.start` tell our server (and which instance) from anything else on the port."""
+    """Lets `control.start` tell our server (and which instance) from anything else on the port, and
+    `control` know it can take the admin endpoint (a server started before it existed cannot)."""
     # getattr: INSTANCE_DIR exists only in localprovider.settings, which the type checker does not load.
-    return JsonResponse({"ok": True, "dir": str(getattr(settings, "INSTANCE_DIR"))})  # noqa: B009
+    return JsonResponse({"ok": True, "dir": str(getattr(settings, "INSTANCE_DIR")), "control": True})  # noqa: B009
