@@ -29,9 +29,11 @@ def gmail_identity(msgid: int) -> str:
 
 
 def header_block(raw: bytes) -> bytes:
-    """The header block of a message: up to the first empty line, in any line-ending convention."""
-    match = re.search(rb"(\r\n|\r|\n)(\r\n|\r|\n)", raw)
-    return raw[: match.start()] if match else raw
+    """The header block of a message, up to the first empty line, with its line endings made LF
+    (messages come with CRLF, LF or CR alone). A pathological block is read to 256 KiB at most."""
+    text = raw[:262144].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    end = text.find(b"\n\n")
+    return text[:end] if end >= 0 else text
 
 
 def key_fields(header: bytes) -> dict[bytes, bytes]:
