@@ -159,6 +159,17 @@ def test_every_malformed_message_is_imported_and_flagged(synced, local_provider,
     assert bytes(by_subject["huge"].raw).endswith(b"--b--\r\n")
     assert rows.filter(message_id="twin@x").count() == 2
     assert "several Message-ID headers" in by_subject["two ids"].parse_problems
+    cr_only = by_subject["bare cr"]
+    assert (cr_only.from_address, cr_only.message_id, cr_only.date is not None) == ("a@example.test", "cr@x", True)
+    assert by_subject["mixed endings"].message_id == "mixed@x"
+    assert by_subject["first of two"].parse_problems == "several Subject headers"
+    assert by_subject["bom"].from_address == "a@example.test"
+    assert "bell\x07 escape\x1b[31m red\tand  spaced\x7f" in by_subject
+    assert by_subject["nul\ufffdinside"].parse_problems == "NUL in Subject, replaced"
+    assert by_subject["angle inside"].message_id == "a<b@x"
+    assert by_subject["bare id"].parse_problems == "Message-ID without angle brackets"
+    assert by_subject["w" * 5000].parse_problems == ""
+    assert by_subject["x" * 100_000].parse_problems == "Subject longer than 100000 characters, cut"
 
 
 def test_messages_tab_lists_newest_first_for_those_who_may_see(tenancy, synced):

@@ -16,10 +16,11 @@ class Message(models.Model):
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="messages")
     uidvalidity = models.BigIntegerField()
     uid = models.BigIntegerField()
-    message_id = models.CharField(max_length=998, blank=True)
-    from_address = models.CharField(max_length=998, blank=True)
+    # Header values are kept whole (parsing.VALUE_LIMIT cuts only abuse): no line-length limit applies to them.
+    message_id = models.TextField(blank=True)
+    from_address = models.TextField(blank=True)
     to_addresses = models.TextField(blank=True)
-    subject = models.CharField(max_length=998, blank=True)
+    subject = models.TextField(blank=True)
     date = models.DateTimeField(null=True, blank=True)
     size = models.PositiveIntegerField(default=0)
     # SHA-256 of the raw bytes: identifies a message without a Message-ID when the server renumbers.
