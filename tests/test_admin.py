@@ -3,6 +3,7 @@ from django.test import Client
 from django.urls import reverse
 
 from channels_app.models import Channel
+from channels_app.services.parsing import EARLIEST_DATE, LATEST_DATE
 
 
 @pytest.fixture
@@ -110,3 +111,20 @@ def test_support_requests_are_listed_for_staff(staff_client, tenancy):
     )
     body = staff_client.get(reverse("admin:channels_app_supportrequest_changelist")).content.decode()
     assert "support@acme.test" in body
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Etc/GMT+12"])
+def test_message_list_and_page_show_dates_at_the_edges_in_any_time_zone(
+    staff_client, tenancy, make_message, settings, zone
+):
+    settings.TIME_ZONE = zone
+    messages = [
+        make_message(channel=tenancy.shared_channel, subject=subject, date=date)
+        for subject, date in (("latest", LATEST_DATE), ("earliest", EARLIEST_DATE), ("undated", None))
+    ]
+    listing = staff_client.get(reverse("admin:channels_app_message_changelist"))
+    assert listing.status_code == 200
+    body = listing.content.decode()
+    assert body.index("latest") < body.index("earliest") and "undated" in body
+    for message in messages:
+        assert staff_client.get(reverse("admin:channels_app_message_change", args=[message.pk])).status_code == 200

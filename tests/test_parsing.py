@@ -4,6 +4,7 @@ import base64
 import email.utils
 import encodings.aliases
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -188,6 +189,32 @@ def test_a_message_without_a_blank_line_or_final_line_end_is_read_whole_and_reco
     assert parsed.problems == ["no blank line after the headers"]
 
 
+@pytest.mark.parametrize(
+    "date",
+    [
+        b"Fri, 31 Dec 9999 23:59:59 -1200",  # past datetime.max in UTC
+        b"Fri, 31 Dec 9999 23:59:59 +1400",  # in range in UTC, past it in an eastern time zone
+        b"Thu, 30 Dec 9999 00:00:00 +0000",  # less than two days from the edge
+    ],
+)
+def test_a_date_at_the_edge_of_what_datetime_holds_is_not_kept_and_recorded(date):
+    parsed = parse_headers(_message(b"Message-ID: <a@x>", b"Date: " + date))
+    assert (parsed.date, parsed.problems) == (None, ["Date out of range"])
+
+
+def test_a_date_two_days_inside_the_edge_is_kept():
+    parsed = parse_headers(_message(b"Message-ID: <a@x>", b"Date: Wed, 29 Dec 9999 23:59:59 +0000"))
+    assert parsed.date == datetime(9999, 12, 29, 23, 59, 59, tzinfo=UTC) and parsed.problems == []
+    ancient = parse_headers(_message(b"Message-ID: <a@x>", b"Date: 1 Jan 100 00:00:00 +1400"))
+    assert ancient.date == datetime(99, 12, 31, 10, tzinfo=UTC) and ancient.problems == []
+
+
+@pytest.mark.parametrize("date", [b"yesterday-ish", b"Mon, 30 Nov 2026 10:00:00 +9959", b"1 Jan 99999 00:00 +0000"])
+def test_an_unreadable_date_is_recorded(date):
+    parsed = parse_headers(_message(b"Message-ID: <a@x>", b"Date: " + date))
+    assert (parsed.date, parsed.problems) == (None, ["unreadable Date"])
+
+
 # Properties: for any bytes the parser returns; for any header block it finds every wanted header whole.
 
 _WANTED = ("Subject", "From", "Date", "Message-ID", "To", "Cc")
@@ -355,3 +382,22 @@ def test_parse_headers_never_raises_and_returns_storable_text(raw):
 def test_an_encoded_word_in_any_python_codec_never_raises(charset, data, encoding):
     word = f"=?{charset}?{encoding}?{base64.b64encode(data).decode() if encoding == 'B' else data.hex()}?="
     _assert_storable(parse_headers(b"Subject: " + word.encode() + b"\r\n\r\n"))
+
+
+@given(
+    st.one_of(st.sampled_from([1, 99, 100, 9999, 10_000]), st.integers(1, 10_050)),
+    st.one_of(st.sampled_from([1, 12]), st.integers(1, 12)),
+    st.one_of(st.sampled_from([1, 31]), st.integers(1, 31)),
+    st.one_of(st.sampled_from([0, 23]), st.integers(0, 23)),
+    st.one_of(st.sampled_from([-2359, -1200, 0, 1400, 2359]), st.integers(-2399, 2399)),
+)
+def test_any_date_is_kept_only_where_every_time_zone_can_show_it(year, month, day, hour, offset):
+    header = f"Date: {day} {datetime(2000, month, 1):%b} {year:04} {hour:02}:59:59 {offset:+05}".encode()
+    parsed = parse_headers(_message(b"Message-ID: <a@x>", header))
+    if parsed.date is None:
+        assert parsed.problems in (["unreadable Date"], ["Date out of range"])
+        return
+    assert parsed.problems == []
+    for zone in ("Pacific/Kiritimati", "Etc/GMT+12", "UTC"):
+        parsed.date.astimezone(ZoneInfo(zone)) + timedelta(days=1)
+        parsed.date.astimezone(ZoneInfo(zone)) - timedelta(days=1)

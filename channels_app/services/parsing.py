@@ -15,11 +15,15 @@ import binascii
 import email.utils
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 # Far above any real header (RFC 5322 lines stop at 998 octets, but folding has no limit): only abuse is cut.
 VALUE_LIMIT = 100_000
+# A stored date must show in every time zone (offsets reach a day) and survive a day's arithmetic: keep clear of
+# the edges of what datetime can hold, or a page, or every later sync of the channel, fails on it.
+EARLIEST_DATE = datetime.min.replace(tzinfo=UTC) + timedelta(days=2)
+LATEST_DATE = datetime.max.replace(tzinfo=UTC) - timedelta(days=2)
 
 _SINGLE = {b"message-id": "Message-ID", b"from": "From", b"subject": "Subject", b"date": "Date"}
 _LISTS = {b"to": "To", b"cc": "Cc"}
@@ -172,6 +176,15 @@ def _recipients(fields: dict[bytes, list[bytes]], problems: list[str]) -> str:
     return _storable(", ".join(text for text in texts if text), problems, "To")
 
 
+def date_in_range(value: datetime) -> datetime | None:
+    """`value` if its UTC time is between EARLIEST_DATE and LATEST_DATE, else None."""
+    try:
+        utc = value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    return value if EARLIEST_DATE <= utc <= LATEST_DATE else None
+
+
 def _date(value: bytes | None, problems: list[str]) -> datetime | None:
     if value is None:
         problems.append("missing Date")
@@ -181,7 +194,10 @@ def _date(value: bytes | None, problems: list[str]) -> datetime | None:
     except (TypeError, ValueError, IndexError, OverflowError):
         problems.append("unreadable Date")
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    in_range = date_in_range(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
+    if in_range is None:
+        problems.append("Date out of range")
+    return in_range
 
 
 def parse_headers(raw: bytes) -> ParsedHeaders:
