@@ -110,3 +110,13 @@ def test_overview_shows_a_receipt_with_dates_at_the_edges_in_any_time_zone(tenan
     page = tenancy.client_for(tenancy.member).get(reverse("channel_overview", args=[channel.pk]))
     assert page.status_code == 200
     assert "imported 2 messages that arrived between" in page.content.decode()
+
+
+def test_messages_tab_shows_control_characters_as_their_pictures(tenancy, make_message):
+    make_message(
+        channel=tenancy.shared_channel, subject="bell\x07 escape\x1b[31m\tred\x7f", from_address="a\x0b@x.test"
+    )
+    page = tenancy.client_for(tenancy.member).get(reverse("channel_messages", args=[tenancy.shared_channel.pk]))
+    body = page.content.decode()
+    assert "bell\u2407 escape\u241b[31m\u2409red\u2421" in body and "a\u240b@x.test" in body
+    assert not any(chr(code) in body for code in (0x07, 0x0B, 0x1B, 0x7F))

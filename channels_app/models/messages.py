@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from channels_app.display import visible_controls
 from channels_app.models.channels import Channel
 
 
@@ -40,7 +41,7 @@ class Message(models.Model):
         indexes = [models.Index(fields=["channel", "-date"])]
 
     def __str__(self) -> str:
-        return self.subject or self.message_id or f"UID {self.uid}"
+        return visible_controls(self.subject or self.message_id or f"UID {self.uid}")
 
 
 class BackfillStatus(models.TextChoices):
