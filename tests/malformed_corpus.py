@@ -65,6 +65,8 @@ def corpus() -> dict[str, bytes]:
         b"Message-ID: <controls@x>\r\nDate: Mon, 30 Nov 2026 09:21:00 +0000\r\n\r\nb\r\n",
         "NUL in an encoded Subject": BASE + b"Subject: =?utf-8?q?nul=00inside?=\r\nMessage-ID: <nul@x>\r\n"
         b"Date: Mon, 30 Nov 2026 09:22:00 +0000\r\n\r\nb\r\n",
+        "NUL byte in Subject": BASE + b"Subject: raw\x00nul\r\nMessage-ID: <rawnul@x>\r\n"
+        b"Date: Mon, 30 Nov 2026 09:22:30 +0000\r\n\r\nb\r\n",
         "Message-ID containing <": BASE + b"Subject: angle inside\r\nMessage-ID: <a<b@x> (relay)\r\n"
         b"Date: Mon, 30 Nov 2026 09:23:00 +0000\r\n\r\nb\r\n",
         "Message-ID without brackets": BASE + b"Subject: bare id\r\nMessage-ID: bare@x\r\n"

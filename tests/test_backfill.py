@@ -166,6 +166,8 @@ def test_every_malformed_message_is_imported_and_flagged(synced, local_provider,
     assert by_subject["bom"].from_address == "a@example.test"
     assert "bell\x07 escape\x1b[31m red\tand  spaced\x7f" in by_subject
     assert by_subject["nul\ufffdinside"].parse_problems == "NUL in Subject, replaced"
+    raw_nul = rows.get(message_id="rawnul@x")  # Dovecot sends a NUL as 0x80; passed on, it becomes U+FFFD
+    assert raw_nul.subject in ("raw\ufffdnul", "raw\x80nul")
     assert by_subject["angle inside"].message_id == "a<b@x"
     assert by_subject["bare id"].parse_problems == "Message-ID without angle brackets"
     assert by_subject["w" * 5000].parse_problems == ""
