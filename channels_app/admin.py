@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from channels_app import tasks
+from channels_app.display import visible_controls
 from channels_app.models import (
     Channel,
     ChannelEvent,
@@ -197,12 +198,50 @@ class ChannelEventAdmin(admin.ModelAdmin):
     list_select_related = ("channel", "actor")
 
 
+def _visible(field: str, description: str) -> Callable[[admin.ModelAdmin, Message], str]:  # type: ignore[type-arg]
+    @admin.display(description=description, ordering=field)
+    def show(model_admin: admin.ModelAdmin, message: Message) -> str:  # type: ignore[type-arg]
+        return visible_controls(getattr(message, field))
+
+    return show
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ("subject", "from_address", "internal_date", "date", "channel", "folder", "uid")
+    """Imported messages are what the server sent: shown, never edited, control characters made visible."""
+
+    list_display = ("shown_subject", "shown_from", "internal_date", "date", "channel", "folder", "uid")
     list_filter = ("channel__provider",)
     search_fields = ("subject", "from_address", "message_id", "channel__address")
-    list_select_related = ("channel",)
+    list_select_related = ("channel", "folder")
+    fields = (
+        "channel",
+        "folder",
+        "uidvalidity",
+        "uid",
+        "identity",
+        "internal_date",
+        "shown_message_id",
+        "shown_from",
+        "shown_to",
+        "shown_subject",
+        "date",
+        "size",
+        "digest",
+        "parse_problems",
+        "imported_at",
+    )
+    readonly_fields = fields
+    shown_message_id = _visible("message_id", "Message-ID")
+    shown_from = _visible("from_address", "from")
+    shown_to = _visible("to_addresses", "to and cc")
+    shown_subject = _visible("subject", "subject")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
+        return False
 
 
 @admin.register(SupportRequest)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from hypothesis import settings as hypothesis_settings
 
 from channels_app.models import (
     Channel,
@@ -31,6 +32,10 @@ from channels_app.models import (
 
 # Fixtures for tests against the real local provider live beside this file.
 pytest_plugins = ["tests.provider_fixtures", "tests.provider_fakes", "tests.failure_expectations"]
+
+# Property tests run the same examples every time, few enough to stay fast.
+hypothesis_settings.register_profile("repeatable", derandomize=True, max_examples=200, deadline=None, database=None)
+hypothesis_settings.load_profile("repeatable")
 
 _seq = itertools.count(1)
 PASSWORD = "correct horse battery staple"
@@ -119,7 +124,9 @@ def make_event(db: None) -> Callable[..., ChannelEvent]:
 def make_message(db: None) -> Callable[..., Message]:
     def make(*, channel: Channel, uid: int | None = None, **fields: Any) -> Message:
         fields.setdefault("uidvalidity", 1)
-        return Message.objects.create(channel=channel, uid=uid or next(_seq), **fields)
+        uid = uid or next(_seq)
+        fields.setdefault("identity", f"test:{uid}:{next(_seq)}")
+        return Message.objects.create(channel=channel, uid=uid, **fields)
 
     return make
 

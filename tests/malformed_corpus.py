@@ -53,4 +53,26 @@ def corpus() -> dict[str, bytes]:
         b"Date: Mon, 30 Nov 2026 09:15:00 +0000\r\n\r\nb\r\n",
         "timezone-less Date": BASE
         + b"Subject: naive date\r\nMessage-ID: <naive@x>\r\nDate: Mon, 30 Nov 2026 09:16:00\r\n\r\nb\r\n",
+        "bare CR line endings": b"From: a@example.test\rSubject: bare cr\rMessage-ID: <cr@x>\r"
+        b"Date: Mon, 30 Nov 2026 09:17:00 +0000\r\rSubject: not a header\r",
+        "mixed line endings": b"From: a@example.test\rSubject: mixed\n endings\r\nMessage-ID: <mixed@x>\n"
+        b"Date: Mon, 30 Nov 2026 09:18:00 +0000\r\n\nbody\r\n",
+        "two Subject headers": BASE + b"Subject: first of two\r\nMessage-ID: <twosubj@x>\r\nSubject: second of two\r\n"
+        b"Date: Mon, 30 Nov 2026 09:19:00 +0000\r\n\r\nb\r\n",
+        "leading byte-order mark": b"\xef\xbb\xbf" + BASE + b"Subject: bom\r\nMessage-ID: <bom@x>\r\n"
+        b"Date: Mon, 30 Nov 2026 09:20:00 +0000\r\n\r\nb\r\n",
+        "control characters": BASE + b"Subject: bell\x07 escape\x1b[31m red\tand  spaced\x7f\r\n"
+        b"Message-ID: <controls@x>\r\nDate: Mon, 30 Nov 2026 09:21:00 +0000\r\n\r\nb\r\n",
+        "NUL in an encoded Subject": BASE + b"Subject: =?utf-8?q?nul=00inside?=\r\nMessage-ID: <nul@x>\r\n"
+        b"Date: Mon, 30 Nov 2026 09:22:00 +0000\r\n\r\nb\r\n",
+        "NUL byte in Subject": BASE + b"Subject: raw\x00nul\r\nMessage-ID: <rawnul@x>\r\n"
+        b"Date: Mon, 30 Nov 2026 09:22:30 +0000\r\n\r\nb\r\n",
+        "Message-ID containing <": BASE + b"Subject: angle inside\r\nMessage-ID: <a<b@x> (relay)\r\n"
+        b"Date: Mon, 30 Nov 2026 09:23:00 +0000\r\n\r\nb\r\n",
+        "Message-ID without brackets": BASE + b"Subject: bare id\r\nMessage-ID: bare@x\r\n"
+        b"Date: Mon, 30 Nov 2026 09:24:00 +0000\r\n\r\nb\r\n",
+        "Subject of 5,000 characters": BASE + b"Subject: " + b"w" * 5000 + b"\r\nMessage-ID: <5k@x>\r\n"
+        b"Date: Mon, 30 Nov 2026 09:25:00 +0000\r\n\r\nb\r\n",
+        "Subject past 100,000 characters": BASE + b"Subject: " + b"x" * 100_010 + b"\r\nMessage-ID: <100k@x>\r\n"
+        b"Date: Mon, 30 Nov 2026 09:26:00 +0000\r\n\r\nb\r\n",
     }

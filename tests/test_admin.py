@@ -3,6 +3,7 @@ from django.test import Client
 from django.urls import reverse
 
 from channels_app.models import Channel
+from channels_app.services.parsing import EARLIEST_DATE, LATEST_DATE
 
 
 @pytest.fixture
@@ -110,3 +111,33 @@ def test_support_requests_are_listed_for_staff(staff_client, tenancy):
     )
     body = staff_client.get(reverse("admin:channels_app_supportrequest_changelist")).content.decode()
     assert "support@acme.test" in body
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Etc/GMT+12"])
+def test_message_list_and_page_show_dates_at_the_edges_in_any_time_zone(
+    staff_client, tenancy, make_message, settings, zone
+):
+    settings.TIME_ZONE = zone
+    messages = [
+        make_message(channel=tenancy.shared_channel, subject=subject, date=date)
+        for subject, date in (("latest", LATEST_DATE), ("earliest", EARLIEST_DATE), ("undated", None))
+    ]
+    listing = staff_client.get(reverse("admin:channels_app_message_changelist"))
+    assert listing.status_code == 200
+    body = listing.content.decode()
+    assert body.index("latest") < body.index("earliest") and "undated" in body
+    for message in messages:
+        assert staff_client.get(reverse("admin:channels_app_message_change", args=[message.pk])).status_code == 200
+
+
+def test_messages_are_shown_read_only_with_control_characters_as_their_pictures(staff_client, tenancy, make_message):
+    message = make_message(
+        channel=tenancy.shared_channel, subject="bell\x07", from_address="a\x1b@x.test", to_addresses="b\x0c@x.test"
+    )
+    listing = staff_client.get(reverse("admin:channels_app_message_changelist")).content.decode()
+    assert "bell\u2407" in listing and "a\u241b@x.test" in listing
+    page = staff_client.get(reverse("admin:channels_app_message_change", args=[message.pk])).content.decode()
+    assert "bell\u2407" in page and "a\u241b@x.test" in page and "b\u240c@x.test" in page
+    assert not any(chr(code) in page + listing for code in (0x07, 0x0C, 0x1B))
+    assert 'name="subject"' not in page
+    assert staff_client.post(reverse("admin:channels_app_message_change", args=[message.pk]), {}).status_code == 403

@@ -13,7 +13,7 @@ from channels_app.services import sync as sync_module
 from channels_app.services.backfill import backfill_start, receipt_text
 from channels_app.tasks import backfill_channel, sync_channel
 from localprovider import control
-from tests.malformed_corpus import corpus
+from tests.malformed_corpus import BASE, corpus
 from tests.provider_fixtures import oauth_round_trip
 
 pytestmark = pytest.mark.local_provider
@@ -159,6 +159,44 @@ def test_every_malformed_message_is_imported_and_flagged(synced, local_provider,
     assert bytes(by_subject["huge"].raw).endswith(b"--b--\r\n")
     assert rows.filter(message_id="twin@x").count() == 2
     assert "several Message-ID headers" in by_subject["two ids"].parse_problems
+    cr_only = by_subject["bare cr"]
+    assert (cr_only.from_address, cr_only.message_id, cr_only.date is not None) == ("a@example.test", "cr@x", True)
+    assert by_subject["mixed endings"].message_id == "mixed@x"
+    assert by_subject["first of two"].parse_problems == "several Subject headers"
+    assert by_subject["bom"].from_address == "a@example.test"
+    assert "bell\x07 escape\x1b[31m red\tand  spaced\x7f" in by_subject
+    assert by_subject["nul\ufffdinside"].parse_problems == "NUL in Subject, replaced"
+    raw_nul = rows.get(message_id="rawnul@x")  # Dovecot sends a NUL as 0x80; passed on, it becomes U+FFFD
+    assert raw_nul.subject in ("raw\ufffdnul", "raw\x80nul")
+    assert by_subject["angle inside"].message_id == "a<b@x"
+    assert by_subject["bare id"].parse_problems == "Message-ID without angle brackets"
+    assert by_subject["w" * 5000].parse_problems == ""
+    assert by_subject["x" * 100_000].parse_problems == "Subject longer than 100000 characters, cut"
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Etc/GMT+12"])
+def test_a_date_past_what_datetime_holds_neither_wedges_the_channel_nor_breaks_a_page(
+    tenancy, synced, local_provider, settings, zone
+):
+    channel, mailbox = synced
+    settings.SYNC_BATCH_SIZE = 2
+    before = _append(local_provider, mailbox, 1, "Before the edge")
+    edge = BASE + b"Subject: the edge\r\nMessage-ID: <edge@x>\r\nDate: Fri, 31 Dec 9999 23:59:59 -1200\r\n\r\nb\r\n"
+    east = BASE + b"Subject: east\r\nMessage-ID: <east@x>\r\nDate: Fri, 31 Dec 9999 23:59:59 +1400\r\n\r\nb\r\n"
+    control.append_messages(local_provider, mailbox.address, [edge, east])
+    _append(local_provider, mailbox, 3, "After the edge")
+    backfill_start(channel_id=channel.pk, actor_id=None)
+    assert "imported 6" in backfill_channel(channel.pk)
+    assert len(before) == 1 and len(_subjects(channel)) == 3 + 6
+    for subject in ("the edge", "east"):
+        row = Message.objects.get(channel=channel, subject=subject)
+        assert (row.date, row.parse_problems) == (None, "Date out of range")
+    _append(local_provider, mailbox, 1, "Later")
+    assert "imported 1" in sync_channel(channel.pk)
+    settings.TIME_ZONE = zone
+    client = tenancy.client_for(tenancy.admin)
+    assert "the edge" in client.get(reverse("channel_messages", args=[channel.pk])).content.decode()
+    assert "imported 6 messages" in client.get(reverse("channel_overview", args=[channel.pk])).content.decode()
 
 
 def test_messages_tab_lists_newest_first_for_those_who_may_see(tenancy, synced):

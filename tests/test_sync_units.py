@@ -1,7 +1,11 @@
-"""Pure parts of the importer: UID sets, byte-bounded batches, header parsing."""
+"""Pure parts of the importer: UID sets and byte-bounded batches (header parsing: test_parsing.py)."""
 
-from channels_app.services.parsing import parse_headers
-from channels_app.services.sync import batches
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from django.db import connection
+
+from channels_app.services.sync import _datetime_adapter, batches
 
 
 def test_batches_respect_count_and_bytes_and_keep_order():
@@ -9,19 +13,13 @@ def test_batches_respect_count_and_bytes_and_keep_order():
     assert list(batches(sizes, count=3, budget=100)) == [[1, 2, 3], [4, 5, 6], [7], [8], [9]]
 
 
-def test_headers_are_parsed_and_folded_lines_joined():
-    raw = (
-        b"From: =?utf-8?q?J=C3=BCrgen?= <j@example.test>\r\nTo: a@x.test,\r\n b@x.test\r\nCc: c@x.test\r\n"
-        b"Subject: Hello\r\n world\r\nMessage-ID: <id-1@x>\r\nDate: Mon, 30 Nov 2026 10:00:00 +0100\r\n\r\nbody"
-    )
-    parsed = parse_headers(raw)
-    assert parsed.from_address == "Jürgen <j@example.test>"
-    assert parsed.to_addresses == "a@x.test, b@x.test, c@x.test"
-    assert (parsed.subject, parsed.message_id, parsed.problems) == ("Hello world", "id-1@x", [])
-    assert parsed.date.isoformat() == "2026-11-30T10:00:00+01:00"
-
-
-def test_header_names_in_the_body_are_not_read():
-    parsed = parse_headers(b"Subject: real\r\n\r\nSubject: fake\r\nMessage-ID: <fake@x>\r\n")
-    assert parsed.subject == "real" and parsed.message_id == ""
-    assert parsed.problems == ["missing Message-ID", "missing Date"]
+@pytest.mark.parametrize("vendor", ["sqlite", "postgresql"])
+def test_the_date_adapter_never_raises_and_writes_no_date_where_the_parser_keeps_none(vendor, monkeypatch):
+    monkeypatch.setattr(connection, "vendor", vendor)
+    adapt = _datetime_adapter()
+    west = timezone(timedelta(hours=-12))
+    assert adapt(datetime(9999, 12, 31, 23, 59, 59, tzinfo=west)) is None
+    assert adapt(datetime(9999, 12, 31, 9, tzinfo=UTC)) is None
+    assert adapt(datetime(1, 1, 1, 12, tzinfo=timezone(timedelta(hours=14)))) is None
+    assert adapt(None) is None
+    assert adapt(datetime(2026, 11, 30, 10, tzinfo=west)) is not None

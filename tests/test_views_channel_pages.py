@@ -1,6 +1,11 @@
-from django.urls import reverse
+from datetime import timedelta
 
-from channels_app.models import ChannelEvent, ChannelStatus
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from channels_app.models import Backfill, BackfillStatus, ChannelEvent, ChannelStatus
+from channels_app.services.parsing import EARLIEST_DATE, LATEST_DATE
 
 
 def test_overview_shows_status_and_history_to_those_who_may_see(tenancy, make_event):
@@ -75,3 +80,46 @@ def test_disconnect_needs_csrf_token(tenancy):
     client = Client(enforce_csrf_checks=True)
     client.force_login(tenancy.member)
     assert client.post(reverse("channel_disconnect", args=[tenancy.member_channel.pk])).status_code == 403
+
+
+ZONES = ["Pacific/Kiritimati", "Etc/GMT+12"]
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_messages_tab_shows_dates_at_the_edges_in_any_time_zone(tenancy, make_message, settings, zone):
+    settings.TIME_ZONE = zone
+    channel = tenancy.shared_channel
+    for subject, date in (("latest", LATEST_DATE), ("earliest", EARLIEST_DATE), ("undated", None)):
+        make_message(channel=channel, subject=subject, date=date, internal_date=date)
+    page = tenancy.client_for(tenancy.member).get(reverse("channel_messages", args=[channel.pk]))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert body.index("latest") < body.index("earliest") and "undated" in body
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_overview_shows_a_receipt_with_dates_at_the_edges_in_any_time_zone(tenancy, make_message, settings, zone):
+    settings.TIME_ZONE = zone
+    channel = tenancy.shared_channel
+    for arrived in (EARLIEST_DATE, LATEST_DATE):
+        make_message(channel=channel, internal_date=arrived)
+    Backfill.objects.create(
+        channel=channel,
+        status=BackfillStatus.DONE,
+        imported=2,
+        reconnected_at=timezone.now() - timedelta(minutes=5),
+        finished_at=timezone.now() + timedelta(seconds=1),
+    )
+    page = tenancy.client_for(tenancy.member).get(reverse("channel_overview", args=[channel.pk]))
+    assert page.status_code == 200
+    assert "imported 2 messages that arrived between" in page.content.decode()
+
+
+def test_messages_tab_shows_control_characters_as_their_pictures(tenancy, make_message):
+    make_message(
+        channel=tenancy.shared_channel, subject="bell\x07 escape\x1b[31m\tred\x7f", from_address="a\x0b@x.test"
+    )
+    page = tenancy.client_for(tenancy.member).get(reverse("channel_messages", args=[tenancy.shared_channel.pk]))
+    body = page.content.decode()
+    assert "bell\u2407 escape\u241b[31m\u2409red\u2421" in body and "a\u240b@x.test" in body
+    assert not any(chr(code) in body for code in (0x07, 0x0B, 0x1B, 0x7F))

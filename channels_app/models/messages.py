@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from channels_app.display import visible_controls
 from channels_app.models.channels import Channel
 
 
@@ -48,10 +49,11 @@ class Message(models.Model):
     header_key = models.CharField(max_length=32, blank=True)
     # When the server says the message arrived (INTERNALDATE); what "missed" and "since" go by.
     internal_date = models.DateTimeField(null=True, blank=True)
-    message_id = models.CharField(max_length=998, blank=True)
-    from_address = models.CharField(max_length=998, blank=True)
+    # Header values are kept whole (parsing.VALUE_LIMIT cuts only abuse): no line-length limit applies to them.
+    message_id = models.TextField(blank=True)
+    from_address = models.TextField(blank=True)
     to_addresses = models.TextField(blank=True)
-    subject = models.CharField(max_length=998, blank=True)
+    subject = models.TextField(blank=True)
     date = models.DateTimeField(null=True, blank=True)
     size = models.PositiveIntegerField(default=0)
     # SHA-256 of the raw bytes: identifies a message without a Message-ID when the server renumbers.
@@ -74,7 +76,7 @@ class Message(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.subject or self.message_id or f"UID {self.uid}"
+        return visible_controls(self.subject or self.message_id or f"UID {self.uid}")
 
 
 class BackfillStatus(models.TextChoices):

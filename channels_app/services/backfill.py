@@ -85,9 +85,12 @@ def _moment(value: datetime, now: datetime) -> str:
 
 
 def _arrivals(backfill: Backfill) -> tuple[int, datetime | None, datetime | None]:
-    """What the reconnect brought in: messages imported since the channel stopped syncing."""
+    """What the reconnect brought in: messages imported from when the channel stopped syncing to when
+    the backfill finished."""
     since = backfill.incident_started_at or backfill.reconnected_at
     brought = Message.objects.filter(channel_id=backfill.channel_id, imported_at__gte=since)
+    if backfill.finished_at is not None:
+        brought = brought.filter(imported_at__lte=backfill.finished_at)
     span = brought.aggregate(first=Min("internal_date"), last=Max("internal_date"))
     return brought.count(), span["first"], span["last"]
 

@@ -38,7 +38,7 @@ from channels_app.services.identity import (
     header_key,
 )
 from channels_app.services.lease import LeaseLost, renew_or_stop
-from channels_app.services.parsing import parse_headers
+from channels_app.services.parsing import date_in_range, parse_headers
 
 FACTS_CHUNK = 500
 
@@ -94,12 +94,16 @@ def message_row(
 
 
 def _datetime_adapter() -> Callable[[datetime | None], object]:
-    """How a date is written. SQLite stores naive UTC text, as Django's own adapter would
-    produce it; this shortcut skips its per-value checks, a tenth of the insert cost."""
+    """How a date is written, never raising: a date the parser would not keep is written as no date,
+    since one that cannot be converted would fail its batch, and so every later sync of the channel.
+    SQLite stores naive UTC text, as Django's own adapter would produce it; this shortcut skips its
+    per-value checks, a tenth of the insert cost."""
     if connection.vendor != "sqlite":
-        return connection.ops.adapt_datetimefield_value
+        adapt = connection.ops.adapt_datetimefield_value
+        return lambda value: adapt(None if value is None else date_in_range(value))
 
     def to_text(value: datetime | None) -> str | None:
+        value = None if value is None else date_in_range(value)
         return None if value is None else str(value.astimezone(UTC).replace(tzinfo=None))
 
     return to_text

@@ -1,0 +1,43 @@
+"""Data migrations, run against rows written the way older code wrote them."""
+
+import importlib
+
+from django.apps import apps
+from django.db import connection
+from django.db.models import Model
+from django.urls import reverse
+
+from channels_app.models import Backfill, BackfillStatus, Message
+
+forget_dates = importlib.import_module("channels_app.migrations.0010_forget_dates_out_of_range")
+
+
+def _store_date_past_the_edge(model: type[Model], pk: int, *columns: str) -> None:
+    """What the old importer wrote for "31 Dec 9999 23:59:59 -1200": past datetime.max in UTC on PostgreSQL;
+    SQLite failed on that one, but stored "+1200", which no time zone east of UTC can show."""
+    value = "10000-01-01 11:59:59+00" if connection.vendor == "postgresql" else "9999-12-31 11:59:59"
+    with connection.cursor() as cursor:
+        for column in columns:
+            cursor.execute(f"UPDATE {model._meta.db_table} SET {column} = %s WHERE id = %s", [value, pk])  # noqa: S608
+
+
+def test_dates_stored_past_the_edge_become_no_date_and_are_recorded(tenancy, make_message, settings):
+    channel = tenancy.shared_channel
+    clean = make_message(channel=channel, subject="clean")
+    flagged = make_message(channel=channel, subject="flagged", parse_problems="8-bit Subject")
+    make_message(channel=channel, subject="kept", date=forget_dates.LATEST_DATE)
+    for message in (clean, flagged):
+        _store_date_past_the_edge(Message, message.pk, "date")
+    Backfill.objects.create(channel=channel, status=BackfillStatus.DONE, imported=2)
+
+    forget_dates.forget_dates_out_of_range(apps, None)
+
+    settings.TIME_ZONE = "Pacific/Kiritimati"
+    rows = {m.subject: (m.date, m.parse_problems) for m in Message.objects.filter(channel=channel)}
+    assert rows == {
+        "clean": (None, "Date out of range"),
+        "flagged": (None, "8-bit Subject; Date out of range"),
+        "kept": (forget_dates.LATEST_DATE, ""),
+    }
+    for name in ("channel_messages", "channel_overview"):
+        assert tenancy.client_for(tenancy.member).get(reverse(name, args=[channel.pk])).status_code == 200
