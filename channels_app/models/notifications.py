@@ -12,6 +12,8 @@ class NotificationKind(models.TextChoices):
     CONFIGURATION = "configuration", "Provider configuration"
     # An answer from the provider that the app does not know: staff teach the provider module.
     UNRECOGNISED = "unrecognised", "Unrecognised provider answer"
+    # A bug of ours (or input we cannot handle) stopped a channel's check: staff only.
+    CRASH = "crash", "Internal error"
     RECOVERED = "recovered", "Recovered"
     RECONNECTED = "reconnected", "Reconnected"
 

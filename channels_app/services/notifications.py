@@ -26,6 +26,7 @@ PROBLEM_KINDS = (
     NotificationKind.UNREACHABLE,
     NotificationKind.CONFIGURATION,
     NotificationKind.UNRECOGNISED,
+    NotificationKind.CRASH,
 )
 
 
@@ -80,6 +81,14 @@ def unrecognised_text(channel: Channel, failure: PassingFailure) -> str:
     )[:500]
 
 
+def crash_text(channel: Channel, error: Exception, *, cause: str) -> str:
+    """Only the exception's type: its text may carry a customer's mail or a token; the traceback is in our log."""
+    return (
+        f"Internal error on {channel.address} (channel {channel.pk}): the {cause} stopped with "
+        f"{type(error).__name__}. The traceback is in the log; we retry with backoff."
+    )[:500]
+
+
 def settings_link(channel: Channel) -> str:
     return settings.SITE_URL + reverse("channel_settings", args=[channel.pk])
 
@@ -92,6 +101,8 @@ def problem_text(channel: Channel, kind: str) -> str:
         return f"The channel {channel.address} is blocked by an administrator at {label}; reauthorizing will not help."
     if kind == NotificationKind.UNREACHABLE:
         return f"The channel {channel.address} cannot be reached; we keep trying and will tell you when it is back."
+    if kind == NotificationKind.CRASH:
+        return f"Internal error on the channel {channel.address}"
     return (
         f"The channel {channel.address} cannot sync because this app's {channel.get_provider_display()} "
         "settings need fixing by staff. Nobody needs to reauthorize."
