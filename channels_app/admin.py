@@ -156,8 +156,9 @@ class ChannelAdmin(admin.ModelAdmin):
 
     def _run(self, request: HttpRequest, queryset: QuerySet[Channel], run_one: Callable[..., str]) -> None:
         # Staff asked for it now: backoff does not postpone it; each line says what happened.
-        for channel_id in queryset.values_list("pk", flat=True):
-            self.message_user(request, run_one(channel_id, respect_backoff=False))
+        ids = queryset.values_list("pk", flat=True)
+        for _, line in tasks.check_each(lambda pk: run_one(pk, respect_backoff=False), ids):
+            self.message_user(request, line)
 
     @admin.action(description="Probe now")
     def probe_now(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
