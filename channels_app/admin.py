@@ -203,7 +203,17 @@ class SupportRequestAdmin(admin.ModelAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "recipient", "channel", "kind", "read_at", "resolved_at")
-    list_filter = ("kind",)
+    list_display = ("created_at", "recipient", "channel", "kind", "read_at", "resolved_at", "email_state")
+    # "Not sent yet" and "gave up" are the emails the mail server did not take.
+    list_filter = ("email_state", "kind")
     search_fields = ("recipient__email", "channel__address")
     list_select_related = ("recipient", "channel")
+    readonly_fields = (
+        "email_subject",
+        "email_body",
+        "email_state",
+        "email_attempts",
+        "email_next_attempt_at",
+        "email_sent_at",
+        "email_last_error",
+    )

@@ -18,6 +18,7 @@ from django_q.tasks import async_task
 from channels_app.models import Channel, ChannelStatus
 from channels_app.providers import AuthReason, get_provider
 from channels_app.services import operations
+from channels_app.services.emails import notification_email_send, notification_emails_retry
 from channels_app.services.health import CheckOutcome, run_check
 
 logger = logging.getLogger(__name__)
@@ -128,3 +129,11 @@ def renewal_pass() -> str:
         if operations.renewal_due(c)
     ]
     return _fan_out("renewal", due)
+
+
+def send_notification_email(notification_id: int) -> str:
+    return str(notification_email_send(notification_id=notification_id))
+
+
+def email_retry_pass() -> str:
+    return notification_emails_retry()

@@ -110,3 +110,19 @@ def test_support_requests_are_listed_for_staff(staff_client, tenancy):
     )
     body = staff_client.get(reverse("admin:channels_app_supportrequest_changelist")).content.decode()
     assert "support@acme.test" in body
+
+
+def test_staff_find_the_notifications_whose_email_did_not_go_out(staff_client, tenancy, make_notification):
+    make_notification(recipient=tenancy.admin, channel=tenancy.shared_channel, email_state="sent")
+    unsent = make_notification(
+        recipient=tenancy.member,
+        channel=tenancy.member_channel,
+        email_state="gave_up",
+        email_last_error="SMTPServerDisconnected: Connection unexpectedly closed",
+    )
+    url = reverse("admin:channels_app_notification_changelist")
+    response = staff_client.get(url, {"email_state__exact": "gave_up"})
+    assert list(response.context["cl"].result_list) == [unsent]
+    assert "Not sent: gave up after a day" in response.content.decode()
+    change = staff_client.get(reverse("admin:channels_app_notification_change", args=[unsent.pk])).content.decode()
+    assert "SMTPServerDisconnected: Connection unexpectedly closed" in change

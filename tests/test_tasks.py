@@ -51,8 +51,10 @@ def test_ensure_schedules_is_idempotent(db, settings):
     call_command("ensure_schedules")
     settings.PROBE_INTERVAL_MINUTES = 7
     call_command("ensure_schedules")
-    assert Schedule.objects.count() == 4
+    assert Schedule.objects.count() == 5
     assert Schedule.objects.get(name="probe pass").minutes == 7
+    assert Schedule.objects.get(name="email retry pass").func == "channels_app.tasks.email_retry_pass"
+    assert Schedule.objects.get(name="email retry pass").minutes == 1
 
 
 @pytest.mark.local_provider
