@@ -172,8 +172,9 @@ class ChannelAdmin(admin.ModelAdmin):
 
     def _run(self, request: HttpRequest, queryset: QuerySet[Channel], run_one: Callable[..., str]) -> None:
         # Staff asked for it now: backoff does not postpone it; each line says what happened.
-        for channel_id in queryset.values_list("pk", flat=True):
-            self.message_user(request, run_one(channel_id, respect_backoff=False))
+        ids = queryset.values_list("pk", flat=True)
+        for _, line in tasks.check_each(lambda pk: run_one(pk, respect_backoff=False), ids):
+            self.message_user(request, line)
 
     @admin.action(description="Probe now")
     def probe_now(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
@@ -256,7 +257,17 @@ class SupportRequestAdmin(admin.ModelAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "recipient", "channel", "kind", "read_at", "resolved_at")
-    list_filter = ("kind",)
+    list_display = ("created_at", "recipient", "channel", "kind", "read_at", "resolved_at", "email_state")
+    # "Not sent yet" and "gave up" are the emails the mail server did not take.
+    list_filter = ("email_state", "kind")
     search_fields = ("recipient__email", "channel__address")
     list_select_related = ("recipient", "channel")
+    readonly_fields = (
+        "email_subject",
+        "email_body",
+        "email_state",
+        "email_attempts",
+        "email_next_attempt_at",
+        "email_sent_at",
+        "email_last_error",
+    )

@@ -5,8 +5,10 @@ small task per due channel, so many workers share the work and one slow
 mailbox holds up nobody else.
 """
 
+import logging
 import random
 import time
+from collections.abc import Callable, Iterable, Iterator
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -16,7 +18,10 @@ from django_q.tasks import async_task
 from channels_app.models import Channel, ChannelStatus
 from channels_app.providers import AuthReason, get_provider
 from channels_app.services import operations
+from channels_app.services.emails import notification_email_send, notification_emails_retry
 from channels_app.services.health import CheckOutcome, run_check
+
+logger = logging.getLogger(__name__)
 
 
 def sync_channel(channel_id: int, respect_backoff: bool = True) -> str:
@@ -48,6 +53,18 @@ def renew_subscription_channel(channel_id: int) -> str:
     )
 
 
+def check_each(run_one: Callable[[int], str], channel_ids: Iterable[int]) -> Iterator[tuple[int, str]]:
+    """Each channel's line, in turn. `run_check` records a crash in the operation itself; this is the last
+    line of defence for anything else one channel raises, so it never stops the pass over the others."""
+    for channel_id in channel_ids:
+        try:
+            line = run_one(channel_id)
+        except Exception as error:
+            logger.exception("Checking channel %s crashed outside its operation", channel_id)
+            line = f"channel {channel_id}: crashed — {type(error).__name__} outside its check; see the log"
+        yield channel_id, line
+
+
 def _due(channels: QuerySet[Channel]) -> QuerySet[Channel]:
     return channels.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
 
@@ -71,7 +88,7 @@ def run_batch(func: str, channel_ids: list[int]) -> str:
         "keep_alive": keep_alive_channel,
         "renewal": renew_subscription_channel,
     }[func]
-    return "\n".join(run_one(channel_id) for channel_id in channel_ids)
+    return "\n".join(line for _, line in check_each(run_one, channel_ids))
 
 
 def _fan_out(func: str, ids: list[int]) -> str:
@@ -112,3 +129,11 @@ def renewal_pass() -> str:
         if operations.renewal_due(c)
     ]
     return _fan_out("renewal", due)
+
+
+def send_notification_email(notification_id: int) -> str:
+    return str(notification_email_send(notification_id=notification_id))
+
+
+def email_retry_pass() -> str:
+    return notification_emails_retry()

@@ -141,3 +141,19 @@ def test_messages_are_shown_read_only_with_control_characters_as_their_pictures(
     assert not any(chr(code) in page + listing for code in (0x07, 0x0C, 0x1B))
     assert 'name="subject"' not in page
     assert staff_client.post(reverse("admin:channels_app_message_change", args=[message.pk]), {}).status_code == 403
+
+
+def test_staff_find_the_notifications_whose_email_did_not_go_out(staff_client, tenancy, make_notification):
+    make_notification(recipient=tenancy.admin, channel=tenancy.shared_channel, email_state="sent")
+    unsent = make_notification(
+        recipient=tenancy.member,
+        channel=tenancy.member_channel,
+        email_state="gave_up",
+        email_last_error="SMTPServerDisconnected: Connection unexpectedly closed",
+    )
+    url = reverse("admin:channels_app_notification_changelist")
+    response = staff_client.get(url, {"email_state__exact": "gave_up"})
+    assert list(response.context["cl"].result_list) == [unsent]
+    assert "Not sent: gave up after a day" in response.content.decode()
+    change = staff_client.get(reverse("admin:channels_app_notification_change", args=[unsent.pk])).content.decode()
+    assert "SMTPServerDisconnected: Connection unexpectedly closed" in change

@@ -1,13 +1,16 @@
 """Health against the real local provider: auth failures, outages, configuration errors, recovery."""
 
+import logging
 from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
 from django.utils import timezone
 
 from channels_app.models import Channel, ChannelEvent, ChannelStatus, Notification, NotificationKind, ReasonCode, Role
 from channels_app.providers import AuthReason, Credentials
+from channels_app.services import operations
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
 from channels_app.services.health import run_check
 from channels_app.services.lease import channel_lease
@@ -237,3 +240,104 @@ def test_sync_imports_new_messages_once(shared, local_provider):
     channel = _reload(channel)
     assert sorted(channel.messages.values_list("subject", flat=True)) == ["Order 0", "Order 1", "Order 2"]
     assert channel.folders.get(name="INBOX").last_uid == 3 and channel.last_synced_at is not None
+
+
+@pytest.fixture
+def three_channels(tenancy, make_mailbox, connect_local, make_inbox, make_channel, make_user, local_provider):
+    """Three connected channels in pk order: one whose sync will crash, one revoked, one with new mail."""
+    staff = make_user("staff@ourapp.test", is_staff=True)
+    crashing = connect_local(tenancy.shared_channel, make_mailbox("crash"))
+    revoked_box = make_mailbox("revoked")
+    revoked = connect_local(tenancy.member_channel, revoked_box)
+    fresh_box = make_mailbox("fresh")
+    fresh = connect_local(make_channel(inbox=make_inbox(workspace=tenancy.workspace)), fresh_box)
+    control.revoke_tokens(local_provider, revoked_box.address)
+    messages = [control.make_message(recipient=fresh_box.address, subject=f"New {i}") for i in range(2)]
+    control.append_messages(local_provider, fresh_box.address, messages)
+    mail.outbox.clear()
+    return crashing, revoked, fresh, staff
+
+
+SECRET = "Re: invoice 4711 for alice@customer.test"
+
+
+def _crash_on(monkeypatch, channel: Channel) -> None:
+    """A bug of ours, raised with text taken from a customer's mail."""
+    real_sync = operations.sync
+
+    def sync(target: Channel) -> str:
+        if target.pk == channel.pk:
+            raise KeyError(SECRET)
+        return real_sync(target)
+
+    monkeypatch.setattr(operations, "sync", sync)
+
+
+def test_a_crash_is_recorded_on_its_channel_and_the_pass_goes_on_to_the_others(
+    three_channels, monkeypatch, caplog, capsys, django_capture_on_commit_callbacks
+):
+    crashing, revoked, fresh, staff = three_channels
+    _crash_on(monkeypatch, crashing)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("sync_channels")
+    out = capsys.readouterr().out
+    assert f"[{crashing.pk}] {crashing.address}: crashed — stopped by an internal error (KeyError)" in out
+    assert "3 channel(s) done." in out
+    assert _reload(revoked).status == ChannelStatus.NEEDS_REAUTH
+    assert sorted(_reload(fresh).messages.values_list("subject", flat=True)) == ["New 0", "New 1"]
+
+    crashed = _reload(crashing)
+    assert crashed.status == ChannelStatus.ACTIVE and crashed.reason_code == ReasonCode.CRASH
+    assert (crashed.last_error_code, crashed.last_error) == (
+        "crash: KeyError",
+        "Stopped by an internal error (KeyError).",
+    )
+    assert crashed.next_attempt_at > timezone.now()
+    event = ChannelEvent.objects.get(channel=crashing)
+    assert (event.from_status, event.to_status, event.cause) == ("active", "active", "sync task")
+    assert event.reason == "Stopped by an internal error (KeyError); our staff were told."
+    told = Notification.objects.get(channel=crashing)
+    assert (told.kind, told.recipient, told.resolved_at) == (NotificationKind.CRASH, staff, None)
+    assert "KeyError" in told.message and "sync task" in told.message
+    [email] = [m for m in mail.outbox if m.to == [staff.email]]
+    assert crashing.address in email.subject
+    everything = [told.message, email.subject, email.body, crashed.status_reason, crashed.last_error, out]
+    assert not any("4711" in text for text in everything)
+    [logged] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert logged.exc_info is not None and logged.exc_info[0] is KeyError  # the traceback is ours to read
+
+    # The same bug again: backed off further, but no second event and nobody told twice.
+    _allow_next_attempt(crashing)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "crashed" in sync_channel(crashing.pk)
+    assert _reload(crashing).consecutive_failures == 2
+    assert ChannelEvent.objects.filter(channel=crashing).count() == 1
+    assert Notification.objects.filter(channel=crashing).count() == 1 and not mail.outbox
+
+    # Fixed: the next success ends the incident.
+    monkeypatch.undo()
+    _allow_next_attempt(crashing)
+    assert "ok" in sync_channel(crashing.pk)
+    crashed = _reload(crashing)
+    assert (crashed.reason_code, crashed.last_error_code, crashed.next_attempt_at) == ("", "", None)
+    assert crashed.status_reason == "Working again after an internal error."
+    assert Notification.objects.get(channel=crashing).resolved_at is not None
+    assert ChannelEvent.objects.filter(channel=crashing).count() == 2
+
+
+def test_a_crash_on_a_channel_needing_reauthorization_keeps_its_status_and_slow_check(
+    shared, local_provider, monkeypatch, settings
+):
+    channel, mailbox, _ = shared
+    control.revoke_tokens(local_provider, mailbox.address)
+    sync_channel(channel.pk)
+    _allow_next_attempt(channel)
+    _crash_on(monkeypatch, channel)
+    assert "crashed" in sync_channel(channel.pk)
+    channel = _reload(channel)
+    assert channel.status == ChannelStatus.NEEDS_REAUTH
+    assert channel.next_attempt_at > timezone.now() + timedelta(minutes=settings.SLOW_CHECK_MINUTES - 1)
+    event = ChannelEvent.objects.filter(channel=channel).first()
+    assert (event.from_status, event.to_status) == ("needs_reauth", "needs_reauth")
+    assert not Notification.objects.filter(kind=NotificationKind.CRASH).exists()  # no staff to tell here

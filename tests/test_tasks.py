@@ -1,5 +1,6 @@
 """The scheduled passes pick the right channels and fan out one task each; the foreground commands report."""
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -8,7 +9,8 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from channels_app.models import Channel, ChannelStatus
-from channels_app.tasks import channels_to_probe, channels_to_sync, keep_alive_pass, renewal_pass
+from channels_app.services.health import CheckOutcome, CheckResult
+from channels_app.tasks import channels_to_probe, channels_to_sync, keep_alive_pass, renewal_pass, run_batch
 
 
 def test_sync_covers_active_and_unreachable_channels_that_are_due(tenancy):
@@ -49,8 +51,10 @@ def test_ensure_schedules_is_idempotent(db, settings):
     call_command("ensure_schedules")
     settings.PROBE_INTERVAL_MINUTES = 7
     call_command("ensure_schedules")
-    assert Schedule.objects.count() == 4
+    assert Schedule.objects.count() == 5
     assert Schedule.objects.get(name="probe pass").minutes == 7
+    assert Schedule.objects.get(name="email retry pass").func == "channels_app.tasks.email_retry_pass"
+    assert Schedule.objects.get(name="email retry pass").minutes == 1
 
 
 @pytest.mark.local_provider
@@ -74,3 +78,39 @@ def test_unknown_channel_is_a_clear_error(db):
 
     with pytest.raises(CommandError, match="no channel 999"):
         call_command("probe_channels", "--channel", "999")
+
+
+@pytest.fixture
+def check_fails_for_the_shared_channel(tenancy, monkeypatch):
+    """`run_check` itself raises for one channel (a bug before or after its operation); the others succeed."""
+
+    def run_check(channel_id: int, operation, *, cause: str, **kwargs) -> CheckResult:
+        if channel_id == tenancy.shared_channel.pk:
+            raise RuntimeError("database said no")
+        return CheckResult(channel_id, "member@acme.test", CheckOutcome.OK, cause)
+
+    monkeypatch.setattr("channels_app.tasks.run_check", run_check)
+    return tenancy.shared_channel.pk, tenancy.member_channel.pk
+
+
+def test_a_batch_goes_on_past_a_channel_whose_check_raises(check_fails_for_the_shared_channel, caplog):
+    bad, good = check_fails_for_the_shared_channel
+    lines = run_batch("sync", [bad, good]).splitlines()
+    assert lines == [
+        f"channel {bad}: crashed — RuntimeError outside its check; see the log",
+        "member@acme.test: ok — sync task",
+    ]
+    [logged] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert logged.exc_info is not None and logged.exc_info[0] is RuntimeError
+
+
+@pytest.mark.parametrize("command", ["sync_channels", "probe_channels"])
+def test_the_foreground_passes_go_on_past_a_channel_whose_check_raises(
+    check_fails_for_the_shared_channel, command, capsys
+):
+    bad, good = check_fails_for_the_shared_channel
+    call_command(command)
+    out = capsys.readouterr().out
+    assert f"[{bad}] channel {bad}: crashed — RuntimeError" in out
+    assert f"[{good}] member@acme.test: ok" in out
+    assert "2 channel(s) done." in out

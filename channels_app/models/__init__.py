@@ -6,7 +6,13 @@ from channels_app.models.channels import (
     ReasonCode,
 )
 from channels_app.models.messages import Backfill, BackfillStatus, MailFolder, Message
-from channels_app.models.notifications import Notification, NotificationKind, SupportRequest
+from channels_app.models.notifications import (
+    PROBLEM_KINDS,
+    EmailState,
+    Notification,
+    NotificationKind,
+    SupportRequest,
+)
 from channels_app.models.tenancy import (
     Company,
     CompanyMembership,
@@ -19,6 +25,7 @@ from channels_app.models.tenancy import (
 )
 
 __all__ = [
+    "PROBLEM_KINDS",
     "Backfill",
     "BackfillStatus",
     "Channel",
@@ -26,6 +33,7 @@ __all__ = [
     "ChannelStatus",
     "Company",
     "CompanyMembership",
+    "EmailState",
     "Inbox",
     "MailFolder",
     "InboxKind",

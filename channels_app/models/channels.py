@@ -30,6 +30,8 @@ class ReasonCode(models.TextChoices):
     STAFF_REQUEST = "staff_request", "Asked for by our support"
     POLICY = "policy", "Blocked by the provider's administrator"
     OUTAGE = "outage", "Provider unreachable"
+    # Our own code stopped on the channel (a bug, or input we cannot handle); staff were told.
+    CRASH = "crash", "Internal error"
     BY_PERSON = "by_person", "Changed by a person"
 
 

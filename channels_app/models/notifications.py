@@ -12,8 +12,29 @@ class NotificationKind(models.TextChoices):
     CONFIGURATION = "configuration", "Provider configuration"
     # An answer from the provider that the app does not know: staff teach the provider module.
     UNRECOGNISED = "unrecognised", "Unrecognised provider answer"
+    # A bug of ours (or input we cannot handle) stopped a channel's check: staff only.
+    CRASH = "crash", "Internal error"
     RECOVERED = "recovered", "Recovered"
     RECONNECTED = "reconnected", "Reconnected"
+
+
+# Kinds that describe an ongoing problem: shown as a pop-up until resolved.
+PROBLEM_KINDS = (
+    NotificationKind.NEEDS_REAUTH,
+    NotificationKind.BLOCKED,
+    NotificationKind.UNREACHABLE,
+    NotificationKind.CONFIGURATION,
+    NotificationKind.UNRECOGNISED,
+    NotificationKind.CRASH,
+)
+
+
+class EmailState(models.TextChoices):
+    PENDING = "pending", "Not sent yet"
+    SENT = "sent", "Sent"
+    # A problem notice resolved before its email went out: sending it now would only alarm.
+    OBSOLETE = "obsolete", "Not sent: resolved before it went out"
+    GAVE_UP = "gave_up", "Not sent: gave up after a day"
 
 
 class Notification(models.Model):
@@ -27,9 +48,23 @@ class Notification(models.Model):
     # resolved notification is no longer shown as a pop-up to anyone.
     resolved_at = models.DateTimeField(null=True, blank=True)
 
+    # Its email, written with it and sent by a task after commit (services/emails.py): a mail server
+    # that is down delays the email, never the pass that raised the alert.
+    email_subject = models.TextField(blank=True)
+    email_body = models.TextField(blank=True)
+    email_state = models.CharField(max_length=10, choices=EmailState.choices, default=EmailState.PENDING)
+    email_attempts = models.PositiveIntegerField(default=0)
+    email_next_attempt_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
+    email_sent_at = models.DateTimeField(null=True, blank=True)
+    # The mail server's answer to the last failed attempt (never the email's content).
+    email_last_error = models.CharField(max_length=500, blank=True)
+
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["recipient", "resolved_at"])]
+        indexes = [
+            models.Index(fields=["recipient", "resolved_at"]),
+            models.Index(fields=["email_state", "email_next_attempt_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} → {self.recipient}"

@@ -11,6 +11,10 @@ Every background operation (sync, probe, keep-alive, renewal) goes through
   Retry-After) and only after a grace period shows the channel as unreachable;
   an answer we do not recognise is passing too, and staff are shown it;
 - a configuration failure tells staff and company admins once;
+- any other exception from the operation (a bug of ours, a message we cannot
+  handle) is a crash: backed off like a passing failure, logged with its
+  traceback, and told to staff once per incident by its type alone, so one
+  channel never stops a pass over the others;
 - a success ends whatever incident was open.
 """
 
@@ -40,6 +44,7 @@ from channels_app.services.notifications import (
     alert_recipients,
     blocked_text,
     configuration_recipients,
+    crash_text,
     notify_follow_up,
     notify_problem,
     resolve_problems,
@@ -62,6 +67,8 @@ class CheckOutcome(enum.StrEnum):
     POLICY_FAILURE = "policy_failure"
     CONFIGURATION_FAILURE = "configuration_failure"
     PASSING_FAILURE = "passing_failure"
+    # Our own code raised: recorded on the channel, and the pass goes on.
+    CRASHED = "crashed"
 
 
 FAILURE_OUTCOMES = {
@@ -86,6 +93,14 @@ class CheckResult:
 def _backoff(failures: int) -> timedelta:
     seconds = settings.BACKOFF_BASE_SECONDS * 2 ** max(failures - 1, 0)
     return timedelta(seconds=min(seconds, settings.BACKOFF_MAX_SECONDS))
+
+
+def _retry_delay(status: str, failures: int, retry_after: int = 0) -> timedelta:
+    delay = max(_backoff(failures), timedelta(seconds=retry_after))
+    if status in (ChannelStatus.NEEDS_REAUTH, ChannelStatus.BLOCKED):
+        # Providers ban addresses that keep failing logins: no faster than the slow check.
+        delay = max(delay, timedelta(minutes=settings.SLOW_CHECK_MINUTES))
+    return delay
 
 
 def _note_failure(channel: Channel, failure: ProviderFailure, now: datetime, **fields: object) -> None:
@@ -169,16 +184,13 @@ def record_passing_failure(channel: Channel, failure: PassingFailure, *, cause: 
         locked = Channel.objects.select_for_update().get(pk=channel.pk)
         failing_since = locked.failing_since or now
         failures = locked.consecutive_failures + 1
-        delay = max(_backoff(failures), timedelta(seconds=failure.retry_after or 0))
-        if locked.status in (ChannelStatus.NEEDS_REAUTH, ChannelStatus.BLOCKED):
-            delay = max(delay, timedelta(minutes=settings.SLOW_CHECK_MINUTES))
         _note_failure(
             channel,
             failure,
             now,
             failing_since=failing_since,
             consecutive_failures=failures,
-            next_attempt_at=now + delay,
+            next_attempt_at=now + _retry_delay(locked.status, failures, failure.retry_after or 0),
         )
         if failure.unrecognised:
             # Nobody outside staff can act on an answer we do not understand; staff teach the provider module.
@@ -241,6 +253,39 @@ def record_failure(
         record_passing_failure(channel, failure, cause=cause)
 
 
+def record_crash(channel: Channel, error: Exception, *, cause: str) -> None:
+    """Our own code stopped on the channel: retry with the passing failures' backoff, log the start of the
+    incident (the status stays) and tell staff once. Only the exception's type is written anywhere: its
+    text may carry a customer's mail or a token."""
+    name = type(error).__name__
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Channel.objects.select_for_update().get(pk=channel.pk)
+        failures = locked.consecutive_failures + 1
+        Channel.objects.filter(pk=channel.pk).update(
+            last_checked_at=now,
+            last_error=f"Stopped by an internal error ({name}).",
+            last_error_code=f"crash: {name}"[:100],
+            consecutive_failures=failures,
+            next_attempt_at=now + _retry_delay(locked.status, failures),
+        )
+        if locked.reason_code != ReasonCode.CRASH:
+            channel_set_status(
+                channel=channel,
+                status=ChannelStatus(locked.status),
+                reason=f"Stopped by an internal error ({name}); our staff were told.",
+                reason_code=ReasonCode.CRASH,
+                cause=cause,
+                log_unchanged=True,
+            )
+        notify_problem(
+            channel=channel,
+            kind=NotificationKind.CRASH,
+            recipients=staff_recipients(),
+            text=crash_text(channel, error, cause=cause),
+        )
+
+
 def record_success(channel: Channel, *, cause: str) -> datetime | None:
     """Close whatever incident was open; when the channel came back, when it had stopped syncing (the
     caller then starts a backfill, once it has released the channel's lease so the backfill can take it)."""
@@ -263,7 +308,7 @@ def record_success(channel: Channel, *, cause: str) -> datetime | None:
                 recipients=resolve_problems(channel=channel, kinds=(NotificationKind.CONFIGURATION,)),
                 text=f"{channel.address} syncs again: the provider settings were fixed.",
             )
-        resolve_problems(channel=channel, kinds=(NotificationKind.UNRECOGNISED,))
+        resolve_problems(channel=channel, kinds=(NotificationKind.UNRECOGNISED, NotificationKind.CRASH))
         if locked.status in (ChannelStatus.UNREACHABLE, ChannelStatus.NEEDS_REAUTH, ChannelStatus.BLOCKED):
             came_back = "is reachable again" if locked.status == ChannelStatus.UNREACHABLE else "works again"
             # Unreachable: mail stopped at the first of the failures; otherwise at the status change.
@@ -281,6 +326,14 @@ def record_success(channel: Channel, *, cause: str) -> datetime | None:
                 text=f"{channel.address} {came_back}; nothing needs doing.",
             )
             return stopped or locked.status_since
+        if locked.reason_code == ReasonCode.CRASH:
+            channel_set_status(
+                channel=channel,
+                status=ChannelStatus(locked.status),
+                reason="Working again after an internal error.",
+                cause=cause,
+                log_unchanged=True,
+            )
     return None
 
 
@@ -315,6 +368,14 @@ def run_check(
         except LeaseLost:
             # Our lease ran out mid-job and another worker took over; what we wrote is whole batches.
             return CheckResult(channel_id, channel.address, CheckOutcome.SKIPPED, "lease lost to another worker")
+        except Exception as error:
+            # The traceback (with the exception's text) goes to our log only; the channel and staff get its type.
+            logger.exception("The %s crashed on channel %s (%s)", cause, channel_id, channel.address)
+            record_crash(channel, error, cause=cause)
+            name = type(error).__name__
+            return CheckResult(
+                channel_id, channel.address, CheckOutcome.CRASHED, f"stopped by an internal error ({name})"
+            )
         recovered = record_success(channel, cause=cause)
     if recovered is not None:
         channel_reconnected(channel_id=channel_id, actor_id=None, incident_started_at=recovered)

@@ -1,32 +1,22 @@
 """Who is told about a channel's trouble, and how: in-app notifications and email.
 
 Alerts are written in the same transaction as the status change that caused
-them, so an alert exists exactly when the status does; emails go out after
-commit. One notification per incident per recipient: while one is unresolved
-nobody is told again.
+them, so an alert exists exactly when the status does; each carries its
+email, which a task sends after commit and retries while the mail server is
+down (services/emails.py). One notification per incident per recipient: while
+one is unresolved nobody is told again.
 """
 
 from collections.abc import Iterable
-from functools import partial
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from channels_app.models import Channel, InboxKind, Notification, NotificationKind, Role, User
+from channels_app.models import PROBLEM_KINDS, Channel, InboxKind, Notification, NotificationKind, Role, User
 from channels_app.providers import PassingFailure, PolicyFailure, get_provider
-
-# Kinds that describe an ongoing problem: shown as a pop-up until resolved.
-PROBLEM_KINDS = (
-    NotificationKind.NEEDS_REAUTH,
-    NotificationKind.BLOCKED,
-    NotificationKind.UNREACHABLE,
-    NotificationKind.CONFIGURATION,
-    NotificationKind.UNRECOGNISED,
-)
+from channels_app.services.emails import notification_email_queue
 
 
 def alert_recipients(channel: Channel) -> list[User]:
@@ -80,6 +70,14 @@ def unrecognised_text(channel: Channel, failure: PassingFailure) -> str:
     )[:500]
 
 
+def crash_text(channel: Channel, error: Exception, *, cause: str) -> str:
+    """Only the exception's type: its text may carry a customer's mail or a token; the traceback is in our log."""
+    return (
+        f"Internal error on {channel.address} (channel {channel.pk}): the {cause} stopped with "
+        f"{type(error).__name__}. The traceback is in the log; we retry with backoff."
+    )[:500]
+
+
 def settings_link(channel: Channel) -> str:
     return settings.SITE_URL + reverse("channel_settings", args=[channel.pk])
 
@@ -92,14 +90,29 @@ def problem_text(channel: Channel, kind: str) -> str:
         return f"The channel {channel.address} is blocked by an administrator at {label}; reauthorizing will not help."
     if kind == NotificationKind.UNREACHABLE:
         return f"The channel {channel.address} cannot be reached; we keep trying and will tell you when it is back."
+    if kind == NotificationKind.CRASH:
+        return f"Internal error on the channel {channel.address}"
     return (
         f"The channel {channel.address} cannot sync because this app's {channel.get_provider_display()} "
         "settings need fixing by staff. Nobody needs to reauthorize."
     )
 
 
-def _email(user_email: str, subject: str, body: str) -> None:
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user_email], fail_silently=False)
+def _notify(
+    *, user: User, channel: Channel, kind: str, text: str, subject: str, body: str, **fields: object
+) -> Notification:
+    notification = Notification.objects.create(
+        recipient=user,
+        channel=channel,
+        kind=kind,
+        message=text[:500],
+        # A line break in a subject is refused by the mail library: one line.
+        email_subject=" ".join(subject.split()),
+        email_body=body,
+        **fields,
+    )
+    notification_email_queue(notification)
+    return notification
 
 
 def notify_problem(
@@ -117,15 +130,12 @@ def notify_problem(
     )
     subject = problem_text(channel, kind)
     text = text or subject
-    created = [
-        Notification.objects.create(recipient=user, channel=channel, kind=kind, message=text[:500])
+    body = f"{text}\n\n{detail}\n\nOpen the channel's settings: {settings_link(channel)}\n".replace("\n\n\n", "\n\n")
+    return [
+        _notify(user=user, channel=channel, kind=kind, text=text, subject=subject, body=body)
         for user in recipients
         if user.pk not in already
     ]
-    body = f"{text}\n\n{detail}\n\nOpen the channel's settings: {settings_link(channel)}\n".replace("\n\n\n", "\n\n")
-    for notification in created:
-        transaction.on_commit(partial(_email, notification.recipient.email, subject, body))
-    return created
 
 
 def resolve_problems(*, channel: Channel, kinds: Iterable[str]) -> list[User]:
@@ -141,16 +151,20 @@ def notify_follow_up(
 ) -> list[Notification]:
     """Tell people, once, that an incident is over (recovered, reconnected with its receipt)."""
     now = timezone.now()
-    notices = [
-        Notification.objects.create(
-            recipient=user, channel=channel, kind=kind, message=text[:500], created_at=now, resolved_at=now
+    body = f"{text}\n\nThe channel: {settings_link(channel)}\n"
+    return [
+        _notify(
+            user=user,
+            channel=channel,
+            kind=kind,
+            text=text,
+            subject=subject or text,
+            body=body,
+            created_at=now,
+            resolved_at=now,
         )
         for user in recipients
     ]
-    body = f"{text}\n\nThe channel: {settings_link(channel)}\n"
-    for notice in notices:
-        transaction.on_commit(partial(_email, notice.recipient.email, subject or text, body))
-    return notices
 
 
 def open_problems_for(user: User) -> list[Notification]:

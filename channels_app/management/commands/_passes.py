@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import QuerySet
 
 from channels_app.models import Channel
+from channels_app.tasks import check_each
 
 
 class ForegroundPass(BaseCommand):
@@ -25,7 +26,8 @@ class ForegroundPass(BaseCommand):
             ids = [channel]
         else:
             ids = list(self.channels().order_by("pk").values_list("pk", flat=True))
-        for channel_id in ids:
-            # Staff asked for this pass now: backoff does not postpone it.
-            self.stdout.write(f"[{channel_id}] {type(self).run_one(channel_id, respect_backoff=False)}")
+        # Staff asked for this pass now: backoff does not postpone it.
+        run_one = type(self).run_one
+        for channel_id, line in check_each(lambda pk: run_one(pk, respect_backoff=False), ids):
+            self.stdout.write(f"[{channel_id}] {line}")
         self.stdout.write(f"{len(ids)} channel(s) done.")

@@ -12,11 +12,13 @@ SCHEDULES = {
     "probe pass": ("channels_app.tasks.probe_pass", lambda: settings.PROBE_INTERVAL_MINUTES),
     "keep-alive pass": ("channels_app.tasks.keep_alive_pass", lambda: 60),
     "renewal pass": ("channels_app.tasks.renewal_pass", lambda: 60),
+    # Alert emails the mail server did not take at once (services/emails.py).
+    "email retry pass": ("channels_app.tasks.email_retry_pass", lambda: 1),
 }
 
 
 class Command(BaseCommand):
-    help = "Create the sync, probe, keep-alive and renewal schedules, or update their intervals."
+    help = "Create the sync, probe, keep-alive, renewal and email retry schedules, or update their intervals."
 
     def handle(self, *args: Any, **options: Any) -> None:
         for name, (func, minutes) in SCHEDULES.items():
