@@ -11,6 +11,7 @@ whichever task imported it: a scheduled sync that finds the channel working agai
 imports the missed mail before the backfill it starts has anything left to do.
 """
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +21,8 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from channels_app.models import Backfill, BackfillStatus, Channel, Message, NotificationKind, User
+from channels_app.providers import get_provider
+from channels_app.services.budget import budget_remaining
 from channels_app.services.notifications import notify_follow_up
 
 # A running import that stored nothing for this long is waiting (for a lease, a retry, the
@@ -149,25 +152,42 @@ class BackfillProgress:
     seconds_left: int | None = None
     resumes_at: datetime | None = None
     reason: str = ""
+    # More days the provider's daily download limit stretches what is left over (0: it fits today).
+    days_left: int = 0
 
     @property
     def percent(self) -> int:
         return int(100 * self.imported / self.total) if self.total else 0
 
 
+def _days_left(backfill: Backfill) -> int:
+    """Whole days more that the daily download budget makes the rest take, beyond what fits today."""
+    limit = get_provider(backfill.channel.provider).daily_download_bytes
+    left = backfill.total_bytes - backfill.imported_bytes
+    if not limit or left <= 0:
+        return 0
+    today = budget_remaining(backfill.channel) or 0
+    return max(math.ceil((left - today) / limit), 0)
+
+
 def backfill_progress(backfill: Backfill, *, now: datetime | None = None) -> BackfillProgress:
     now = now or timezone.now()
     total = max(backfill.total, backfill.imported)
+    days = _days_left(backfill)
     if backfill.paused_until and backfill.paused_until > now:
-        return BackfillProgress(backfill.imported, total, "paused", resumes_at=backfill.paused_until)
+        return BackfillProgress(
+            backfill.imported, total, "paused", resumes_at=backfill.paused_until, days_left=max(days, 1)
+        )
     progressed = backfill.progressed_at
     if backfill.error or progressed is None or now - progressed >= STALLED_AFTER:
-        return BackfillProgress(backfill.imported, total, "waiting", reason=backfill.error)
+        return BackfillProgress(backfill.imported, total, "waiting", reason=backfill.error, days_left=days)
     left = None
     if backfill.started_at and backfill.imported and total > backfill.imported:
         rate = backfill.imported / max((progressed - backfill.started_at).total_seconds(), 0.001)
         left = int((total - backfill.imported) / rate) + 1
-    return BackfillProgress(backfill.imported, total, "running", seconds_left=left)
+    if days:
+        left = None  # a countdown to the end of today's share would not be the end
+    return BackfillProgress(backfill.imported, total, "running", seconds_left=left, days_left=days)
 
 
 def latest_receipt(channel: Channel) -> str | None:

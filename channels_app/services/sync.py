@@ -357,6 +357,8 @@ def _import_folder(
     wanted = [uid for uid in plan.candidates if uid not in plan.known]
     wanted = [uid for uid in wanted if uid not in _already_here(plan, wanted)]
     sizes = _sizes(client, wanted, threshold=settings.SYNC_BATCH_BYTES // settings.SYNC_BATCH_SIZE)
+    if backfill is not None and sizes:
+        Backfill.objects.filter(pk=backfill.pk).update(total_bytes=F("total_bytes") + sum(sizes.values()))
     items = ["BODY.PEEK[]", "INTERNALDATE"] + (["X-GM-MSGID"] if gmail_ids else [])
     last_uid = plan.folder.last_uid
     for batch in batches(sizes, count=settings.SYNC_BATCH_SIZE, budget=settings.SYNC_BATCH_BYTES):
