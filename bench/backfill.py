@@ -1,10 +1,14 @@
-"""Backfill throughput and memory against Dovecot on loopback.
+"""Backfill throughput, reconciliation of a renumbered mailbox, and memory, against Dovecot on loopback.
 
-Puts N messages (~3 KB, realistic headers) into a mailbox, then in one run measures
+For N/4 and N messages (~3 KB, realistic headers) it measures in one run:
   (a) the raw ceiling: imapclient fetching the same UIDs in batches, nothing stored;
-  (b) our backfill of the same gap into a fresh database, end to end, in a child process
-      (so its peak resident memory is its own);
-and the same for N/4. Prints rates, the ratio b/a, peak RSS and how they grow.
+  (b) our backfill of the whole mailbox (INBOX) into a fresh database, end to end, in a child process
+      (so its peak resident memory is its own); ratio b/a, goal >= 0.5;
+  (c) in the same child, after the server renumbers the folder (new UIDVALIDITY, as after a restore):
+      the sync that reconciles it by identity; goal: at most 2x the time of (b), and no message body
+      downloaded again (counted);
+  (d) an all-folder backfill: the same number of messages spread over four folders; rate and peak RSS,
+      which must stay flat from N/4 to N.
 Run: `.venv/bin/python bench/backfill.py [N]` (default 20000).
 """
 
@@ -23,24 +27,32 @@ sys.path.insert(0, str(ROOT))
 HTTP_PORT, IMAP_PORT = 8769, 14147
 PASSWORD = "bench-password"
 BATCH = 1000  # the same as SYNC_BATCH_SIZE's default, so (a) and (b) fetch alike
+FOLDERS = ("INBOX", "Archive", "Sent", "Customers")
 
 
-def child(address: str) -> None:
-    """Runs in its own process: a fresh database, one IMAP channel, one backfill of the whole mailbox."""
+def _instance():  # type: ignore[no-untyped-def]
+    from localprovider import control
+
+    return control.Instance(dir=ROOT / ".testbed" / "bench-backfill", http_port=HTTP_PORT, imap_port=IMAP_PORT)
+
+
+def child(mode: str, address: str) -> None:
+    """Runs in its own process: a fresh database, one IMAP channel, one backfill of the whole mailbox;
+    for mode "renumber" then the reconciling sync after the server renumbers the INBOX."""
     sys.path.insert(0, str(HERE))
     from _setup import django_for_bench
 
     django_for_bench("backfill", http_port=HTTP_PORT, imap_port=IMAP_PORT)
-    from channels_app.models import Channel, Company, Inbox, InboxKind, Message, User
+    from channels_app.models import Channel, Company, CompanyMembership, Inbox, InboxKind, Message, User
     from channels_app.providers import Credentials
+    from channels_app.services import sync
     from channels_app.services.backfill import backfill_start
     from channels_app.services.credentials import channel_store_credentials
-    from channels_app.tasks import backfill_channel
+    from channels_app.tasks import backfill_channel, sync_channel
+    from localprovider import control
 
     owner = User.objects.create(username=address, email=address)
     company = Company.objects.create(name="Bench")
-    from channels_app.models import CompanyMembership
-
     CompanyMembership.objects.create(user=owner, company=company)
     inbox = Inbox.objects.create(company=company, name="Bench", kind=InboxKind.INDIVIDUAL, owner=owner)
     channel = Channel.objects.create(
@@ -53,60 +65,87 @@ def child(address: str) -> None:
         imap_username=address,
     )
     channel_store_credentials(channel=channel, credentials=Credentials(password=PASSWORD))
+    downloads = {"count": 0}
+    real_row = sync.message_row
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        downloads["count"] += 1
+        return real_row(*args, **kwargs)
+
+    sync.message_row = counted  # type: ignore[assignment]
     backfill_start(channel_id=channel.pk, actor_id=None)
     started = time.perf_counter()
     result = backfill_channel(channel.pk)
     elapsed = time.perf_counter() - started
-    count = Message.objects.filter(channel=channel).count()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"elapsed": elapsed, "count": count, "peak_mb": peak_mb, "result": result}))
+    report = {
+        "elapsed": elapsed,
+        "count": Message.objects.filter(channel=channel).count(),
+        "result": result,
+    }
+    if mode == "renumber":
+        control.renumber_mailbox(_instance(), address, "INBOX")
+        downloads["count"] = 0
+        started = time.perf_counter()
+        report["reconcile_result"] = sync_channel(channel.pk, respect_backoff=False)
+        report["reconcile_elapsed"] = time.perf_counter() - started
+        report["redownloaded"] = downloads["count"]
+        report["count_after"] = Message.objects.filter(channel=channel).count()
+    report["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(report))
 
 
-def ceiling(address: str) -> tuple[float, int]:
+def ceiling(address: str, folders: tuple[str, ...] = ("INBOX",)) -> tuple[float, int]:
     from imapclient import IMAPClient
 
     started = time.perf_counter()
+    fetched = 0
     with IMAPClient("127.0.0.1", port=IMAP_PORT, ssl=False, timeout=60) as client:
         client.login(address, PASSWORD)
-        client.select_folder("INBOX", readonly=True)
-        uids = client.search(["ALL"])
-        fetched = 0
-        for start in range(0, len(uids), BATCH):
-            fetched += len(client.fetch(uids[start : start + BATCH], ["BODY.PEEK[]"]))
+        for folder in folders:
+            client.select_folder(folder, readonly=True)
+            uids = client.search(["ALL"])
+            for start in range(0, len(uids), BATCH):
+                fetched += len(client.fetch(uids[start : start + BATCH], ["BODY.PEEK[]"]))
     return time.perf_counter() - started, fetched
 
 
-def measure(instance, n: int) -> dict[str, float]:
-    from localprovider import control
-
-    address = f"bench-{n}-{time.time_ns()}@acme.test"
-    control.create_mailbox(instance, address, PASSWORD)
-    control.append_messages(instance, address, (control.make_message(recipient=address) for _ in range(n)))
-    # The ceiling is the best of three runs (the first also warms Dovecot's index and the page cache).
-    raw_seconds, fetched = min(ceiling(address) for _ in range(3))
+def _run_child(mode: str, address: str) -> dict[str, object]:
     env = (
         {**os.environ, "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", "")}
         if os.environ.get("BENCH_DATABASE_URL")
         else dict(os.environ)
     )
     out = subprocess.run(
-        [sys.executable, __file__, "--child", address], capture_output=True, text=True, env=env, check=True
+        [sys.executable, __file__, "--child", mode, address], capture_output=True, text=True, env=env, check=True
     ).stdout
-    ours = json.loads(out.strip().splitlines()[-1])
-    assert fetched == n and ours["count"] == n, (fetched, ours)
-    return {"n": n, "raw_rate": n / raw_seconds, "our_rate": n / ours["elapsed"], "peak_mb": ours["peak_mb"]}
+    return json.loads(out.strip().splitlines()[-1])
 
 
-def main() -> None:
+def measure(instance, n: int, folders: tuple[str, ...]) -> dict[str, float]:  # type: ignore[no-untyped-def]
     from localprovider import control
 
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
-    instance = control.Instance(dir=ROOT / ".testbed" / "bench-backfill", http_port=HTTP_PORT, imap_port=IMAP_PORT)
-    control.start(instance)
-    try:
-        rows = [measure(instance, n // 4), measure(instance, n)]
-    finally:
-        control.stop(instance)
+    address = f"bench-{len(folders)}-{n}-{time.time_ns()}@acme.test"
+    control.create_mailbox(instance, address, PASSWORD)
+    for i, folder in enumerate(folders):
+        share = n // len(folders) + (1 if i < n % len(folders) else 0)
+        control.append_messages(
+            instance, address, (control.make_message(recipient=address) for _ in range(share)), folder
+        )
+    # The ceiling is the best of three runs (the first also warms Dovecot's index and the page cache).
+    raw_seconds, fetched = min(ceiling(address, folders) for _ in range(3))
+    mode = "renumber" if folders == ("INBOX",) else "plain"
+    ours = _run_child(mode, address)
+    assert fetched == n and ours["count"] == n, (fetched, ours)
+    row = {"n": n, "raw_rate": n / raw_seconds, "our_rate": n / float(ours["elapsed"]), "peak_mb": ours["peak_mb"]}
+    if mode == "renumber":
+        assert ours["count_after"] == n, ours
+        row["reconcile_ratio"] = float(ours["reconcile_elapsed"]) / float(ours["elapsed"])
+        row["redownloaded"] = ours["redownloaded"]
+    return row  # type: ignore[return-value]
+
+
+def _table(title: str, rows: list[dict[str, float]]) -> None:
+    print(title)
     print(f"{'N':>7} {'raw fetch msg/s':>16} {'backfill msg/s':>15} {'ratio b/a':>10} {'peak RSS MB':>12}")
     for row in rows:
         ratio = row["our_rate"] / row["raw_rate"]
@@ -118,8 +157,29 @@ def main() -> None:
     )
 
 
+def main() -> None:
+    from localprovider import control
+
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
+    instance = _instance()
+    control.start(instance)
+    try:
+        inbox = [measure(instance, n // 4, ("INBOX",)), measure(instance, n, ("INBOX",))]
+        spread = [measure(instance, n // 4, FOLDERS), measure(instance, n, FOLDERS)]
+    finally:
+        control.stop(instance)
+    _table("INBOX backfill (b) against the raw fetch (a):", inbox)
+    print("\nReconciling the renumbered INBOX (c), against the backfill of it (b):")
+    for row in inbox:
+        print(
+            f"  N={row['n']}: {row['reconcile_ratio']:.2f}x the backfill's time (goal <= 2), "
+            f"{int(row['redownloaded'])} message bodies downloaded again (goal 0)"
+        )
+    _table(f"\nAll-folder backfill (d), {len(FOLDERS)} folders:", spread)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == "--child":
-        child(sys.argv[2])
+    if len(sys.argv) > 3 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3])
     else:
         main()

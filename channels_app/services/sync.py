@@ -355,7 +355,8 @@ def _import_folder(
         if backfill is not None and plan.known:
             Backfill.objects.filter(pk=backfill.pk).update(total=F("total") - len(plan.known))
     wanted = [uid for uid in plan.candidates if uid not in plan.known]
-    wanted = [uid for uid in wanted if uid not in _already_here(plan, wanted)]
+    here = _already_here(plan, wanted)
+    wanted = [uid for uid in wanted if uid not in here]
     sizes = _sizes(client, wanted, threshold=settings.SYNC_BATCH_BYTES // settings.SYNC_BATCH_SIZE)
     if backfill is not None and sizes:
         Backfill.objects.filter(pk=backfill.pk).update(total_bytes=F("total_bytes") + sum(sizes.values()))
