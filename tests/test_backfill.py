@@ -92,6 +92,33 @@ def test_a_backfill_killed_mid_batch_resumes_without_duplicates_or_gaps(synced, 
     assert (backfill.status, backfill.imported) == (BackfillStatus.DONE, 95)
 
 
+def test_a_killed_backfill_task_that_no_broker_redelivers_is_finished_by_the_next_scheduled_sync(
+    synced, local_provider, settings, monkeypatch
+):
+    channel, mailbox = synced
+    _append(local_provider, mailbox, 25)
+    settings.SYNC_BATCH_SIZE = 10
+    backfill_start(channel_id=channel.pk, actor_id=None, notify_user_ids=[])
+    real_store = sync_module._store_batch
+    calls = {"n": 0}
+
+    def dies_on_the_second_batch(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise SystemExit("worker killed")
+        return real_store(*args, **kwargs)
+
+    monkeypatch.setattr(sync_module, "_store_batch", dies_on_the_second_batch)
+    with pytest.raises(SystemExit):
+        backfill_channel(channel.pk)
+    monkeypatch.setattr(sync_module, "_store_batch", real_store)
+    # Redis does not hand the killed task to another worker; the schedule's sync carries the backfill on.
+    assert "Reconnected automatically" in sync_channel(channel.pk)
+    backfill = Backfill.objects.get(channel=channel)
+    assert (backfill.status, backfill.imported) == (BackfillStatus.DONE, 25)
+    assert Message.objects.filter(channel=channel).count() == 28
+
+
 def test_an_expired_lease_of_a_dead_worker_does_not_block_the_next_one(synced, local_provider):
     channel, mailbox = synced
     Channel.objects.filter(pk=channel.pk).update(lease_owner="dead", lease_until=timezone.now() - timedelta(seconds=1))

@@ -18,6 +18,7 @@ class Migration(migrations.Migration):
                 ("special_use", models.CharField(blank=True, max_length=20)),
                 ("uidvalidity", models.BigIntegerField(blank=True, null=True)),
                 ("last_uid", models.BigIntegerField(default=0)),
+                ("reconciled_up_to", models.BigIntegerField(default=0)),
                 (
                     "channel",
                     models.ForeignKey(

@@ -13,12 +13,11 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="message", index=models.Index(fields=["channel", "header_key"], name="channels_ap_channel_e32709_idx")
         ),
+        # The Messages tab lists by arrival now, not by Date header.
+        migrations.RemoveIndex(model_name="message", name="channels_ap_channel_a29cad_idx"),
         migrations.AddIndex(
             model_name="message",
-            index=models.Index(fields=["channel", "imported_at"], name="channels_ap_channel_5a7861_idx"),
-        ),
-        migrations.AddIndex(
-            model_name="message", index=models.Index(fields=["folder", "uid"], name="channels_ap_folder__23197b_idx")
+            index=models.Index(fields=["channel", "-internal_date"], name="channels_ap_channel_d85730_idx"),
         ),
         migrations.RemoveField(model_name="channel", name="uidvalidity"),
         migrations.RemoveField(model_name="channel", name="last_uid"),

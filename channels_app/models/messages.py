@@ -17,6 +17,9 @@ class MailFolder(models.Model):
     special_use = models.CharField(max_length=20, blank=True)
     uidvalidity = models.BigIntegerField(null=True, blank=True)
     last_uid = models.BigIntegerField(default=0)
+    # The highest UID that reconciling a renumbering found already stored: up to it, UIDs above the
+    # cursor may be stored messages (placed, not downloaded), so the import looks before fetching.
+    reconciled_up_to = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["name"]
@@ -66,13 +69,11 @@ class Message(models.Model):
     class Meta:
         ordering = ["-date", "-id"]
         constraints = [models.UniqueConstraint(fields=["channel", "identity"], name="message_unique_identity")]
-        # Few indexes on purpose: each one is paid on every imported message. Reconciling a renumbered
-        # folder looks stored messages up by header key; receipts count by import time.
+        # Few indexes on purpose: each one is paid on every imported message. The Messages tab lists
+        # by arrival; reconciling a renumbered folder looks stored messages up by header key.
         indexes = [
-            models.Index(fields=["channel", "-date"]),
+            models.Index(fields=["channel", "-internal_date"]),
             models.Index(fields=["channel", "header_key"]),
-            models.Index(fields=["channel", "imported_at"]),
-            models.Index(fields=["folder", "uid"]),
         ]
 
     def __str__(self) -> str:

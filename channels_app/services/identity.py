@@ -16,7 +16,6 @@ import re
 # Asked for with BODY.PEEK[HEADER.FIELDS (...)]; the same fields are read out of stored messages.
 KEY_FIELDS = (b"message-id", b"date", b"from", b"subject")
 FACTS_ITEM = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID DATE FROM SUBJECT)]"
-_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 _SPACE = re.compile(rb"\s+")
 
 
@@ -29,28 +28,33 @@ def gmail_identity(msgid: int) -> str:
 
 
 def header_block(raw: bytes) -> bytes:
-    """The header block of a message, up to the first empty line, with its line endings made LF
+    """The header block of a message, up to the first empty line in any line-ending convention
     (messages come with CRLF, LF or CR alone). A pathological block is read to 256 KiB at most."""
+    end = raw.find(b"\r\n\r\n", 0, 262144)
+    if end >= 0 and raw.find(b"\n\n", 0, end) < 0 and raw.find(b"\r\r", 0, end) < 0:
+        return raw[:end]  # the usual case, and the fast one
     text = raw[:262144].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     end = text.find(b"\n\n")
     return text[:end] if end >= 0 else text
 
 
+# A key field and its value with any folded continuation lines; ^ is a line start after \n (CR-only
+# blocks come here with their endings made LF by header_block).
+_FIELD = re.compile(
+    rb"^(message-id|date|from|subject)[ \t]*:([^\r\n]*(?:(?:\r\n|\r|\n)[ \t][^\r\n]*)*)", re.IGNORECASE | re.MULTILINE
+)
+
+
 def key_fields(header: bytes) -> dict[bytes, bytes]:
     """The first value of each key field, unfolded and with runs of white space made one space."""
     found: dict[bytes, bytes] = {}
-    current: bytes | None = None
-    for line in _LINE_BREAK.split(header):
-        if line[:1] in (b" ", b"\t"):
-            if current is not None:
-                found[current] += b" " + line
-            continue
-        name, colon, value = line.partition(b":")
-        key = name.strip().lower()
-        current = key if colon and key in KEY_FIELDS and key not in found else None
-        if current is not None:
-            found[current] = value
-    return {key: _SPACE.sub(b" ", value).strip() for key, value in found.items()}
+    for match in _FIELD.finditer(header):
+        name = match.group(1).lower()
+        if name not in found:
+            found[name] = _SPACE.sub(b" ", match.group(2)).strip()
+            if len(found) == len(KEY_FIELDS):
+                break
+    return found
 
 
 def header_key(header: bytes) -> str:

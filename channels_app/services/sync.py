@@ -319,10 +319,13 @@ def _reconcile(channel: Channel, client: IMAPClient, plan: FolderPlan, *, gmail_
             _relocate(channel, plan.folder, plan.uidvalidity, found)
         plan.known.update(uid for _identity, uid, _arrived in found)
         renew_or_stop(channel)
+    placed = max(plan.known, default=0)
     with transaction.atomic():
         _claim(channel)
-        MailFolder.objects.filter(pk=plan.folder.pk).update(uidvalidity=plan.uidvalidity, last_uid=0)
-    plan.folder.uidvalidity, plan.folder.last_uid = plan.uidvalidity, 0
+        MailFolder.objects.filter(pk=plan.folder.pk).update(
+            uidvalidity=plan.uidvalidity, last_uid=0, reconciled_up_to=placed
+        )
+    plan.folder.uidvalidity, plan.folder.last_uid, plan.folder.reconciled_up_to = plan.uidvalidity, 0, placed
 
 
 def _already_here(plan: FolderPlan, uids: list[int]) -> set[int]:
@@ -355,8 +358,11 @@ def _import_folder(
         if backfill is not None and plan.known:
             Backfill.objects.filter(pk=backfill.pk).update(total=F("total") - len(plan.known))
     wanted = [uid for uid in plan.candidates if uid not in plan.known]
-    here = _already_here(plan, wanted)
-    wanted = [uid for uid in wanted if uid not in here]
+    if plan.folder.last_uid < plan.folder.reconciled_up_to:
+        # Reconciliation (now, or in a run that died since) placed stored messages above the cursor:
+        # those need no download. Elsewhere above a cursor nothing can be stored yet.
+        here = _already_here(plan, wanted)
+        wanted = [uid for uid in wanted if uid not in here]
     sizes = _sizes(client, wanted, threshold=settings.SYNC_BATCH_BYTES // settings.SYNC_BATCH_SIZE)
     if backfill is not None and sizes:
         Backfill.objects.filter(pk=backfill.pk).update(total_bytes=F("total_bytes") + sum(sizes.values()))
