@@ -24,11 +24,10 @@ STATUS = "h1 .status"
 
 def _deliver(instance: control.Instance, mailbox, subjects: list[str]) -> None:
     start = timezone.now() - timedelta(minutes=45)  # arrived over the last 45 minutes
-    messages = [
-        control.make_message(recipient=mailbox.address, subject=subject, date=start + timedelta(minutes=15 * i))
-        for i, subject in enumerate(subjects)
-    ]
-    control.append_messages(instance, mailbox.address, messages)
+    for i, subject in enumerate(subjects):
+        arrived = start + timedelta(minutes=15 * i)
+        message = control.make_message(recipient=mailbox.address, subject=subject, date=arrived)
+        control.append_messages(instance, mailbox.address, [message], arrived=arrived)
 
 
 def _sync(channel: Channel) -> str:
