@@ -4,6 +4,7 @@
 JWKS for ID tokens signed by `sign_id_token`, and records what was posted. No root, no Dovecot.
 """
 
+import functools
 import json
 import threading
 import time
@@ -78,13 +79,20 @@ def _handler(fake: FakeTokenEndpoint) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+@functools.cache
+def _signing_key() -> jwk.JWK:
+    # Generating an RSA key takes a good part of a second: one for the whole run.
+    return jwk.JWK.generate(kty="RSA", size=2048, kid="test-key")
+
+
 @contextmanager
 def fake_token_endpoint() -> Iterator[FakeTokenEndpoint]:
-    key = jwk.JWK.generate(kty="RSA", size=2048, kid="test-key")
+    key = _signing_key()
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     fake = FakeTokenEndpoint(base_url=f"http://127.0.0.1:{server.server_address[1]}", key=key)
     server.RequestHandlerClass = _handler(fake)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval: shutdown() waits for the loop to look, once per test.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     try:
         yield fake
