@@ -32,6 +32,13 @@ def _where(channel: Channel) -> dict[str, str]:
     return dict(channel.messages.values_list("subject", "folder__name"))
 
 
+def _add_imap_channel(tenancy, instance, mailbox, **choices):
+    """The member adds the mailbox as their own IMAP channel, through the Add channel form."""
+    fields = {"host": "127.0.0.1", "port": instance.imap_port, "username": mailbox.address}
+    data = {"address": mailbox.address, "password": mailbox.password, **fields, **choices}
+    return tenancy.client_for(tenancy.member).post(reverse("personal:add_imap_channel"), data)
+
+
 @pytest.fixture
 def connected(tenancy, make_mailbox, connect_local):
     mailbox = make_mailbox()
@@ -136,18 +143,7 @@ def test_a_new_channel_imports_the_last_days_it_was_asked_for(tenancy, make_mail
     _deliver(local_provider, mailbox, ["Two months old"], days_ago=60)
     _deliver(local_provider, mailbox, ["Ten days old"], days_ago=10)
     _deliver(local_provider, mailbox, ["Today"])
-    client = tenancy.client_for(tenancy.member)
-    response = client.post(
-        reverse("personal:add_imap_channel"),
-        {
-            "address": mailbox.address,
-            "host": "127.0.0.1",
-            "port": local_provider.imap_port,
-            "username": mailbox.address,
-            "password": mailbox.password,
-            "import_days": 30,
-        },
-    )
+    response = _add_imap_channel(tenancy, local_provider, mailbox, import_days=30)
     assert response.status_code == 302
     channel = Channel.objects.get(address=mailbox.address)
     _sync(channel)
@@ -199,17 +195,7 @@ def test_a_sync_that_recovers_a_channel_by_itself_counts_the_missed_mail_in_the_
     tenancy, make_mailbox, local_provider, django_capture_on_commit_callbacks
 ):
     mailbox = make_mailbox("pw")
-    client = tenancy.client_for(tenancy.member)
-    client.post(
-        reverse("personal:add_imap_channel"),
-        {
-            "address": mailbox.address,
-            "host": "127.0.0.1",
-            "port": local_provider.imap_port,
-            "username": mailbox.address,
-            "password": mailbox.password,
-        },
-    )
+    _add_imap_channel(tenancy, local_provider, mailbox)
     channel = Channel.objects.get(address=mailbox.address)
     _sync(channel)
     control.set_password(local_provider, mailbox.address, "changed-for-a-while")
