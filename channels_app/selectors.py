@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from channels_app.models import Channel, ChannelEvent, ChannelStatus, Notification, User
-from channels_app.services.notifications import open_problems_for
+from channels_app.models import PROBLEM_KINDS, STAFF_KINDS, Channel, ChannelEvent, ChannelStatus, Notification, User
+from channels_app.permissions import visible_channels
 
 # Statuses that begin an incident: the mailbox stops syncing without anyone asking for it.
 INCIDENT_STATUSES = (ChannelStatus.NEEDS_REAUTH, ChannelStatus.BLOCKED, ChannelStatus.UNREACHABLE)
@@ -119,10 +119,19 @@ def channel_diagnostics(channel: Channel, incidents: list[Incident] | None = Non
 
 
 def popup_alerts(user: User, *, hide: Collection[int] = ()) -> list[Notification]:
-    """The pop-ups to show a person now: their open problems minus those dismissed this session.
-
-    Filtering in Python keeps this at the one query of `open_problems_for`.
-    """
+    """The pop-ups to show a person now: their open problems minus those dismissed this session,
+    about channels they may still see (access is checked when shown: someone who left a workspace
+    or moved to another company is not shown its channels). Staff also see the alerts meant for
+    staff alone, whatever their memberships: they act on those from Django admin."""
     if not user.is_authenticated:
         return []
-    return [n for n in open_problems_for(user) if n.pk not in hide]
+    allowed = Q(channel__in=visible_channels(user))
+    if user.is_staff:
+        allowed |= Q(kind__in=STAFF_KINDS)
+    alerts = (
+        Notification.objects.filter(recipient=user, kind__in=PROBLEM_KINDS, resolved_at__isnull=True)
+        .filter(allowed)
+        .select_related("channel")
+        .order_by("-created_at")
+    )
+    return [n for n in alerts if n.pk not in hide]

@@ -1,6 +1,7 @@
 import pytest
 from django.contrib.sessions.backends.signed_cookies import SessionStore
 
+from channels_app.models import UsedOAuthState
 from channels_app.services.oauth_state import (
     MAX_PENDING,
     PendingAuthorization,
@@ -9,6 +10,8 @@ from channels_app.services.oauth_state import (
     state_pop,
     state_stash,
 )
+
+pytestmark = pytest.mark.django_db
 
 
 def _pending(user_id: int = 1, **fields) -> PendingAuthorization:
@@ -56,3 +59,17 @@ def test_pending_states_are_capped():
 
 def test_code_verifier_has_rfc_7636_length():
     assert 43 <= len(new_code_verifier()) <= 128
+
+
+def test_two_requests_racing_with_one_state_get_past_it_once():
+    # Each request loads the session before either saves it: both find the state in their own copy.
+    session = SessionStore()
+    state = state_stash(session, _pending(channel_id=3))
+    session.save()
+    first, second = SessionStore(session.session_key), SessionStore(session.session_key)
+    first.load(), second.load()
+    first._session_cache, second._session_cache = dict(session._session), dict(session._session)
+    assert state_pop(first, state, user_id=1).channel_id == 3
+    with pytest.raises(StateRejected, match="already used"):
+        state_pop(second, state, user_id=1)
+    assert UsedOAuthState.objects.count() == 1

@@ -170,3 +170,31 @@ def test_no_credential_appears_in_pages_admin_or_logs(tenancy, broken_channel, c
         assert secret
         assert all(secret not in page.content.decode() for page in pages)
         assert secret not in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_four_callbacks_racing_with_one_state_get_past_it_once(broken_channel, tenancy, local_provider):
+    import threading
+
+    channel, mailbox = broken_channel
+    client = tenancy.client_for(tenancy.admin)
+    start = client.post(_start_url(channel))
+    query = browser.callback_query(browser.authorize_as(start["Location"], mailbox.address, mailbox.password))
+    cookies = client.cookies
+    statuses: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def callback() -> None:
+        racer = Client()
+        racer.cookies = cookies
+        barrier.wait()
+        statuses.append(racer.get(reverse("oauth_callback"), query).status_code)
+
+    threads = [threading.Thread(target=callback) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [302, 403, 403, 403]
+    reauthorized = ChannelEvent.objects.filter(channel=channel, reason__startswith="Reauthorized by")
+    assert reauthorized.count() == 1

@@ -116,3 +116,19 @@ def test_popup_alerts_leave_out_the_dismissed_ones(tenancy, make_notification):
     shown = make_notification(recipient=tenancy.admin, channel=tenancy.shared_channel)
     hidden = make_notification(recipient=tenancy.admin, channel=tenancy.shared_channel, kind="unreachable")
     assert popup_alerts(tenancy.admin, hide={hidden.pk}) == [shown]
+
+
+def test_popup_alerts_are_only_about_channels_the_person_may_still_see(tenancy, make_notification, make_channel):
+    # Alerts written while the member could see the channel; then they are no longer in its workspace.
+    seen = make_notification(recipient=tenancy.member, channel=tenancy.member_channel)
+    gone = make_notification(recipient=tenancy.member, channel=tenancy.shared_channel)
+    assert set(popup_alerts(tenancy.member)) == {seen, gone}
+    tenancy.member.workspace_memberships.all()._raw_delete(tenancy.member.workspace_memberships.db)  # no signal
+    assert popup_alerts(tenancy.member) == [seen]
+
+
+def test_staff_see_the_alerts_meant_for_staff_whatever_their_memberships(tenancy, make_user, make_notification):
+    staff = make_user("staff@ourapp.test", is_staff=True)
+    crash = make_notification(recipient=staff, channel=tenancy.shared_channel, kind="crash")
+    make_notification(recipient=staff, channel=tenancy.shared_channel, kind="needs_reauth")
+    assert popup_alerts(staff) == [crash]

@@ -11,7 +11,7 @@ from channels_app.providers import Credentials, RevokeOutcome, get_provider
 from channels_app.providers.base import AuthFailure, ConfigurationFailure
 from channels_app.providers.oauth import TokenAnswer
 from channels_app.services.connect import channel_disconnect, grant_discard
-from channels_app.services.credentials import channel_store_credentials
+from channels_app.services.credentials import channel_credentials, channel_store_credentials
 
 
 def _revoked(fake) -> list[str]:
@@ -102,3 +102,20 @@ def test_google_testing_mode_expiry_is_a_configuration_failure_only_seven_days_a
 def test_every_provider_has_a_label_policies_and_a_position(kind):
     provider = get_provider(kind)
     assert provider.label and provider.renewal_after_hours > 0 and provider.rate_limit > 0
+
+
+@pytest.mark.local_provider
+@pytest.mark.parametrize(("kind", "persona"), [("local", "plain"), ("gmail", "google")])
+def test_after_disconnecting_the_old_token_no_longer_opens_anything_at_the_provider(
+    kind, persona, tenancy, make_mailbox, connect_local
+):
+    import requests
+
+    channel = connect_local(tenancy.shared_channel, make_mailbox(persona=persona), kind)
+    token = channel_credentials(channel).access_token
+    userinfo = get_provider(kind).values["USERINFO_URL"]
+    assert requests.get(userinfo, headers={"Authorization": f"Bearer {token}"}, timeout=5).status_code == 200
+    _event, outcome = channel_disconnect(channel=channel, actor=tenancy.admin)
+    assert outcome == RevokeOutcome.REVOKED
+    assert requests.get(userinfo, headers={"Authorization": f"Bearer {token}"}, timeout=5).status_code == 401
+    assert Channel.objects.get(pk=channel.pk).credentials_ciphertext == ""

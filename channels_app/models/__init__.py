@@ -8,11 +8,13 @@ from channels_app.models.channels import (
 from channels_app.models.messages import Backfill, BackfillStatus, MailFolder, Message
 from channels_app.models.notifications import (
     PROBLEM_KINDS,
+    STAFF_KINDS,
     EmailState,
     Notification,
     NotificationKind,
     SupportRequest,
 )
+from channels_app.models.oauth_states import UsedOAuthState
 from channels_app.models.tenancy import (
     Company,
     CompanyMembership,
@@ -26,6 +28,7 @@ from channels_app.models.tenancy import (
 
 __all__ = [
     "PROBLEM_KINDS",
+    "STAFF_KINDS",
     "Backfill",
     "BackfillStatus",
     "Channel",
@@ -44,6 +47,7 @@ __all__ = [
     "ReasonCode",
     "SupportRequest",
     "Role",
+    "UsedOAuthState",
     "User",
     "Workspace",
     "WorkspaceMembership",

@@ -27,6 +27,8 @@ PROBLEM_KINDS = (
     NotificationKind.UNRECOGNISED,
     NotificationKind.CRASH,
 )
+# Kinds told to staff (configuration also to company admins): staff act on them from Django admin.
+STAFF_KINDS = (NotificationKind.CONFIGURATION, NotificationKind.UNRECOGNISED, NotificationKind.CRASH)
 
 
 class EmailState(models.TextChoices):
@@ -68,6 +70,11 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} → {self.recipient}"
+
+    @property
+    def for_staff_only(self) -> bool:
+        """An alert staff act on from Django admin (the unrecognised answers and crashes)."""
+        return self.kind in (NotificationKind.UNRECOGNISED, NotificationKind.CRASH)
 
 
 class SupportRequest(models.Model):

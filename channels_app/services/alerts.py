@@ -1,9 +1,11 @@
-"""Dismissing a pop-up alert: hidden for this session only, marked read for good."""
+"""Pop-up alerts: dismissing one (hidden for this session only, marked read for good), and closing
+those a person may no longer see."""
 
 from django.contrib.sessions.backends.base import SessionBase
 from django.utils import timezone
 
-from channels_app.models import Notification
+from channels_app.models import PROBLEM_KINDS, STAFF_KINDS, Notification, User
+from channels_app.permissions import visible_channels
 
 # A list of notification ids, not a set: sessions are serialized as JSON.
 DISMISSED_SESSION_KEY = "dismissed_notifications"
@@ -25,3 +27,15 @@ def alert_dismiss(*, notification: Notification, session: SessionBase) -> None:
     session[DISMISSED_SESSION_KEY] = sorted(still_open)
     # Conditional update: the first time it was read wins, and two tabs cannot race.
     Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=timezone.now())
+
+
+def alerts_resolve_unseeable(*, user: User) -> int:
+    """Close the person's open alerts about channels they may no longer see (they left a workspace,
+    moved to another company, lost their role): nobody should keep being told about a mailbox they
+    cannot open. Returns how many were closed."""
+    stale = Notification.objects.filter(recipient=user, kind__in=PROBLEM_KINDS, resolved_at__isnull=True).exclude(
+        channel__in=visible_channels(user)
+    )
+    if user.is_staff:
+        stale = stale.exclude(kind__in=STAFF_KINDS)
+    return stale.update(resolved_at=timezone.now())

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from channels_app.models import PROBLEM_KINDS, Channel, InboxKind, Notification, NotificationKind, Role, User
+from channels_app.models import Channel, InboxKind, Notification, NotificationKind, Role, User
 from channels_app.providers import PassingFailure, PolicyFailure, get_provider
 from channels_app.services.emails import notification_email_queue
 
@@ -165,12 +165,3 @@ def notify_follow_up(
         )
         for user in recipients
     ]
-
-
-def open_problems_for(user: User) -> list[Notification]:
-    """The pop-ups a person should see now: their unresolved problem notifications."""
-    return list(
-        Notification.objects.filter(recipient=user, kind__in=PROBLEM_KINDS, resolved_at__isnull=True)
-        .select_related("channel")
-        .order_by("-created_at")
-    )

@@ -4,15 +4,26 @@ Each `state` is random, bound to the person who started it and to what it is for
 (reauthorizing channel N, or connecting a new channel in a space), expires, and
 is popped when used so it can never be replayed. At most a few are kept, like
 allauth's statekit, so an abandoned tab cannot grow the session without bound.
+
+Popping it from the session is not enough against callbacks that race: each
+request loads the session before any of them saves it. So a used state is also
+recorded once, in the database, by a unique digest: only the first callback gets
+past it, whichever process serves it.
 """
 
+import hashlib
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from channels_app.models import UsedOAuthState
 
 SESSION_KEY = "oauth_states"
 MAX_PENDING = 8
@@ -57,7 +68,19 @@ def state_pop(session: SessionBase, state: str, *, user_id: int) -> PendingAutho
         raise StateRejected("This sign-in was started by someone else. Please start again.")
     if time.time() - pending.created > settings.OAUTH_STATE_MAX_AGE_SECONDS:
         raise StateRejected("This sign-in took too long and expired. Please start again.")
+    _record_use(state)
     return pending
+
+
+def _record_use(state: str) -> None:
+    """Refuse a state already used, atomically across requests and processes (a unique row)."""
+    cutoff = timezone.now() - timedelta(seconds=settings.OAUTH_STATE_MAX_AGE_SECONDS)
+    UsedOAuthState.objects.filter(used_at__lt=cutoff).delete()  # older ones could not be used anyway
+    try:
+        with transaction.atomic():
+            UsedOAuthState.objects.create(digest=hashlib.sha256(state.encode()).hexdigest())
+    except IntegrityError:
+        raise StateRejected("This sign-in link is not valid or was already used. Please start again.") from None
 
 
 def new_code_verifier() -> str:

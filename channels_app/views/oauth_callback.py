@@ -91,8 +91,13 @@ def _finish_reauthorize(request: AuthedRequest, pending: PendingAuthorization) -
 
 def _finish_connect(request: AuthedRequest, pending: PendingAuthorization) -> HttpResponse:
     space, workspaces = space_for_add(request.user, pending.space["kind"], pending.space.get("space_workspace_id"))
-    workspace = next((w for w in workspaces if w.pk == pending.space.get("workspace_id")), None)
+    wanted = pending.space.get("workspace_id")
+    workspace = next((w for w in workspaces if w.pk == wanted), None)
     provider = get_provider(pending.provider)
+    if wanted is not None and workspace is None:
+        # The workspace went away (or out of reach) during the round trip: never a personal inbox instead.
+        messages.error(request, "The workspace this channel was being added to is gone. Nothing was changed.")
+        return redirect(space.url)
     if problem := _provider_error(request, provider):
         messages.warning(request, problem)
         return redirect(space.url)
