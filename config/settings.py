@@ -115,6 +115,11 @@ ACCOUNT_ADAPTER = "channels_app.auth_adapter.NoSignupAccountAdapter"
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+# allauth limits sign-in attempts per client address (ACCOUNT_RATE_LIMITS; failed ones also per
+# account). Behind a load balancer every request comes from the balancer: trust the last N addresses
+# it appends to X-Forwarded-For, or a header it sets to the client's address (X-Real-IP, CF-Connecting-IP).
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("ALLAUTH_TRUSTED_PROXY_COUNT", 0)
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env_str("ALLAUTH_TRUSTED_CLIENT_IP_HEADER", "") or None
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
@@ -224,6 +229,25 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 Q_CLUSTER["retry"] = max(int(Q_CLUSTER["retry"]), int(Q_CLUSTER["timeout"]) + 1)  # type: ignore[call-overload]
+
+# Rate limits (allauth's sign-in limits and channels_app/services/throttle.py) count in Django's cache,
+# so every web process must share it: Redis with REDIS_URL, else a table in the database
+# (`manage.py createcachetable`, on every deploy).
+CACHES: dict[str, dict[str, object]]
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "django_cache",
+            # A full table drops a third of its entries, counters with them: room for far more than a burst.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
+# Tries at an IMAP password through our forms, per person and per account, in a window of this many seconds.
+IMAP_LOGIN_ATTEMPTS = env_int("IMAP_LOGIN_ATTEMPTS", 5, minimum=1)
+IMAP_LOGIN_WINDOW_SECONDS = env_int("IMAP_LOGIN_WINDOW_SECONDS", 900, minimum=1)
 
 # Production hardening, on whenever DEBUG is off (see `manage.py check --deploy`).
 if not DEBUG:

@@ -49,6 +49,8 @@ def test_secret_key_is_required_when_debug_is_off():
         ("DATABASE_URL", "nosuchdb://x"),
         ("Q_WORKERS", "lots"),
         ("EMAIL_PORT", "0"),
+        ("IMAP_LOGIN_ATTEMPTS", "0"),
+        ("ALLAUTH_TRUSTED_PROXY_COUNT", "one"),
     ],
 )
 def test_bad_values_stop_start_up_naming_the_variable(name, value):
@@ -63,3 +65,26 @@ def test_redis_url_switches_the_task_broker():
     assert result.stdout.split()[-2:] == ["redis://127.0.0.1:6379/3", "None"]
     result = _manage("shell", "-c", code, env=PRODUCTION_ENV)
     assert result.stdout.split()[-2:] == ["None", "default"]
+
+
+def _print_settings(expression: str, env: dict[str, str]) -> str:
+    result = _manage("shell", "-c", f"from django.conf import settings; print({expression})", env=env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_rate_limits_count_in_a_cache_every_process_shares():
+    backend = "settings.CACHES['default']['BACKEND'], settings.CACHES['default']['LOCATION']"
+    assert _print_settings(backend, PRODUCTION_ENV) == "django.core.cache.backends.db.DatabaseCache django_cache"
+    with_redis = {**PRODUCTION_ENV, "REDIS_URL": "redis://127.0.0.1:6379/3"}
+    assert (
+        _print_settings(backend, with_redis) == "django.core.cache.backends.redis.RedisCache redis://127.0.0.1:6379/3"
+    )
+
+
+def test_sign_in_limits_count_client_addresses_behind_a_trusted_proxy():
+    names = "settings.ALLAUTH_TRUSTED_PROXY_COUNT, settings.ALLAUTH_TRUSTED_CLIENT_IP_HEADER"
+    assert _print_settings(names, PRODUCTION_ENV) == "0 None"
+    assert _print_settings(names, {**PRODUCTION_ENV, "ALLAUTH_TRUSTED_PROXY_COUNT": "1"}) == "1 None"
+    header = {**PRODUCTION_ENV, "ALLAUTH_TRUSTED_CLIENT_IP_HEADER": "X-Real-IP"}
+    assert _print_settings(names, header) == "0 X-Real-IP"

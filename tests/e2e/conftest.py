@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 
 from tests.conftest import PASSWORD
 
@@ -122,3 +123,5 @@ def open_page(request, chromium, live_server, shots) -> Iterator[Callable]:
             for page in context.pages:
                 shots.take(page, "failed")  # what each person saw when the test failed
         context.close()
+    # Sign-ins count against allauth's limits in the cache table, which a transactional test's flush keeps.
+    cache.clear()
