@@ -212,6 +212,8 @@ CHANNELS_PAGE_SIZE = env_int("CHANNELS_PAGE_SIZE", 50, minimum=1)
 MESSAGES_PAGE_SIZE = env_int("MESSAGES_PAGE_SIZE", 50, minimum=1)
 REPEATED_REAUTH_THRESHOLD = env_int("REPEATED_REAUTH_THRESHOLD", 3, minimum=1)
 REPEATED_REAUTH_DAYS = env_int("REPEATED_REAUTH_DAYS", 30, minimum=1)
+# Contact support (offered for a channel that keeps needing reauthorization): messages per person and channel.
+SUPPORT_REQUESTS_PER_HOUR = env_int("SUPPORT_REQUESTS_PER_HOUR", 3, minimum=1)
 
 # django-q2: the Django ORM is the broker unless REDIS_URL names a Redis server.
 REDIS_URL = env_str("REDIS_URL", "")
