@@ -109,6 +109,8 @@ if TESTING:
 # admins (invitations are out of scope), so open sign-up is off.
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+# Nobody verifies addresses, so people cannot change theirs: allauth's email management page is
+# replaced by one that says so (config/urls.py, channels_app/views/account.py); staff change them.
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_ADAPTER = "channels_app.auth_adapter.NoSignupAccountAdapter"
