@@ -263,13 +263,18 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not TESTING)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Debug pages and error reports hide the database and Redis URLs too, and any password inside a URL.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.redaction.SecretsReporterFilter"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # Request lines and 4xx warnings carry OAuth callback URLs: their code, state and tokens are redacted.
+    "filters": {"redact_urls": {"()": "config.redaction.RedactUrlParameters"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
-        "django.server": {"level": "WARNING"},
+        "django.server": {"level": "WARNING", "filters": ["redact_urls"]},
+        "django.request": {"filters": ["redact_urls"]},
         # Both log whole token responses and client secrets at DEBUG: never let them,
         # whatever LOG_LEVEL says.
         "requests_oauthlib": {"level": "WARNING"},
