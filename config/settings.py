@@ -2,13 +2,14 @@
 
 Every value that differs between a laptop and production comes from an
 environment variable; a bad value stops start-up with a message naming it.
-Production needs at least: DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL,
+Production needs at least: DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, SITE_URL, DATABASE_URL,
 CREDENTIALS_KEYS (see README "Deploying").
 """
 
 import base64
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -28,7 +29,10 @@ if not (DEBUG or TESTING) and SECRET_KEY == _DEV_SECRET:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if (DEBUG or TESTING) else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The address alert emails link to: without it in production they would point at a laptop.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000" if (DEBUG or TESTING) else None).rstrip("/")
+if urlsplit(SITE_URL).scheme not in {"http", "https"} or not urlsplit(SITE_URL).netloc:
+    raise ImproperlyConfigured(f"SITE_URL={SITE_URL!r} is not an address like https://inbox.example.com.")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -259,8 +263,15 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not TESTING)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not TESTING)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if TESTING else 31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = not TESTING
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not TESTING)
+    # Both bind more than this app, for a year: every subdomain of the host must serve HTTPS, and a
+    # preloaded domain takes months to leave browsers' lists. Off unless whoever owns the domain says so,
+    # and then check --deploy's reminders about them (W005, W021) are that decision, not an oversight.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    SILENCED_SYSTEM_CHECKS = [
+        *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
+        *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+    ]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Debug pages and error reports hide the database and Redis URLs too, and any password inside a URL.
