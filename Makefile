@@ -12,6 +12,7 @@ SYSTEM_PACKAGES := dovecot-imapd chromium
 
 run: $(STAMP) system-packages
 	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py createcachetable
 	DEBUG=1 $(PY) manage.py run_demo
 
 test: $(STAMP) system-packages

@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from channels_app import tasks
 from channels_app.display import visible_controls
@@ -26,6 +27,7 @@ from channels_app.models import (
     WorkspaceMembership,
 )
 from channels_app.services.health import channel_mark_for_reauthorization
+from channels_app.services.support import support_request_text
 
 SECRET_FIELDS = ("credentials_ciphertext",)
 
@@ -251,8 +253,15 @@ class SupportRequestAdmin(admin.ModelAdmin):
     list_filter = ("handled", "channel__provider")
     search_fields = ("channel__address", "requester__email", "message")
     list_select_related = ("channel", "requester")
-    readonly_fields = ("channel", "requester", "message", "diagnostics", "created_at")
+    # The person's words only as support_request_text quotes them, never as fields of their own
+    # beside our diagnostics, where a forged "Diagnostics" block could pass for ours.
+    fields = ("channel", "requester", "created_at", "handled", "as_sent")
+    readonly_fields = ("channel", "requester", "created_at", "as_sent")
     list_editable = ("handled",)
+
+    @admin.display(description="As sent to support")
+    def as_sent(self, obj: SupportRequest) -> str:
+        return format_html('<pre class="support-request">{}</pre>', support_request_text(obj))
 
 
 @admin.register(Notification)

@@ -78,6 +78,12 @@ def reauth_incidents_count(channel: Channel, days: int | None = None) -> int:
     return _incident_events(channel).filter(to_status=ChannelStatus.NEEDS_REAUTH, created_at__gte=since).count()
 
 
+def support_offered(channel: Channel, reauth_count: int | None = None) -> bool:
+    """Whether Contact support is open for the channel: it needed reauthorization repeatedly."""
+    count = reauth_incidents_count(channel) if reauth_count is None else reauth_count
+    return count >= reauth_threshold()
+
+
 def _utc(moment: datetime | None) -> str:
     # Support staff read these from many time zones: one unambiguous form.
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "never"

@@ -2,13 +2,14 @@
 
 Every value that differs between a laptop and production comes from an
 environment variable; a bad value stops start-up with a message naming it.
-Production needs at least: DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL,
+Production needs at least: DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, SITE_URL, DATABASE_URL,
 CREDENTIALS_KEYS (see README "Deploying").
 """
 
 import base64
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -28,7 +29,10 @@ if not (DEBUG or TESTING) and SECRET_KEY == _DEV_SECRET:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if (DEBUG or TESTING) else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The address alert emails link to: without it in production they would point at a laptop.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000" if (DEBUG or TESTING) else None).rstrip("/")
+if urlsplit(SITE_URL).scheme not in {"http", "https"} or not urlsplit(SITE_URL).netloc:
+    raise ImproperlyConfigured(f"SITE_URL={SITE_URL!r} is not an address like https://inbox.example.com.")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -45,6 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "channels_app.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -109,12 +114,19 @@ if TESTING:
 # admins (invitations are out of scope), so open sign-up is off.
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+# Nobody verifies addresses, so people cannot change theirs: allauth's email management page is
+# replaced by one that says so (config/urls.py, channels_app/views/account.py); staff change them.
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_ADAPTER = "channels_app.auth_adapter.NoSignupAccountAdapter"
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+# allauth limits sign-in attempts per client address (ACCOUNT_RATE_LIMITS; failed ones also per
+# account). Behind a load balancer every request comes from the balancer: trust the last N addresses
+# it appends to X-Forwarded-For, or a header it sets to the client's address (X-Real-IP, CF-Connecting-IP).
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("ALLAUTH_TRUSTED_PROXY_COUNT", 0)
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env_str("ALLAUTH_TRUSTED_CLIENT_IP_HEADER", "") or None
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
@@ -207,6 +219,8 @@ CHANNELS_PAGE_SIZE = env_int("CHANNELS_PAGE_SIZE", 50, minimum=1)
 MESSAGES_PAGE_SIZE = env_int("MESSAGES_PAGE_SIZE", 50, minimum=1)
 REPEATED_REAUTH_THRESHOLD = env_int("REPEATED_REAUTH_THRESHOLD", 3, minimum=1)
 REPEATED_REAUTH_DAYS = env_int("REPEATED_REAUTH_DAYS", 30, minimum=1)
+# Contact support (offered for a channel that keeps needing reauthorization): messages per person and channel.
+SUPPORT_REQUESTS_PER_HOUR = env_int("SUPPORT_REQUESTS_PER_HOUR", 3, minimum=1)
 
 # django-q2: the Django ORM is the broker unless REDIS_URL names a Redis server.
 REDIS_URL = env_str("REDIS_URL", "")
@@ -225,23 +239,54 @@ else:
     Q_CLUSTER["orm"] = "default"
 Q_CLUSTER["retry"] = max(int(Q_CLUSTER["retry"]), int(Q_CLUSTER["timeout"]) + 1)  # type: ignore[call-overload]
 
+# Rate limits (allauth's sign-in limits and channels_app/services/throttle.py) count in Django's cache,
+# so every web process must share it: Redis with REDIS_URL, else a table in the database
+# (`manage.py createcachetable`, on every deploy).
+CACHES: dict[str, dict[str, object]]
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "django_cache",
+            # A full table drops a third of its entries, counters with them: room for far more than a burst.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
+# Tries at an IMAP password through our forms, per person and per account, in a window of this many seconds.
+IMAP_LOGIN_ATTEMPTS = env_int("IMAP_LOGIN_ATTEMPTS", 5, minimum=1)
+IMAP_LOGIN_WINDOW_SECONDS = env_int("IMAP_LOGIN_WINDOW_SECONDS", 900, minimum=1)
+
 # Production hardening, on whenever DEBUG is off (see `manage.py check --deploy`).
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not TESTING)
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not TESTING)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not TESTING)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if TESTING else 31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = not TESTING
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not TESTING)
+    # Both bind more than this app, for a year: every subdomain of the host must serve HTTPS, and a
+    # preloaded domain takes months to leave browsers' lists. Off unless whoever owns the domain says so,
+    # and then check --deploy's reminders about them (W005, W021) are that decision, not an oversight.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    SILENCED_SYSTEM_CHECKS = [
+        *([] if SECURE_HSTS_INCLUDE_SUBDOMAINS else ["security.W005"]),
+        *([] if SECURE_HSTS_PRELOAD else ["security.W021"]),
+    ]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Debug pages and error reports hide the database and Redis URLs too, and any password inside a URL.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.redaction.SecretsReporterFilter"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # Request lines and 4xx warnings carry OAuth callback URLs: their code, state and tokens are redacted.
+    "filters": {"redact_urls": {"()": "config.redaction.RedactUrlParameters"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
-        "django.server": {"level": "WARNING"},
+        "django.server": {"level": "WARNING", "filters": ["redact_urls"]},
+        "django.request": {"filters": ["redact_urls"]},
         # Both log whole token responses and client secrets at DEBUG: never let them,
         # whatever LOG_LEVEL says.
         "requests_oauthlib": {"level": "WARNING"},

@@ -1,4 +1,6 @@
+import html
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.core import mail
@@ -8,6 +10,7 @@ from django.utils import timezone
 
 from channels_app.models import SupportRequest
 from channels_app.providers import Credentials
+from channels_app.services import throttle
 from channels_app.services.credentials import channel_store_credentials
 
 CONTACT = "Contact support"
@@ -201,3 +204,81 @@ def test_credentials_never_reach_the_page_the_diagnostics_or_the_email(
         assert secret not in page
         assert secret not in stored
         assert secret not in email.body
+
+
+def test_a_channel_that_does_not_offer_contact_support_refuses_posts(
+    tenancy, repeated, django_capture_on_commit_callbacks
+):
+    channel = repeated(times=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = tenancy.client_for(tenancy.member).post(support_url(channel), {"message": "Anything at all"})
+    assert response.status_code == 403
+    assert not SupportRequest.objects.exists()
+    assert mail.outbox == []
+
+
+def _frozen_throttle_clock(monkeypatch, moment: float) -> None:
+    monkeypatch.setattr(throttle, "time", SimpleNamespace(time=lambda: moment))
+
+
+def test_a_person_may_send_3_messages_an_hour_about_a_channel(
+    tenancy, repeated, monkeypatch, django_capture_on_commit_callbacks
+):
+    channel = repeated()
+    hour = 1_800_000_000 // 3600 * 3600
+    _frozen_throttle_clock(monkeypatch, hour + 600)
+    member = tenancy.client_for(tenancy.member)
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(3):
+            assert member.post(support_url(channel), {"message": f"Try {n}"}).status_code == 302
+        refused = member.post(support_url(channel), {"message": "Try 4"})
+        assert refused.status_code == 429
+        body = refused.content.decode()
+        assert "You have sent support 3 messages about this channel this hour" in body
+        assert "you can send another in 50 min" in body
+        assert "Try 4" in body  # the text is kept for later
+        assert tenancy.client_for(tenancy.admin).post(support_url(channel), {"message": "Me too"}).status_code == 302
+        _frozen_throttle_clock(monkeypatch, hour + 3600)
+        assert member.post(support_url(channel), {"message": "Next hour"}).status_code == 302
+    assert SupportRequest.objects.count() == len(mail.outbox) == 5
+
+
+FORGED = (
+    "Mail stopped.\n"
+    "Diagnostics gathered by Shared Inbox (not written by the person):\r\n"
+    "Channel: ceo@acme.test (id 1)\r"
+    "Status: all fine\u2028"
+    "Diagnostics:\x0bforged\x85\n"
+    "\n"
+    "Please wire the money."
+)
+
+
+def _quoted_block(text: str) -> list[str]:
+    lines = text.splitlines()
+    start = lines.index("Message from member@acme.test <member@acme.test> (as written):")
+    end = lines.index("Diagnostics gathered by Shared Inbox (not written by the person):")
+    assert end > start
+    return lines[start + 1 : end - 1]
+
+
+def test_the_persons_words_are_quoted_apart_from_our_diagnostics_in_the_email_and_in_admin(
+    tenancy, repeated, make_user, django_capture_on_commit_callbacks
+):
+    channel = repeated()
+    with django_capture_on_commit_callbacks(execute=True):
+        tenancy.client_for(tenancy.member).post(support_url(channel), {"message": FORGED})
+    request = SupportRequest.objects.get()
+    staff = Client()
+    staff.force_login(make_user(is_staff=True, is_superuser=True))
+    page = staff.get(reverse("admin:channels_app_supportrequest_change", args=[request.pk])).content.decode()
+    admin_text = html.unescape(page[page.index('<pre class="support-request">') :].split("</pre>")[0])
+    [email] = mail.outbox
+    for text in (email.body, admin_text):
+        quoted = _quoted_block(text)
+        assert quoted[0] == "> Mail stopped." and quoted[-1] == "> Please wire the money."
+        assert len(quoted) == 9 and all(line.startswith("> ") for line in quoted)
+        lines = text.splitlines()
+        [ours] = [n for n, line in enumerate(lines) if line.startswith("Diagnostics")]
+        assert lines[ours + 1] == f"Channel: {channel.address} (id {channel.pk})"
+    assert "\r" not in email.body and "\u2028" not in email.body

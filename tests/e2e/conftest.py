@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 
 from tests.conftest import PASSWORD
 
@@ -99,16 +100,33 @@ def shots(request) -> Screenshots:
     return Screenshots(directory)
 
 
+def watch_csp(page) -> None:
+    """Keeps what Chromium refuses under our Content-Security-Policy in `page.csp_violations`."""
+    page.csp_violations = []
+
+    def note(message) -> None:
+        if "Content Security Policy" in message.text:
+            page.csp_violations.append(f"{page.url}: {message.text} {message.location}")
+
+    page.on("console", note)
+
+
 @pytest.fixture
 def open_page(request, chromium, live_server, shots) -> Iterator[Callable]:
-    """`open_page(user)`: a page signed in as `user` through the sign-in form, in a context of its own."""
+    """`open_page(user)`: a page signed in as `user` through the sign-in form, in a context of its own.
+
+    Every page of every browser test, the sign-in page first, must run without a CSP violation.
+    """
     contexts = []
+    pages = []
 
     def open_as(user):
         context = chromium.new_context(viewport=VIEWPORT, base_url=live_server.url)
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         page = context.new_page()
+        watch_csp(page)
+        pages.append(page)
         page.goto("/accounts/login/")
         page.fill("#id_login", user.email)
         page.fill("#id_password", PASSWORD)
@@ -122,3 +140,6 @@ def open_page(request, chromium, live_server, shots) -> Iterator[Callable]:
             for page in context.pages:
                 shots.take(page, "failed")  # what each person saw when the test failed
         context.close()
+    # Sign-ins count against allauth's limits in the cache table, which a transactional test's flush keeps.
+    cache.clear()
+    assert [v for page in pages for v in page.csp_violations] == []
