@@ -7,12 +7,12 @@ the provider's published keys, `aud`, `iss` and `exp`, and only then read the cl
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 import requests
 from django.conf import settings
-from django.core.cache import cache
 from jwcrypto import jwk, jws, jwt
 from jwcrypto.common import JWException, JWKeyNotFound
 
@@ -24,19 +24,22 @@ JWKS_CACHE_SECONDS = 3600
 LEEWAY_SECONDS = 300
 
 
+# Published keys per URL, with when they were fetched: in this process only (they are public, and a
+# shared cache would cost a database or Redis round trip per sign-in to save one HTTP request an hour).
+_KEYS: dict[str, tuple[float, str]] = {}
+
+
 def _jwks(url: str, *, fresh: bool = False) -> jwk.JWKSet:
-    key = f"jwks:{url}"
-    text = None if fresh else cache.get(key)
-    if text is None:
+    cached = _KEYS.get(url)
+    if fresh or cached is None or time.monotonic() - cached[0] > JWKS_CACHE_SECONDS:
         try:
             response = requests.get(url, timeout=settings.OAUTH_HTTP_TIMEOUT_SECONDS)
             response.raise_for_status()
-            text = response.text
-            jwk.JWKSet.from_json(text)
+            jwk.JWKSet.from_json(response.text)
         except (requests.RequestException, JWException, ValueError):
             raise PassingFailure("The provider's signing keys could not be fetched.", code="JWKS") from None
-        cache.set(key, text, JWKS_CACHE_SECONDS)
-    return jwk.JWKSet.from_json(text)
+        cached = _KEYS[url] = (time.monotonic(), response.text)
+    return jwk.JWKSet.from_json(cached[1])
 
 
 def _invalid(what: str) -> ConfigurationFailure:
