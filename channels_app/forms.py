@@ -1,8 +1,11 @@
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from channels_app.models import Workspace
 from channels_app.providers import get_provider, provider_classes
+from channels_app.providers.imap_network import imap_host
+from channels_app.providers.imap_session import has_control_characters
 
 
 def oauth_provider_choices() -> list[tuple[str, str]]:
@@ -63,17 +66,48 @@ class OAuthConnectForm(_SpaceForm):
         field.choices = oauth_provider_choices()
 
 
+def refuse_control_characters(value: str) -> None:
+    """Every field that reaches a mail server: a line break in it would end our command and start another."""
+    if has_control_characters(value):
+        raise ValidationError("Line breaks, tabs and other control characters cannot be sent to a mail server.")
+
+
+def refuse_non_ascii(value: str) -> None:
+    if not value.isascii():
+        raise ValidationError("IMAP user names are plain ASCII: letters without accents, digits and punctuation.")
+
+
+def password_field(label: str = "Password") -> forms.CharField:
+    # Not stripped: spaces at either end are part of a password.
+    return forms.CharField(
+        label=label,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
+        validators=[refuse_control_characters],
+    )
+
+
 class ImapConnectForm(_SpaceForm):
-    address = forms.EmailField(label="Email address")
+    address = forms.EmailField(label="Email address", validators=[refuse_control_characters])
     host = forms.CharField(label="IMAP server", max_length=255)
     port = forms.IntegerField(min_value=1, max_value=65535, initial=993)
     use_tls = forms.BooleanField(label="Use TLS", required=False, initial=True)
-    username = forms.CharField(max_length=255, help_text="Often the email address.")
-    password = forms.CharField(widget=forms.PasswordInput(render_value=False))
+    username = forms.CharField(
+        max_length=255,
+        help_text="Often the email address.",
+        validators=[refuse_control_characters, refuse_non_ascii],
+    )
+    password = password_field()
+
+    def clean_host(self) -> str:
+        try:
+            return imap_host(self.cleaned_data["host"])
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
 
 
 class ImapPasswordForm(forms.Form):
-    password = forms.CharField(label="New password", widget=forms.PasswordInput(render_value=False))
+    password = password_field("New password")
 
 
 class SupportRequestForm(forms.Form):

@@ -1,4 +1,5 @@
-"""The generic reading of IMAP answers (RFC 3501, RFC 5530) and of network trouble, without a server."""
+"""The generic reading of IMAP answers (RFC 3501, RFC 5530) and of network trouble, without a server;
+what a password login sends, against the in-memory IMAP server."""
 
 import imaplib
 import socket
@@ -6,7 +7,16 @@ import ssl
 
 import pytest
 
-from channels_app.providers import AuthFailure, FailureKind, PassingFailure, PolicyFailure
+from channels_app.providers import (
+    AuthFailure,
+    ConfigurationFailure,
+    Credentials,
+    FailureKind,
+    ImapEndpoint,
+    PassingFailure,
+    PolicyFailure,
+    get_provider,
+)
 from channels_app.providers.imap_session import classify_answer, classify_transport_error, provider_words
 
 
@@ -69,3 +79,31 @@ def test_network_trouble_is_passing(error):
 
 def test_errors_that_are_not_the_servers_are_left_alone():
     assert classify_transport_error(KeyError("bug")) is None
+
+
+def _log_in(port: int, username: str, password: str) -> None:
+    endpoint = ImapEndpoint("127.0.0.1", port, False, username)
+    with get_provider("imap").open_mailbox(endpoint, Credentials(password=password)) as client:
+        client.select_folder("INBOX", readonly=True)
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("me@example.test", ' spaces "quotes" and \\backslashes\\ '),
+        ("first last", "pässwörd ✓"),
+    ],
+)
+def test_user_name_and_password_reach_the_server_exactly_as_given(memory_imap, username, password):
+    _log_in(memory_imap.port, username, password)
+    assert memory_imap.logins == [(username, password)]
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("user\r\nA1 DELETE INBOX", "pw"), ("user", "pw\r\nA1 DELETE INBOX"), ("user\x00", "pw"), ("jürgen", "pw")],
+)
+def test_a_login_that_cannot_be_sent_safely_is_not_sent(memory_imap, username, password):
+    with pytest.raises(ConfigurationFailure):
+        _log_in(memory_imap.port, username, password)
+    assert memory_imap.logins == []

@@ -1,8 +1,10 @@
 """Add channel: who may add where, and IMAP channels verified by a real login before saving."""
 
+import pytest
 from django.urls import reverse
 
 from channels_app.models import Channel
+from tests.network_fakes import listening, record
 
 
 def test_add_channel_pages_by_space_and_actor(tenancy):
@@ -53,3 +55,41 @@ def test_imap_connect_to_a_closed_port_saves_nothing_and_says_why(tenancy):
 def test_member_cannot_add_imap_channel_to_workspace(tenancy):
     url = reverse("workspace:add_imap_channel", args=[tenancy.workspace.pk])
     assert tenancy.client_for(tenancy.member).post(url, {}).status_code == 403
+
+
+def _imap_post(client, port, **fields):
+    data = {"address": "me@example.test", "host": "127.0.0.1", "port": port, "username": "me", "password": "pw"}
+    return client.post(reverse("personal:add_imap_channel"), {**data, **fields})
+
+
+def test_a_host_label_longer_than_63_characters_is_a_form_error(tenancy):
+    response = _imap_post(tenancy.client_for(tenancy.member), 993, host="a" * 64 + ".example.com")
+    assert response.status_code == 200
+    assert "server&#x27;s name" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("username", "user\r\nA1 DELETE INBOX"),
+        ("username", "user\x00"),
+        ("password", "pw\r\nA1 DELETE INBOX"),
+        ("password", "pw\tpw"),
+        ("address", '"me\x07"@example.test'),
+        ("host", "127.0.0.1\r\nA1 DELETE INBOX"),
+    ],
+)
+def test_control_characters_are_a_form_error_and_never_reach_a_server(tenancy, field, value):
+    with listening(record) as server:
+        response = _imap_post(tenancy.client_for(tenancy.member), server.port, **{field: value})
+    assert response.status_code == 200
+    assert response.context["form"].errors[field]
+    assert server.accepted == 0
+    assert not Channel.objects.filter(address="me@example.test").exists()
+
+
+def test_a_user_name_that_is_not_ascii_is_a_form_error(tenancy):
+    with listening(record) as server:
+        response = _imap_post(tenancy.client_for(tenancy.member), server.port, username="jürgen")
+    assert response.context["form"].errors["username"]
+    assert server.accepted == 0

@@ -11,6 +11,7 @@ import logging
 import re
 import socket
 import ssl
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
@@ -20,6 +21,7 @@ from imapclient.exceptions import IMAPClientError
 
 from channels_app.providers.base import (
     AuthFailure,
+    ConfigurationFailure,
     ImapEndpoint,
     PassingFailure,
     PolicyFailure,
@@ -109,15 +111,37 @@ def classify_transport_error(exc: BaseException) -> ProviderFailure | None:
     return None
 
 
+def has_control_characters(text: str) -> bool:
+    """Whether `text` holds a control character: CR and LF end an IMAP command (a user name with them could
+    smuggle in commands of its own), NUL ends strings. Nothing holding one may reach the wire."""
+    return any(unicodedata.category(char) == "Cc" for char in text)
+
+
 def password_login(client: IMAPClient, username: str, password: str) -> None:
     """LOGIN, telling a refusal (NO/BAD) apart from a dropped connection (imaplib's abort is one of its
-    errors, and imapclient would report both as a LoginError: a false "wrong password")."""
+    errors, and imapclient would report both as a LoginError: a false "wrong password").
+
+    Both arguments go as quoted strings (RFC 3501 9: a quoted string is any 7-bit text without CR and LF),
+    a password with other characters as a literal of its UTF-8 bytes; imaplib itself would send the user
+    name as it is and fail on a password that is not ASCII.
+    """
+    if has_control_characters(username) or has_control_characters(password) or not username.isascii():
+        raise ConfigurationFailure("The IMAP user name or password holds characters that cannot be sent.")
+    imap = client._imap
+    arguments = [imap._quote(username)]
+    if password.isascii():
+        arguments.append(imap._quote(password))
+    else:
+        imap.literal = password.encode()
     try:
-        client._imap.login(username, password)
+        status, data = imap._simple_command("LOGIN", *arguments)
     except imaplib.IMAP4.abort:
         raise
     except imaplib.IMAP4.error as exc:
         raise LoginRefused(str(exc)) from None
+    if status != "OK":
+        raise LoginRefused(str(data[-1]))
+    imap.state = "AUTH"
 
 
 def xoauth2_login(client: IMAPClient, username: str, access_token: str) -> None:

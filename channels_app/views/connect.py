@@ -89,7 +89,7 @@ def add_imap_channel(request: AuthedRequest, space_kind: str, workspace_id: int 
     form = ImapConnectForm(request.POST or None, workspaces=workspaces if space_kind == "company" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        imap = ImapEndpoint(data["host"].strip(), data["port"], data["use_tls"], data["username"])
+        imap = ImapEndpoint(data["host"], data["port"], data["use_tls"], data["username"])
         try:
             imap_verify_login(imap=imap, password=data["password"])
             channel = channel_create(

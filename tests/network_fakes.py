@@ -1,0 +1,129 @@
+"""Listeners on loopback that misbehave the ways a mail server (or something that is not one) can.
+
+Each runs in a background thread, counts the connections it accepts and keeps the bytes it was sent,
+so a test can assert that nothing reached it.
+"""
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+
+GREETING = b"* OK [CAPABILITY IMAP4rev1 LITERAL+ AUTH=PLAIN] Fake ready.\r\n"
+
+
+@dataclass
+class Listener:
+    port: int
+    stop: threading.Event = field(default_factory=threading.Event)
+    accepted: int = 0
+    received: bytearray = field(default_factory=bytearray)
+
+
+Behaviour = Callable[[socket.socket, Listener], None]
+
+
+@contextmanager
+def listening(behaviour: Behaviour) -> Iterator[Listener]:
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.05)
+    listener = Listener(port=server.getsockname()[1])
+    handlers: list[threading.Thread] = []
+
+    def serve(conn: socket.socket) -> None:
+        with conn, suppress(OSError):
+            behaviour(conn, listener)
+
+    def accept_loop() -> None:
+        while not listener.stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            listener.accepted += 1
+            thread = threading.Thread(target=serve, args=(conn,), daemon=True)
+            handlers.append(thread)
+            thread.start()
+
+    acceptor = threading.Thread(target=accept_loop, daemon=True)
+    acceptor.start()
+    try:
+        yield listener
+    finally:
+        listener.stop.set()
+        acceptor.join(timeout=5)
+        server.close()
+        for thread in handlers:
+            thread.join(timeout=5)
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on: connecting to it is refused."""
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return int(probe.getsockname()[1])
+
+
+def _read_until_stopped(conn: socket.socket, listener: Listener) -> None:
+    conn.settimeout(0.05)
+    while not listener.stop.is_set():
+        try:
+            data = conn.recv(4096)
+        except TimeoutError:
+            continue
+        if not data:
+            return
+        listener.received += data
+
+
+def record(conn: socket.socket, listener: Listener) -> None:
+    """Greets as an IMAP server and keeps whatever is sent, answering nothing."""
+    conn.sendall(GREETING)
+    _read_until_stopped(conn, listener)
+
+
+def stall(conn: socket.socket, listener: Listener) -> None:
+    """Accepts and never says a word."""
+    _read_until_stopped(conn, listener)
+
+
+def close_at_once(conn: socket.socket, listener: Listener) -> None:
+    """Accepts and hangs up."""
+
+
+def garbage(conn: socket.socket, listener: Listener) -> None:
+    """Answers with bytes that are neither IMAP nor TLS (an SSH banner), then waits."""
+    conn.sendall(b"SSH-2.0-OpenSSH_9.6\r\n" + bytes(range(256)))
+    _read_until_stopped(conn, listener)
+
+
+def dribble(conn: socket.socket, listener: Listener) -> None:
+    """A greeting one byte at a time, a byte every 50 ms, never finishing: each read gets something."""
+    line = b"* OK " + b"x" * 10_000
+    for byte in line:
+        if listener.stop.wait(0.05):
+            return
+        conn.sendall(bytes([byte]))
+
+
+def drop_on_login(conn: socket.socket, listener: Listener) -> None:
+    """Greets, answers CAPABILITY, and hangs up when the LOGIN comes."""
+    conn.sendall(GREETING)
+    buffer = b""
+    conn.settimeout(0.05)
+    while not listener.stop.is_set():
+        try:
+            data = conn.recv(4096)
+        except TimeoutError:
+            continue
+        if not data:
+            return
+        listener.received += data
+        buffer += data
+        while b"\r\n" in buffer:
+            line, buffer = buffer.split(b"\r\n", 1)
+            tag, _, rest = line.partition(b" ")
+            if rest.upper().startswith(b"LOGIN"):
+                return
+            if rest.upper().startswith(b"CAPABILITY"):
+                conn.sendall(b"* CAPABILITY IMAP4rev1 LITERAL+ AUTH=PLAIN\r\n" + tag + b" OK done\r\n")
