@@ -3,7 +3,9 @@
 import pytest
 from django.urls import reverse
 
+from channels_app import crypto
 from channels_app.models import Channel
+from tests.error_reports import crash_on_login, crash_report
 from tests.network_fakes import listening, record
 
 
@@ -93,3 +95,44 @@ def test_a_user_name_that_is_not_ascii_is_a_form_error(tenancy):
         response = _imap_post(tenancy.client_for(tenancy.member), server.port, username="jürgen")
     assert response.context["form"].errors["username"]
     assert server.accepted == 0
+
+
+SECRET = "correct-horse-Battery-99"
+
+
+def test_a_crash_while_signing_in_keeps_the_password_out_of_the_error_report(tenancy, memory_imap, monkeypatch):
+    crash_on_login(monkeypatch)
+    report = crash_report(
+        tenancy.client_for(tenancy.member),
+        reverse("personal:add_imap_channel"),
+        {
+            "address": "me@example.test",
+            "host": "127.0.0.1",
+            "port": memory_imap.port,
+            "username": "me",
+            "password": SECRET,
+        },
+    )
+    assert "password_login" in report and "crashing_send" in report
+    assert SECRET not in report
+
+
+def test_a_crash_while_saving_keeps_the_password_out_of_the_error_report(tenancy, memory_imap, monkeypatch):
+    class BrokenKeys:
+        def encrypt(self, data: bytes) -> bytes:
+            raise RuntimeError("a bug")
+
+    monkeypatch.setattr(crypto, "_fernet", BrokenKeys)
+    report = crash_report(
+        tenancy.client_for(tenancy.member),
+        reverse("personal:add_imap_channel"),
+        {
+            "address": "me@example.test",
+            "host": "127.0.0.1",
+            "port": memory_imap.port,
+            "username": "me",
+            "password": SECRET,
+        },
+    )
+    assert "encrypt_json" in report
+    assert SECRET not in report

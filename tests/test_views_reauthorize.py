@@ -4,6 +4,10 @@ from urllib.parse import parse_qs, urlparse
 
 from django.urls import reverse
 
+from channels_app.providers import Credentials
+from channels_app.services.credentials import channel_store_credentials
+from tests.error_reports import crash_on_login, crash_report
+
 
 def _start(tenancy, user, channel):
     return tenancy.client_for(user).post(reverse("channel_reauthorize", args=[channel.pk]))
@@ -82,3 +86,17 @@ def test_callback_with_forged_state_is_403(tenancy):
     response = tenancy.client_for(tenancy.admin).get(reverse("oauth_callback"), {"state": "forged", "code": "x"})
     assert response.status_code == 403
     assert "Nothing was changed" in response.content.decode()
+
+
+def test_a_crash_while_checking_a_new_password_keeps_it_out_of_the_error_report(tenancy, memory_imap, monkeypatch):
+    channel = tenancy.member_channel
+    channel.provider, channel.imap_host, channel.imap_port = "imap", "127.0.0.1", memory_imap.port
+    channel.imap_use_tls, channel.imap_username = False, channel.address
+    channel.save()
+    channel_store_credentials(channel=channel, credentials=Credentials(password="old password"))
+    crash_on_login(monkeypatch)
+    secret = "correct-horse-Battery-99"
+    url = reverse("channel_reauthorize_password", args=[channel.pk])
+    report = crash_report(tenancy.client_for(tenancy.member), url, {"password": secret})
+    assert "password_login" in report
+    assert secret not in report

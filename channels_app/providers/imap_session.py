@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
@@ -117,6 +118,8 @@ def has_control_characters(text: str) -> bool:
     return any(unicodedata.category(char) == "Cc" for char in text)
 
 
+# Every frame below this one (imaplib's) holds the password in some form: hide them all in error reports.
+@sensitive_variables()
 def password_login(client: IMAPClient, username: str, password: str) -> None:
     """LOGIN, telling a refusal (NO/BAD) apart from a dropped connection (imaplib's abort is one of its
     errors, and imapclient would report both as a LoginError: a false "wrong password").
@@ -144,6 +147,7 @@ def password_login(client: IMAPClient, username: str, password: str) -> None:
     imap.state = "AUTH"
 
 
+@sensitive_variables()
 def xoauth2_login(client: IMAPClient, username: str, access_token: str) -> None:
     """SASL XOAUTH2. An error challenge (base64 JSON with a status) must be answered with an empty
     line, after which the server sends its final NO: https://developers.google.com/workspace/gmail/imap/xoauth2-protocol#error_response

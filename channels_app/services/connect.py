@@ -11,6 +11,7 @@ from functools import partial
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from channels_app.models import (
     Channel,
@@ -66,6 +67,7 @@ class DuplicateChannel(Exception):
         super().__init__(f"{address} is already connected in your company.")
 
 
+@sensitive_variables("password")
 def imap_verify_login(*, imap: ImapEndpoint, password: str) -> None:
     """A real login and SELECT INBOX; raises the provider layer's classified failures."""
     provider = get_provider("imap")

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
 from channels_app.forms import ImapConnectForm, OAuthConnectForm
@@ -82,8 +83,10 @@ def add_channel(request: AuthedRequest, space_kind: str, workspace_id: int | Non
     )
 
 
+@sensitive_post_parameters("password")
 @login_required
 @require_http_methods(["GET", "POST"])
+@sensitive_variables("data")
 def add_imap_channel(request: AuthedRequest, space_kind: str, workspace_id: int | None = None) -> HttpResponse:
     space, workspaces = space_for_add(request.user, space_kind, workspace_id)
     form = ImapConnectForm(request.POST or None, workspaces=workspaces if space_kind == "company" else None)

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
 from channels_app.forms import ImapPasswordForm
@@ -46,7 +47,9 @@ def reauthorize(request: AuthedRequest, channel_id: int) -> HttpResponse:
     )
 
 
+@sensitive_post_parameters("password")
 @login_required
+@sensitive_variables("password")
 def reauthorize_password(request: AuthedRequest, channel_id: int) -> HttpResponse:
     channel = access_channel(request.user, channel_id)
     require_manage_channel(request.user, channel)
