@@ -68,7 +68,7 @@ def child(mode: str, address: str) -> None:
         address=address,
         imap_host="127.0.0.1",
         imap_port=DOVECOT_PORT,
-        imap_use_tls=False,
+        imap_security="none",
         imap_username=address,
     )
     channel_store_credentials(channel=channel, credentials=Credentials(password=PASSWORD))

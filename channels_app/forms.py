@@ -3,7 +3,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from channels_app.models import Workspace
-from channels_app.providers import get_provider, provider_classes
+from channels_app.providers import ImapSecurity, get_provider, provider_classes
 from channels_app.providers.imap_network import imap_host
 from channels_app.providers.imap_session import has_control_characters
 
@@ -87,11 +87,25 @@ def password_field(label: str = "Password") -> forms.CharField:
     )
 
 
+SECURITY_CHOICES = [
+    (ImapSecurity.TLS.value, "TLS (port 993)"),
+    (ImapSecurity.STARTTLS.value, "STARTTLS (port 143)"),
+    (ImapSecurity.NONE.value, "None: passwords travel unencrypted (only for servers on a trusted network)"),
+]
+
+
 class ImapConnectForm(_SpaceForm):
     address = forms.EmailField(label="Email address", validators=[refuse_control_characters])
     host = forms.CharField(label="IMAP server", max_length=255)
-    port = forms.IntegerField(min_value=1, max_value=65535, initial=993)
-    use_tls = forms.BooleanField(label="Use TLS", required=False, initial=True)
+    security = forms.TypedChoiceField(
+        choices=SECURITY_CHOICES, coerce=ImapSecurity, initial=ImapSecurity.TLS.value, widget=forms.RadioSelect
+    )
+    confirm_unencrypted = forms.BooleanField(
+        label="I understand that the password and all mail travel unencrypted to this server.", required=False
+    )
+    port = forms.IntegerField(
+        min_value=1, max_value=65535, required=False, help_text="Leave empty for the usual port of the security chosen."
+    )
     username = forms.CharField(
         max_length=255,
         help_text="Often the email address.",
@@ -104,6 +118,15 @@ class ImapConnectForm(_SpaceForm):
             return imap_host(self.cleaned_data["host"])
         except ValueError as error:
             raise ValidationError(str(error)) from None
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        security = data.get("security")
+        if security is ImapSecurity.NONE and not data.get("confirm_unencrypted"):
+            self.add_error("confirm_unencrypted", "Confirm that this server may be used without encryption.")
+        if security is not None and data.get("port") is None:
+            data["port"] = ImapSecurity(security).usual_port
+        return data
 
 
 class ImapPasswordForm(forms.Form):

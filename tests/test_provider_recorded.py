@@ -139,7 +139,7 @@ def _imap_channel(channel: Channel, kind: str, port: int, settings) -> Channel:
     """A channel of `kind` whose mailbox is behind the front, with credentials that look valid."""
     channel.provider = kind
     if kind == "imap":
-        channel.imap_host, channel.imap_port, channel.imap_use_tls = "127.0.0.1", port, False
+        channel.imap_host, channel.imap_port, channel.imap_security = "127.0.0.1", port, "none"
         channel.imap_username = channel.address
         credentials = Credentials(password="pw")
     else:

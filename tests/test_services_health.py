@@ -208,6 +208,8 @@ def test_slow_check_notices_when_access_comes_back_on_its_own(
             "port": local["port"],
             "username": mailbox.address,
             "password": mailbox.password,
+            "security": "none",
+            "confirm_unencrypted": "on",
         },
     )
     channel = Channel.objects.get(address=mailbox.address)

@@ -91,7 +91,7 @@ def test_callback_with_forged_state_is_403(tenancy):
 def test_a_crash_while_checking_a_new_password_keeps_it_out_of_the_error_report(tenancy, memory_imap, monkeypatch):
     channel = tenancy.member_channel
     channel.provider, channel.imap_host, channel.imap_port = "imap", "127.0.0.1", memory_imap.port
-    channel.imap_use_tls, channel.imap_username = False, channel.address
+    channel.imap_security, channel.imap_username = "none", channel.address
     channel.save()
     channel_store_credentials(channel=channel, credentials=Credentials(password="old password"))
     crash_on_login(monkeypatch)

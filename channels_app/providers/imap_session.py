@@ -18,12 +18,14 @@ from contextlib import contextmanager, suppress
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError
+from imapclient.exceptions import CapabilityError, IMAPClientError
 
+from channels_app.providers import imap_network
 from channels_app.providers.base import (
     AuthFailure,
     ConfigurationFailure,
     ImapEndpoint,
+    ImapSecurity,
     PassingFailure,
     PolicyFailure,
     ProviderFailure,
@@ -176,7 +178,7 @@ def imap_connection(
     client: IMAPClient | None = None
     logged_in = False
     try:
-        client = IMAPClient(endpoint.host, port=endpoint.port, ssl=endpoint.ssl, timeout=settings.IMAP_TIMEOUT_SECONDS)
+        client = _connected(endpoint)
         login(client)
         logged_in = True
         yield client
@@ -199,6 +201,36 @@ def imap_connection(
             # The connection may already be gone; logging out is a courtesy.
             with suppress(Exception):
                 client.logout()
+
+
+def _connected(endpoint: ImapEndpoint) -> IMAPClient:
+    """A client greeted by the server and, unless the endpoint says otherwise, encrypted; not logged in."""
+    context = imap_network.tls_context()
+    client = IMAPClient(
+        endpoint.host,
+        port=endpoint.port,
+        ssl=endpoint.security is ImapSecurity.TLS,
+        ssl_context=context,
+        timeout=settings.IMAP_TIMEOUT_SECONDS,
+    )
+    if endpoint.security is not ImapSecurity.STARTTLS:
+        return client
+    upgraded = False
+    try:
+        client.starttls(context)
+        upgraded = True
+    except CapabilityError:
+        raise ConfigurationFailure("The mail server does not offer STARTTLS.") from None
+    except (IMAPClientError, imaplib.IMAP4.error) as refused:
+        if isinstance(refused, imaplib.IMAP4.abort):
+            raise
+        words = provider_words(str(refused))
+        raise ConfigurationFailure("The mail server refused STARTTLS.", provider_words=words) from None
+    finally:
+        if not upgraded:
+            with suppress(Exception):
+                client.shutdown()
+    return client
 
 
 def _classified(

@@ -152,9 +152,9 @@ def channel_create(
             inbox=inbox, provider=provider, address=address.lower(), import_since=import_since
         )
         if imap is not None:
-            channel.imap_host, channel.imap_port, channel.imap_use_tls = imap.host, imap.port, imap.ssl
+            channel.imap_host, channel.imap_port, channel.imap_security = imap.host, imap.port, imap.security
             channel.imap_username = imap.username
-            channel.save(update_fields=["imap_host", "imap_port", "imap_use_tls", "imap_username"])
+            channel.save(update_fields=["imap_host", "imap_port", "imap_security", "imap_username"])
         channel_store_credentials(channel=channel, credentials=credentials)
         channel_set_status(
             channel=channel,

@@ -92,7 +92,7 @@ def add_imap_channel(request: AuthedRequest, space_kind: str, workspace_id: int 
     form = ImapConnectForm(request.POST or None, workspaces=workspaces if space_kind == "company" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        imap = ImapEndpoint(data["host"], data["port"], data["use_tls"], data["username"])
+        imap = ImapEndpoint(data["host"], data["port"], data["security"], data["username"])
         try:
             imap_verify_login(imap=imap, password=data["password"])
             channel = channel_create(
@@ -108,7 +108,7 @@ def add_imap_channel(request: AuthedRequest, space_kind: str, workspace_id: int 
         except AuthFailure:
             form.add_error("password", "The mail server rejected this user name or password.")
         except ProviderFailure as failure:
-            form.add_error(None, f"{failure.message} Check the server name, port and TLS setting.")
+            form.add_error(None, f"{failure.message} Check the server name, port and security.")
         except DuplicateChannel as duplicate:
             form.add_error("address", str(duplicate))
         else:
