@@ -66,6 +66,13 @@ class OAuthConnectForm(_SpaceForm):
         field.choices = oauth_provider_choices()
 
 
+def could_not_sign_in(host: str, port: int) -> str:
+    """One text for every way a connection can fail (refused, timed out, TLS failed, lost, or an address we
+    do not connect to): a text per cause would let anyone map which ports answer on any host we reach.
+    The cause goes to our log."""
+    return f"Could not sign in to a mail server at {host}:{port} with these details."
+
+
 def refuse_control_characters(value: str) -> None:
     """Every field that reaches a mail server: a line break in it would end our command and start another."""
     if has_control_characters(value):

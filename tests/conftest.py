@@ -35,6 +35,7 @@ pytest_plugins = [
     "tests.provider_fixtures",
     "tests.provider_fakes",
     "tests.failure_expectations",
+    "tests.network_fakes",
     "tests.tls_fakes",
 ]
 

@@ -9,6 +9,9 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
 
 GREETING = b"* OK [CAPABILITY IMAP4rev1 LITERAL+ AUTH=PLAIN] Fake ready.\r\n"
 
@@ -127,3 +130,27 @@ def drop_on_login(conn: socket.socket, listener: Listener) -> None:
                 return
             if rest.upper().startswith(b"CAPABILITY"):
                 conn.sendall(b"* CAPABILITY IMAP4rev1 LITERAL+ AUTH=PLAIN\r\n" + tag + b" OK done\r\n")
+
+
+@pytest.fixture
+def allow_port(settings: Any) -> Callable[[int], int]:
+    """Lets the IMAP policy connect to a test listener's port (IMAP_ALLOWED_PORTS); returns the port."""
+
+    def allow(port: int) -> int:
+        settings.IMAP_ALLOWED_PORTS = [*settings.IMAP_ALLOWED_PORTS, port]
+        return port
+
+    return allow
+
+
+@pytest.fixture
+def connections(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every address a socket is asked to connect to in this test, none of them reached."""
+    attempts: list[object] = []
+
+    def connect(self: socket.socket, address: object) -> None:
+        attempts.append(address)
+        raise ConnectionRefusedError("no connections in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    return attempts

@@ -123,7 +123,8 @@ def fake(settings: Any) -> Iterator[FakeTokenEndpoint]:
 
 @dataclass
 class MemoryImap:
-    """The IMAP front serving its in-memory mailbox; `logins` holds each (user, password) it was sent."""
+    """The IMAP front serving its in-memory mailbox on a port the IMAP policy allows; `logins` holds each
+    (user, password) it was sent."""
 
     port: int
     logins: list[tuple[str, str]] = field(default_factory=list)
@@ -131,7 +132,7 @@ class MemoryImap:
 
 
 @pytest.fixture
-def memory_imap() -> Iterator[MemoryImap]:
+def memory_imap(settings: Any) -> Iterator[MemoryImap]:
     from localprovider.imap_front import ImapFront
     from localprovider.personas import MailboxState
 
@@ -144,4 +145,5 @@ def memory_imap() -> Iterator[MemoryImap]:
     front = ImapFront(upstream=None, state_for=lambda _address: MailboxState(persona="plain"), refuses=refuses)
     with front.running() as port:
         server.port = port
+        settings.IMAP_ALLOWED_PORTS = [*settings.IMAP_ALLOWED_PORTS, port]
         yield server

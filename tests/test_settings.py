@@ -63,3 +63,20 @@ def test_redis_url_switches_the_task_broker():
     assert result.stdout.split()[-2:] == ["redis://127.0.0.1:6379/3", "None"]
     result = _manage("shell", "-c", code, env=PRODUCTION_ENV)
     assert result.stdout.split()[-2:] == ["None", "default"]
+
+
+def test_production_connects_only_to_public_imap_servers_on_the_usual_ports():
+    shown = "from django.conf import settings; print(settings.IMAP_ALLOWED_NETWORKS, settings.IMAP_ALLOWED_PORTS)"
+    result = _manage("shell", "-c", shown, env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[] [143, 993]"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("IMAP_ALLOWED_NETWORKS", "10.0.0.1/8"), ("IMAP_ALLOWED_NETWORKS", "intranet"), ("IMAP_ALLOWED_PORTS", "imaps")],
+)
+def test_bad_imap_network_settings_stop_start_up_naming_the_variable(name, value):
+    result = _manage("check", env={**PRODUCTION_ENV, name: value})
+    assert result.returncode != 0
+    assert name in result.stderr

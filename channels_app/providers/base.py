@@ -217,6 +217,9 @@ class ImapEndpoint:
     port: int
     security: ImapSecurity
     username: str
+    # An OAuth provider's own server, set by staff. Any other endpoint was named by a customer and is held
+    # to IMAP_ALLOWED_NETWORKS and IMAP_ALLOWED_PORTS (imap_network.py).
+    staff_configured: bool = False
 
 
 class MailProvider(ABC):

@@ -15,7 +15,6 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
-from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 from imapclient import IMAPClient
 from imapclient.exceptions import CapabilityError, IMAPClientError
@@ -206,13 +205,7 @@ def imap_connection(
 def _connected(endpoint: ImapEndpoint) -> IMAPClient:
     """A client greeted by the server and, unless the endpoint says otherwise, encrypted; not logged in."""
     context = imap_network.tls_context()
-    client = IMAPClient(
-        endpoint.host,
-        port=endpoint.port,
-        ssl=endpoint.security is ImapSecurity.TLS,
-        ssl_context=context,
-        timeout=settings.IMAP_TIMEOUT_SECONDS,
-    )
+    client = imap_network.pinned_client(endpoint, context)
     if endpoint.security is not ImapSecurity.STARTTLS:
         return client
     upgraded = False

@@ -327,7 +327,7 @@ class OAuthProvider(MailProvider):
     def imap_endpoint(self, *, address: str, settings: dict[str, Any] | None = None) -> ImapEndpoint:
         values = self.values
         security = ImapSecurity.TLS if values["IMAP_SSL"] else ImapSecurity.NONE
-        return ImapEndpoint(values["IMAP_HOST"], int(values["IMAP_PORT"]), security, address)
+        return ImapEndpoint(values["IMAP_HOST"], int(values["IMAP_PORT"]), security, address, staff_configured=True)
 
     @contextmanager
     def open_mailbox(self, endpoint: ImapEndpoint, credentials: Credentials) -> Iterator[IMAPClient]:

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from channels_app.forms import ImapConnectForm, OAuthConnectForm
+from channels_app.forms import ImapConnectForm, OAuthConnectForm, could_not_sign_in
 from channels_app.http import AuthedRequest
 from channels_app.models import Role, User, Workspace
 from channels_app.permissions import (
@@ -107,8 +107,8 @@ def add_imap_channel(request: AuthedRequest, space_kind: str, workspace_id: int 
             )
         except AuthFailure:
             form.add_error("password", "The mail server rejected this user name or password.")
-        except ProviderFailure as failure:
-            form.add_error(None, f"{failure.message} Check the server name, port and security.")
+        except ProviderFailure:
+            form.add_error(None, f"{could_not_sign_in(imap.host, imap.port)} Check the server name, port and security.")
         except DuplicateChannel as duplicate:
             form.add_error("address", str(duplicate))
         else:
