@@ -178,6 +178,8 @@ OAUTH_STATE_MAX_AGE_SECONDS = env_int("OAUTH_STATE_MAX_AGE_SECONDS", 600, minimu
 # unless one is listed here, and only on the usual IMAP ports unless more are listed. Development and
 # tests add loopback and the local provider's port.
 IMAP_TIMEOUT_SECONDS = env_int("IMAP_TIMEOUT_SECONDS", 30, minimum=1)
+# Connecting, the greeting, TLS and the login together, however the server paces its bytes.
+IMAP_LOGIN_DEADLINE_SECONDS = env_int("IMAP_LOGIN_DEADLINE_SECONDS", 30, minimum=1)
 try:
     IMAP_ALLOWED_NETWORKS = [
         ipaddress.ip_network(network)

@@ -101,8 +101,9 @@ def garbage(conn: socket.socket, listener: Listener) -> None:
 
 
 def dribble(conn: socket.socket, listener: Listener) -> None:
-    """A greeting one byte at a time, a byte every 50 ms, never finishing: each read gets something."""
-    line = b"* OK " + b"x" * 10_000
+    """A greeting one byte at a time, a byte every 50 ms so that each read gets something; it hangs up
+    after 200 bytes (10 s), unfinished."""
+    line = b"* OK " + b"x" * 195
     for byte in line:
         if listener.stop.wait(0.05):
             return

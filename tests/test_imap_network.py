@@ -8,7 +8,7 @@ import pytest
 
 from channels_app.models import Channel, ChannelStatus
 from channels_app.providers import Credentials, ImapEndpoint, ImapSecurity, get_provider
-from channels_app.providers.imap_network import address_allowed, imap_host
+from channels_app.providers.imap_network import Deadline, address_allowed, imap_host
 from channels_app.services.credentials import channel_store_credentials
 from channels_app.tasks import sync_channel
 
@@ -125,3 +125,24 @@ def test_a_channel_whose_server_now_resolves_inside_fails_as_configuration(
     assert channel.configuration_error == "The mail server's address is not one we connect to."
     assert channel.status == ChannelStatus.ACTIVE
     assert len(memory_imap.logins) == 1, "the second sync connected nowhere"
+
+
+def test_the_deadline_ends_a_read_that_is_waiting_on_a_watched_socket():
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        ours.settimeout(30)  # a guard: the deadline ends the read long before
+        deadline = Deadline(0.05)
+        deadline.watch(ours)
+        assert ours.recv(1) == b""
+        assert deadline.cancel() is True
+
+
+def test_a_cancelled_deadline_leaves_the_socket_alone():
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        deadline = Deadline(0.05)
+        deadline.watch(ours)
+        assert deadline.cancel() is False
+        theirs.sendall(b"still here")
+        ours.settimeout(30)
+        assert ours.recv(10) == b"still here"

@@ -4,6 +4,7 @@ what a password login sends, against the in-memory IMAP server."""
 import imaplib
 import socket
 import ssl
+import time
 
 import pytest
 
@@ -13,11 +14,13 @@ from channels_app.providers import (
     Credentials,
     FailureKind,
     ImapEndpoint,
+    ImapSecurity,
     PassingFailure,
     PolicyFailure,
     get_provider,
 )
 from channels_app.providers.imap_session import classify_answer, classify_transport_error, provider_words
+from tests.network_fakes import dribble, listening
 
 
 @pytest.mark.parametrize(
@@ -82,7 +85,7 @@ def test_errors_that_are_not_the_servers_are_left_alone():
 
 
 def _log_in(port: int, username: str, password: str) -> None:
-    endpoint = ImapEndpoint("127.0.0.1", port, False, username)
+    endpoint = ImapEndpoint("127.0.0.1", port, ImapSecurity.NONE, username)
     with get_provider("imap").open_mailbox(endpoint, Credentials(password=password)) as client:
         client.select_folder("INBOX", readonly=True)
 
@@ -107,3 +110,16 @@ def test_a_login_that_cannot_be_sent_safely_is_not_sent(memory_imap, username, p
     with pytest.raises(ConfigurationFailure):
         _log_in(memory_imap.port, username, password)
     assert memory_imap.logins == []
+
+
+def test_a_server_that_dribbles_its_greeting_is_cut_off_at_the_sign_in_deadline(settings, allow_port, caplog):
+    """Each read gets a byte every 50 ms, so the read timeout alone waits for all 200 of them (10 s)."""
+    settings.IMAP_TIMEOUT_SECONDS = 5
+    settings.IMAP_LOGIN_DEADLINE_SECONDS = 0.5
+    with listening(dribble) as server:
+        started = time.monotonic()
+        with pytest.raises(PassingFailure, match="did not answer in time"):
+            _log_in(allow_port(server.port), "me", "pw")
+        took = time.monotonic() - started
+    assert "signing in took more than 0.5s" in caplog.text
+    assert took < 5, "a guard against hanging, not a measurement"

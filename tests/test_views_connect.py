@@ -10,7 +10,7 @@ from channels_app.forms import ImapConnectForm
 from channels_app.models import Channel
 from channels_app.providers import ImapSecurity
 from tests.error_reports import crash_on_login, crash_report
-from tests.network_fakes import close_at_once, closed_port, garbage, listening, record, stall
+from tests.network_fakes import close_at_once, closed_port, dribble, garbage, listening, record, stall
 from tests.tls_fakes import tls_imap
 
 
@@ -83,10 +83,12 @@ NEUTRAL = (
         (garbage, "tls"),
         (stall, "tls"),
         (close_at_once, "starttls"),
+        (dribble, "none"),
     ],
 )
 def test_every_way_a_connection_fails_reads_the_same(tenancy, settings, allow_port, behaviour, security):
     settings.IMAP_TIMEOUT_SECONDS = 1
+    settings.IMAP_LOGIN_DEADLINE_SECONDS = 0.5
     client = tenancy.client_for(tenancy.member)
     with listening(behaviour) if behaviour else nullcontext() as server:
         port = allow_port(server.port if server else closed_port())

@@ -15,6 +15,9 @@ import logging
 import re
 import socket
 import ssl
+import threading
+import time
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,14 +116,71 @@ def resolve(endpoint: ImapEndpoint) -> list[Destination]:
     return destinations
 
 
-def _connect(destinations: list[Destination], timeout: float) -> socket.socket:
-    """A TCP connection to the first destination that answers, like socket.create_connection."""
+class Deadline:
+    """One limit for connecting, the greeting, TLS and the login together.
+
+    A timeout bounds each read, but a server that sends a byte just before every timeout would hold a
+    web request (or a worker) as long as it likes: when the limit passes, a timer shuts down the sockets
+    being watched, and whatever read is waiting ends at once.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._ends = time.monotonic() + seconds
+        self._lock = threading.Lock()
+        # Duplicates of the watched sockets: shutting one down ends the connection whatever object
+        # (plain, TLS, after STARTTLS) imaplib holds by then.
+        self._handles: list[socket.socket] = []
+        self.passed = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def remaining(self) -> float:
+        return max(0.0, self._ends - time.monotonic())
+
+    def watch(self, sock: socket.socket) -> None:
+        handle = sock.dup()
+        with self._lock:
+            self._handles.append(handle)
+            if self.passed:
+                self._shut(handle)
+
+    def cancel(self) -> bool:
+        """Stop watching; whether the deadline had already passed."""
+        self._timer.cancel()
+        with self._lock:
+            for handle in self._handles:
+                handle.close()
+            self._handles.clear()
+            return self.passed
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.passed = True
+            for handle in self._handles:
+                self._shut(handle)
+
+    @staticmethod
+    def _shut(handle: socket.socket) -> None:
+        with suppress(OSError):
+            handle.shutdown(socket.SHUT_RDWR)
+
+
+def _connect(destinations: list[Destination], timeout: float, deadline: Deadline) -> socket.socket:
+    """A TCP connection to the first destination that answers, like socket.create_connection, watched by
+    the deadline from its first moment."""
     error: OSError = OSError("no address to connect to")
     for destination in destinations:
+        remaining = deadline.remaining()
+        if not remaining:
+            raise TimeoutError("the deadline for signing in passed while connecting")
         sock = socket.socket(destination.family, socket.SOCK_STREAM)
         try:
-            sock.settimeout(timeout)
+            sock.settimeout(min(timeout, remaining))
             sock.connect(destination.sockaddr)
+            sock.settimeout(timeout)
+            deadline.watch(sock)
         except OSError as exc:
             sock.close()
             error = exc
@@ -134,14 +194,22 @@ class _PinnedIMAP4(imaplib.IMAP4):
     when given a context, verified against the host name."""
 
     def __init__(
-        self, host: str, port: int, *, destinations: list[Destination], context: ssl.SSLContext | None, timeout: float
+        self,
+        host: str,
+        port: int,
+        *,
+        destinations: list[Destination],
+        deadline: Deadline,
+        context: ssl.SSLContext | None,
+        timeout: float,
     ) -> None:
         self._destinations = destinations
+        self._deadline = deadline
         self._context = context
         super().__init__(host, port, timeout)
 
     def _create_socket(self, timeout: float | None) -> socket.socket:
-        sock = _connect(self._destinations, timeout or settings.IMAP_TIMEOUT_SECONDS)
+        sock = _connect(self._destinations, timeout or settings.IMAP_TIMEOUT_SECONDS, self._deadline)
         if self._context is None:
             return sock
         try:
@@ -152,8 +220,11 @@ class _PinnedIMAP4(imaplib.IMAP4):
 
 
 class _PinnedIMAPClient(IMAPClient):
-    def __init__(self, endpoint: ImapEndpoint, destinations: list[Destination], context: ssl.SSLContext) -> None:
+    def __init__(
+        self, endpoint: ImapEndpoint, destinations: list[Destination], deadline: Deadline, context: ssl.SSLContext
+    ) -> None:
         self._destinations = destinations
+        self._deadline = deadline
         super().__init__(
             endpoint.host,
             port=endpoint.port,
@@ -167,12 +238,14 @@ class _PinnedIMAPClient(IMAPClient):
             self.host,
             self.port,
             destinations=self._destinations,
+            deadline=self._deadline,
             context=self.ssl_context if self.ssl else None,
             timeout=self._timeout.connect,
         )
 
 
-def pinned_client(endpoint: ImapEndpoint, context: ssl.SSLContext) -> IMAPClient:
+def pinned_client(endpoint: ImapEndpoint, context: ssl.SSLContext, deadline: Deadline) -> IMAPClient:
     """A client connected to the endpoint's checked addresses and greeted; TLS already up if the endpoint
-    asks for it from the first byte. Raises what resolve() and the socket raise."""
-    return _PinnedIMAPClient(endpoint, resolve(endpoint), context)
+    asks for it from the first byte; its socket watched by `deadline`. Raises what resolve() and the
+    socket raise."""
+    return _PinnedIMAPClient(endpoint, resolve(endpoint), deadline, context)

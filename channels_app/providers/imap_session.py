@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
+from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 from imapclient import IMAPClient
 from imapclient.exceptions import CapabilityError, IMAPClientError
@@ -172,13 +173,20 @@ def imap_connection(
 ) -> Iterator[IMAPClient]:
     """Connect, log in with `login`, yield, log out; every failure comes out classified.
 
+    Connecting, the greeting, TLS and the login together must end within IMAP_LOGIN_DEADLINE_SECONDS.
     `classify` is the provider's own reading of answers, tried before the generic one.
     """
     client: IMAPClient | None = None
     logged_in = False
+    deadline = imap_network.Deadline(settings.IMAP_LOGIN_DEADLINE_SECONDS)
     try:
-        client = _connected(endpoint)
-        login(client)
+        try:
+            client = _connected(endpoint, deadline)
+            login(client)
+        finally:
+            too_slow = deadline.cancel()
+        if too_slow:
+            raise TimeoutError("signing in outlasted its deadline")
         logged_in = True
         yield client
     except ProviderFailure:
@@ -186,6 +194,16 @@ def imap_connection(
     except LoginRefused as refused:
         raise _classified(endpoint, refused.text, during_login=True, classify=classify) from None
     except Exception as exc:
+        if deadline.passed and not logged_in:
+            # The timer shut the socket: whatever error that caused, the server was too slow.
+            logger.info(
+                "IMAP %s:%s failed: signing in took more than %ss (%s)",
+                endpoint.host,
+                endpoint.port,
+                deadline.seconds,
+                type(exc).__name__,
+            )
+            raise PassingFailure("The mail server did not answer in time.") from None
         if isinstance(exc, IMAPClientError | imaplib.IMAP4.error) and not isinstance(exc, imaplib.IMAP4.abort):
             raise _classified(endpoint, str(exc), during_login=not logged_in, classify=classify) from None
         failure = classify_transport_error(exc)
@@ -202,10 +220,10 @@ def imap_connection(
                 client.logout()
 
 
-def _connected(endpoint: ImapEndpoint) -> IMAPClient:
+def _connected(endpoint: ImapEndpoint, deadline: imap_network.Deadline) -> IMAPClient:
     """A client greeted by the server and, unless the endpoint says otherwise, encrypted; not logged in."""
     context = imap_network.tls_context()
-    client = imap_network.pinned_client(endpoint, context)
+    client = imap_network.pinned_client(endpoint, context, deadline)
     if endpoint.security is not ImapSecurity.STARTTLS:
         return client
     upgraded = False
