@@ -155,3 +155,8 @@ def connections(monkeypatch: pytest.MonkeyPatch) -> list[object]:
 
     monkeypatch.setattr(socket.socket, "connect", connect)
     return attempts
+
+
+def turn_away(conn: socket.socket, listener: Listener) -> None:
+    """Greets with BYE, as a server at its connection limit does, and hangs up."""
+    conn.sendall(b"* BYE Too many connections from your address, try again later\r\n")

@@ -17,10 +17,11 @@ from channels_app.providers import (
     ImapSecurity,
     PassingFailure,
     PolicyFailure,
+    ProviderFailure,
     get_provider,
 )
 from channels_app.providers.imap_session import classify_answer, classify_transport_error, provider_words
-from tests.network_fakes import dribble, listening
+from tests.network_fakes import dribble, drop_on_login, listening, turn_away
 
 
 @pytest.mark.parametrize(
@@ -123,3 +124,16 @@ def test_a_server_that_dribbles_its_greeting_is_cut_off_at_the_sign_in_deadline(
         took = time.monotonic() - started
     assert "signing in took more than 0.5s" in caplog.text
     assert took < 5, "a guard against hanging, not a measurement"
+
+
+@pytest.mark.parametrize("behaviour", [drop_on_login, turn_away], ids=["dropped_at_login", "bye_greeting"])
+@pytest.mark.parametrize("kind", ["imap", "local"])
+def test_a_connection_lost_or_turned_away_before_an_answer_to_login_is_never_an_auth_failure(
+    allow_port, behaviour, kind
+):
+    with listening(behaviour) as server:
+        endpoint = ImapEndpoint("127.0.0.1", allow_port(server.port), ImapSecurity.NONE, "me@example.test")
+        credentials = Credentials(password="pw", access_token="token")
+        with pytest.raises(ProviderFailure) as raised, get_provider(kind).open_mailbox(endpoint, credentials):
+            pass
+    assert isinstance(raised.value, PassingFailure)

@@ -177,11 +177,13 @@ def imap_connection(
     `classify` is the provider's own reading of answers, tried before the generic one.
     """
     client: IMAPClient | None = None
-    logged_in = False
+    # Until we send credentials nothing the server says is about them (a BYE greeting is not "wrong password").
+    signing_in = logged_in = False
     deadline = imap_network.Deadline(settings.IMAP_LOGIN_DEADLINE_SECONDS)
     try:
         try:
             client = _connected(endpoint, deadline)
+            signing_in = True
             login(client)
         finally:
             too_slow = deadline.cancel()
@@ -205,6 +207,8 @@ def imap_connection(
             )
             raise PassingFailure("The mail server did not answer in time.") from None
         if isinstance(exc, IMAPClientError | imaplib.IMAP4.error) and not isinstance(exc, imaplib.IMAP4.abort):
+            if not signing_in:
+                raise _turned_away(endpoint, str(exc)) from None
             raise _classified(endpoint, str(exc), during_login=not logged_in, classify=classify) from None
         failure = classify_transport_error(exc)
         if failure is None:
@@ -242,6 +246,19 @@ def _connected(endpoint: ImapEndpoint, deadline: imap_network.Deadline) -> IMAPC
             with suppress(Exception):
                 client.shutdown()
     return client
+
+
+def _turned_away(endpoint: ImapEndpoint, text: str) -> ProviderFailure:
+    """The server refused the connection before it saw any credentials (a BYE or NO greeting): passing,
+    whatever its words (RFC 3501 7.1.5: a server about to close, often at its connection limit)."""
+    if _CODE.search(text):
+        failure = classify_answer(text, during_login=False)
+        if isinstance(failure, AuthFailure):
+            failure = unrecognised(failure.code, failure.provider_words)
+    else:
+        failure = PassingFailure("The mail server turned the connection away.", provider_words=provider_words(text))
+    logger.info("IMAP %s:%s turned us away: %s (%s)", endpoint.host, endpoint.port, failure.message, failure.code)
+    return failure
 
 
 def _classified(
