@@ -110,9 +110,10 @@ def dribble(conn: socket.socket, listener: Listener) -> None:
         conn.sendall(bytes([byte]))
 
 
-def drop_on_login(conn: socket.socket, listener: Listener) -> None:
-    """Greets, answers CAPABILITY, and hangs up when the LOGIN comes."""
-    conn.sendall(GREETING)
+def _answer_commands(conn: socket.socket, listener: Listener, capabilities: bytes, *, hang_up_on_login: bool) -> None:
+    """Greets and answers CAPABILITY and LOGOUT (imaplib asks for capabilities right after the greeting),
+    keeping whatever is sent; hangs up when a LOGIN comes if told to, else leaves it unanswered."""
+    conn.sendall(b"* OK [CAPABILITY " + capabilities + b"] Fake ready.\r\n")
     buffer = b""
     conn.settimeout(0.05)
     while not listener.stop.is_set():
@@ -127,10 +128,29 @@ def drop_on_login(conn: socket.socket, listener: Listener) -> None:
         while b"\r\n" in buffer:
             line, buffer = buffer.split(b"\r\n", 1)
             tag, _, rest = line.partition(b" ")
-            if rest.upper().startswith(b"LOGIN"):
+            command = rest.upper()
+            if command.startswith(b"LOGIN") and hang_up_on_login:
                 return
-            if rest.upper().startswith(b"CAPABILITY"):
-                conn.sendall(b"* CAPABILITY IMAP4rev1 LITERAL+ AUTH=PLAIN\r\n" + tag + b" OK done\r\n")
+            if command.startswith(b"CAPABILITY"):
+                conn.sendall(b"* CAPABILITY " + capabilities + b"\r\n" + tag + b" OK done\r\n")
+            elif command.startswith(b"LOGOUT"):
+                conn.sendall(b"* BYE bye\r\n" + tag + b" OK done\r\n")
+                return
+
+
+def drop_on_login(conn: socket.socket, listener: Listener) -> None:
+    """Hangs up when the LOGIN comes."""
+    _answer_commands(conn, listener, b"IMAP4rev1 LITERAL+ AUTH=PLAIN AUTH=XOAUTH2", hang_up_on_login=True)
+
+
+def turn_away(conn: socket.socket, listener: Listener) -> None:
+    """Greets with BYE, as a server at its connection limit does, and hangs up."""
+    conn.sendall(b"* BYE Too many connections from your address, try again later\r\n")
+
+
+def login_disabled(conn: socket.socket, listener: Listener) -> None:
+    """A server that takes passwords only after STARTTLS (RFC 3501 LOGINDISABLED)."""
+    _answer_commands(conn, listener, b"IMAP4rev1 STARTTLS LOGINDISABLED", hang_up_on_login=False)
 
 
 @pytest.fixture
@@ -155,8 +175,3 @@ def connections(monkeypatch: pytest.MonkeyPatch) -> list[object]:
 
     monkeypatch.setattr(socket.socket, "connect", connect)
     return attempts
-
-
-def turn_away(conn: socket.socket, listener: Listener) -> None:
-    """Greets with BYE, as a server at its connection limit does, and hangs up."""
-    conn.sendall(b"* BYE Too many connections from your address, try again later\r\n")

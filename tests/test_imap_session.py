@@ -21,7 +21,7 @@ from channels_app.providers import (
     get_provider,
 )
 from channels_app.providers.imap_session import classify_answer, classify_transport_error, provider_words
-from tests.network_fakes import dribble, drop_on_login, listening, turn_away
+from tests.network_fakes import dribble, drop_on_login, listening, login_disabled, turn_away
 
 
 @pytest.mark.parametrize(
@@ -137,3 +137,20 @@ def test_a_connection_lost_or_turned_away_before_an_answer_to_login_is_never_an_
         with pytest.raises(ProviderFailure) as raised, get_provider(kind).open_mailbox(endpoint, credentials):
             pass
     assert isinstance(raised.value, PassingFailure)
+
+
+def test_plaintext_refused_at_login_is_for_whoever_set_the_channel_up():
+    failure = classify_answer(
+        "[PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure connections.", during_login=True
+    )
+    assert isinstance(failure, ConfigurationFailure) and failure.code == "[PRIVACYREQUIRED]"
+
+
+def test_no_password_is_sent_to_a_server_that_disables_login_without_tls(allow_port):
+    with (
+        listening(login_disabled) as server,
+        pytest.raises(ConfigurationFailure, match="only over an encrypted connection"),
+    ):
+        _log_in(allow_port(server.port), "me", "secret-password")
+    assert b"secret-password" not in server.received
+    assert b"LOGIN" not in server.received

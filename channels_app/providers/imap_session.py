@@ -40,6 +40,9 @@ Classifier = Callable[[str, bool], ProviderFailure | None]
 _AUTH_CODES = ("AUTHENTICATIONFAILED", "AUTHORIZATIONFAILED", "EXPIRED")
 _PASSING_CODES = ("UNAVAILABLE", "SERVERBUG", "INUSE", "LIMIT", "OVERQUOTA")
 _POLICY_CODES = ("CONTACTADMIN",)
+# The server takes passwords only over TLS: the channel's security must change.
+_CONFIGURATION_CODES = ("PRIVACYREQUIRED",)
+_PLAINTEXT_REFUSED = "The mail server accepts passwords only over an encrypted connection."
 # Of the passing ones, those that say we are being limited rather than that the server is down.
 _THROTTLING_CODES = ("INUSE", "LIMIT", "OVERQUOTA")
 _CODE = re.compile(r"\[([A-Z][A-Z0-9-]*)[^\]]*\]")
@@ -82,6 +85,8 @@ def classify_answer(text: str, *, during_login: bool) -> ProviderFailure:
             provider_words=words,
             throttled=code in _THROTTLING_CODES,
         )
+    if code in _CONFIGURATION_CODES:
+        return ConfigurationFailure(_PLAINTEXT_REFUSED, code=f"[{code}]", provider_words=words)
     if code in _POLICY_CODES:
         return PolicyFailure(
             "The mail server's administrator has blocked this account.",
@@ -133,6 +138,9 @@ def password_login(client: IMAPClient, username: str, password: str) -> None:
     if has_control_characters(username) or has_control_characters(password) or not username.isascii():
         raise ConfigurationFailure("The IMAP user name or password holds characters that cannot be sent.")
     imap = client._imap
+    if "LOGINDISABLED" in imap.capabilities:
+        # RFC 3501 6.2.3: the client must not send LOGIN; the password would cross the wire for nothing.
+        raise ConfigurationFailure(_PLAINTEXT_REFUSED, code="LOGINDISABLED")
     arguments = [imap._quote(username)]
     if password.isascii():
         arguments.append(imap._quote(password))
