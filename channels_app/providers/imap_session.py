@@ -199,7 +199,8 @@ def imap_connection(
             raise TimeoutError("signing in outlasted its deadline")
         logged_in = True
         yield client
-    except ProviderFailure:
+    except ProviderFailure as classified:
+        logger.info("IMAP %s:%s failed: %s (%s)", endpoint.host, endpoint.port, classified.message, classified.kind)
         raise
     except LoginRefused as refused:
         raise _classified(endpoint, refused.text, during_login=True, classify=classify) from None
@@ -257,8 +258,9 @@ def _connected(endpoint: ImapEndpoint, deadline: imap_network.Deadline) -> IMAPC
 
 
 def _turned_away(endpoint: ImapEndpoint, text: str) -> ProviderFailure:
-    """The server refused the connection before it saw any credentials (a BYE or NO greeting): passing,
-    whatever its words (RFC 3501 7.1.5: a server about to close, often at its connection limit)."""
+    """The server refused the connection before it saw any credentials (a BYE or NO greeting, RFC 3501
+    7.1.5: often a server at its connection limit): read by its response code if it has one, passing if
+    not, and never an answer about the credentials."""
     if _CODE.search(text):
         failure = classify_answer(text, during_login=False)
         if isinstance(failure, AuthFailure):
