@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -100,19 +100,25 @@ def garbage(conn: socket.socket, listener: Listener) -> None:
     _read_until_stopped(conn, listener)
 
 
-def dribble(conn: socket.socket, listener: Listener) -> None:
-    """A greeting one byte at a time, a byte every 50 ms so that each read gets something; it hangs up
-    after 200 bytes (10 s), unfinished."""
-    line = b"* OK " + b"x" * 195
+def _dribble(conn: socket.socket, listener: Listener, line: bytes) -> None:
     for byte in line:
         if listener.stop.wait(0.05):
             return
         conn.sendall(bytes([byte]))
 
 
-def _answer_commands(conn: socket.socket, listener: Listener, capabilities: bytes, *, hang_up_on_login: bool) -> None:
+def dribble(conn: socket.socket, listener: Listener) -> None:
+    """A greeting one byte at a time, a byte every 50 ms so that each read gets something; it hangs up
+    after 200 bytes (10 s), unfinished."""
+    _dribble(conn, listener, b"* OK " + b"x" * 195)
+
+
+def _answer_commands(
+    conn: socket.socket, listener: Listener, capabilities: bytes, *, login: Literal["hang up", "ignore", "accept"]
+) -> None:
     """Greets and answers CAPABILITY and LOGOUT (imaplib asks for capabilities right after the greeting),
-    keeping whatever is sent; hangs up when a LOGIN comes if told to, else leaves it unanswered."""
+    keeping whatever is sent; a LOGIN is hung up on, left unanswered, or accepted; a SELECT
+    is answered a byte every 50 ms and hung up on after 10 s."""
     conn.sendall(b"* OK [CAPABILITY " + capabilities + b"] Fake ready.\r\n")
     buffer = b""
     conn.settimeout(0.05)
@@ -129,9 +135,15 @@ def _answer_commands(conn: socket.socket, listener: Listener, capabilities: byte
             line, buffer = buffer.split(b"\r\n", 1)
             tag, _, rest = line.partition(b" ")
             command = rest.upper()
-            if command.startswith(b"LOGIN") and hang_up_on_login:
+            signing_in = command.startswith(b"LOGIN")
+            if signing_in and login == "hang up":
                 return
-            if command.startswith(b"CAPABILITY"):
+            if signing_in and login == "accept":
+                conn.sendall(tag + b" OK Logged in\r\n")
+            elif command.startswith((b"SELECT", b"EXAMINE")):
+                _dribble(conn, listener, b"* OK " + b"x" * 195)
+                return
+            elif command.startswith(b"CAPABILITY"):
                 conn.sendall(b"* CAPABILITY " + capabilities + b"\r\n" + tag + b" OK done\r\n")
             elif command.startswith(b"LOGOUT"):
                 conn.sendall(b"* BYE bye\r\n" + tag + b" OK done\r\n")
@@ -140,7 +152,12 @@ def _answer_commands(conn: socket.socket, listener: Listener, capabilities: byte
 
 def drop_on_login(conn: socket.socket, listener: Listener) -> None:
     """Hangs up when the LOGIN comes."""
-    _answer_commands(conn, listener, b"IMAP4rev1 LITERAL+ AUTH=PLAIN AUTH=XOAUTH2", hang_up_on_login=True)
+    _answer_commands(conn, listener, b"IMAP4rev1 LITERAL+ AUTH=PLAIN AUTH=XOAUTH2", login="hang up")
+
+
+def dribble_after_login(conn: socket.socket, listener: Listener) -> None:
+    """Takes any password, then answers the SELECT a byte at a time."""
+    _answer_commands(conn, listener, b"IMAP4rev1 LITERAL+", login="accept")
 
 
 def turn_away(conn: socket.socket, listener: Listener) -> None:
@@ -150,7 +167,7 @@ def turn_away(conn: socket.socket, listener: Listener) -> None:
 
 def login_disabled(conn: socket.socket, listener: Listener) -> None:
     """A server that takes passwords only after STARTTLS (RFC 3501 LOGINDISABLED)."""
-    _answer_commands(conn, listener, b"IMAP4rev1 STARTTLS LOGINDISABLED", hang_up_on_login=False)
+    _answer_commands(conn, listener, b"IMAP4rev1 STARTTLS LOGINDISABLED", login="ignore")
 
 
 @pytest.fixture

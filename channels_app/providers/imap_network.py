@@ -140,7 +140,8 @@ class Deadline:
         return max(0.0, self._ends - time.monotonic())
 
     def watch(self, sock: socket.socket) -> None:
-        handle = sock.dup()
+        # fromfd duplicates the descriptor; a TLS socket refuses dup() but shares the connection all the same.
+        handle = socket.fromfd(sock.fileno(), sock.family, sock.type)
         with self._lock:
             self._handles.append(handle)
             if self.passed:

@@ -25,6 +25,7 @@ from channels_app.models import (
     Workspace,
 )
 from channels_app.providers import Credentials, ImapEndpoint, RevokeOutcome, get_provider
+from channels_app.providers.imap_network import Deadline
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
 from channels_app.services.notifications import resolve_problems
 from channels_app.services.oauth_state import PendingAuthorization
@@ -69,10 +70,19 @@ class DuplicateChannel(Exception):
 
 @sensitive_variables("password")
 def imap_verify_login(*, imap: ImapEndpoint, password: str) -> None:
-    """A real login and SELECT INBOX; raises the provider layer's classified failures."""
+    """A real login and SELECT INBOX; raises the provider layer's classified failures.
+
+    A person waits for the answer: the SELECT gets a deadline as the sign-in did, so a server that
+    dribbles its reply cannot hold the request either.
+    """
     provider = get_provider("imap")
     with provider.open_mailbox(imap, Credentials(password=password)) as client:
-        client.select_folder("INBOX", readonly=True)
+        deadline = Deadline(settings.IMAP_LOGIN_DEADLINE_SECONDS)
+        deadline.watch(client.socket())
+        try:
+            client.select_folder("INBOX", readonly=True)
+        finally:
+            deadline.cancel()
 
 
 def channel_reauthorize(*, channel: Channel, credentials: Credentials, actor: User) -> None:
