@@ -117,7 +117,7 @@ def _answer_commands(
     conn: socket.socket, listener: Listener, capabilities: bytes, *, login: Literal["hang up", "ignore", "accept"]
 ) -> None:
     """Greets and answers CAPABILITY and LOGOUT (imaplib asks for capabilities right after the greeting),
-    keeping whatever is sent; a LOGIN is hung up on, left unanswered, or accepted; a SELECT
+    keeping whatever is sent; a LOGIN (or AUTHENTICATE) is hung up on, left unanswered, or accepted; a SELECT
     is answered a byte every 50 ms and hung up on after 10 s."""
     conn.sendall(b"* OK [CAPABILITY " + capabilities + b"] Fake ready.\r\n")
     buffer = b""
@@ -135,7 +135,7 @@ def _answer_commands(
             line, buffer = buffer.split(b"\r\n", 1)
             tag, _, rest = line.partition(b" ")
             command = rest.upper()
-            signing_in = command.startswith(b"LOGIN")
+            signing_in = command.startswith((b"LOGIN", b"AUTHENTICATE"))
             if signing_in and login == "hang up":
                 return
             if signing_in and login == "accept":
@@ -151,7 +151,7 @@ def _answer_commands(
 
 
 def drop_on_login(conn: socket.socket, listener: Listener) -> None:
-    """Hangs up when the LOGIN comes."""
+    """Hangs up when the LOGIN (or AUTHENTICATE) comes."""
     _answer_commands(conn, listener, b"IMAP4rev1 LITERAL+ AUTH=PLAIN AUTH=XOAUTH2", login="hang up")
 
 

@@ -126,10 +126,17 @@ def test_a_server_that_dribbles_its_greeting_is_cut_off_at_the_sign_in_deadline(
     assert took < 5, "a guard against hanging, not a measurement"
 
 
-@pytest.mark.parametrize("behaviour", [drop_on_login, turn_away], ids=["dropped_at_login", "bye_greeting"])
-@pytest.mark.parametrize("kind", ["imap", "local"])
+@pytest.mark.parametrize(
+    ("behaviour", "message"),
+    [
+        (drop_on_login, "The connection to the mail server was lost while signing in."),
+        (turn_away, "The mail server turned the connection away."),
+    ],
+    ids=["dropped_at_login", "bye_greeting"],
+)
+@pytest.mark.parametrize("kind", ["imap", "local"])  # LOGIN with a password, AUTHENTICATE XOAUTH2
 def test_a_connection_lost_or_turned_away_before_an_answer_to_login_is_never_an_auth_failure(
-    allow_port, behaviour, kind
+    allow_port, behaviour, message, kind
 ):
     with listening(behaviour) as server:
         endpoint = ImapEndpoint("127.0.0.1", allow_port(server.port), ImapSecurity.NONE, "me@example.test")
@@ -137,6 +144,7 @@ def test_a_connection_lost_or_turned_away_before_an_answer_to_login_is_never_an_
         with pytest.raises(ProviderFailure) as raised, get_provider(kind).open_mailbox(endpoint, credentials):
             pass
     assert isinstance(raised.value, PassingFailure)
+    assert raised.value.message == message
 
 
 def test_plaintext_refused_at_login_is_for_whoever_set_the_channel_up():
