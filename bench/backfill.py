@@ -49,6 +49,8 @@ def child(mode: str, address: str) -> None:
     sys.path.insert(0, str(HERE))
     from _setup import django_for_bench
 
+    # The channel is a password channel on Dovecot's own port, which the IMAP policy must allow.
+    os.environ["IMAP_ALLOWED_PORTS"] = str(DOVECOT_PORT)
     django_for_bench("backfill", http_port=HTTP_PORT, imap_port=IMAP_PORT)
     from channels_app.models import Channel, Company, CompanyMembership, Inbox, InboxKind, Message, User
     from channels_app.providers import Credentials
@@ -68,7 +70,7 @@ def child(mode: str, address: str) -> None:
         address=address,
         imap_host="127.0.0.1",
         imap_port=DOVECOT_PORT,
-        imap_use_tls=False,
+        imap_security="none",
         imap_username=address,
     )
     channel_store_credentials(channel=channel, credentials=Credentials(password=PASSWORD))

@@ -15,6 +15,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.views.decorators.debug import sensitive_variables
 
 
 class CredentialsUnreadable(Exception):
@@ -46,6 +47,7 @@ def reset_keys() -> None:
     _fernet.cache_clear()
 
 
+@sensitive_variables("data")
 def encrypt_json(data: dict[str, Any]) -> str:
     return _fernet().encrypt(json.dumps(data, separators=(",", ":")).encode()).decode()
 

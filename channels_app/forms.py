@@ -1,8 +1,11 @@
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from channels_app.models import Workspace
-from channels_app.providers import get_provider, provider_classes
+from channels_app.providers import ImapSecurity, get_provider, provider_classes
+from channels_app.providers.imap_network import imap_host
+from channels_app.providers.imap_session import has_control_characters
 
 
 def oauth_provider_choices() -> list[tuple[str, str]]:
@@ -63,17 +66,78 @@ class OAuthConnectForm(_SpaceForm):
         field.choices = oauth_provider_choices()
 
 
+def could_not_sign_in(host: str, port: int) -> str:
+    """One text for every way a connection can fail (refused, timed out, TLS failed, lost, or an address we
+    do not connect to): a text per cause would let anyone map which ports answer on any host we reach.
+    The cause goes to our log."""
+    return f"Could not sign in to a mail server at {host}:{port} with these details."
+
+
+def refuse_control_characters(value: str) -> None:
+    """Every field that reaches a mail server: a line break in it would end our command and start another."""
+    if has_control_characters(value):
+        raise ValidationError("Line breaks, tabs and other control characters cannot be sent to a mail server.")
+
+
+def refuse_non_ascii(value: str) -> None:
+    if not value.isascii():
+        raise ValidationError("IMAP user names are plain ASCII: letters without accents, digits and punctuation.")
+
+
+def password_field(label: str = "Password") -> forms.CharField:
+    # Not stripped: spaces at either end are part of a password.
+    return forms.CharField(
+        label=label,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
+        validators=[refuse_control_characters],
+    )
+
+
+SECURITY_CHOICES = [
+    (ImapSecurity.TLS.value, "TLS (port 993)"),
+    (ImapSecurity.STARTTLS.value, "STARTTLS (port 143)"),
+    (ImapSecurity.NONE.value, "None: passwords travel unencrypted (only for servers on a trusted network)"),
+]
+
+
 class ImapConnectForm(_SpaceForm):
-    address = forms.EmailField(label="Email address")
+    address = forms.EmailField(label="Email address", validators=[refuse_control_characters])
     host = forms.CharField(label="IMAP server", max_length=255)
-    port = forms.IntegerField(min_value=1, max_value=65535, initial=993)
-    use_tls = forms.BooleanField(label="Use TLS", required=False, initial=True)
-    username = forms.CharField(max_length=255, help_text="Often the email address.")
-    password = forms.CharField(widget=forms.PasswordInput(render_value=False))
+    security = forms.TypedChoiceField(
+        choices=SECURITY_CHOICES, coerce=ImapSecurity, initial=ImapSecurity.TLS.value, widget=forms.RadioSelect
+    )
+    confirm_unencrypted = forms.BooleanField(
+        label="I understand that the password and all mail travel unencrypted to this server.", required=False
+    )
+    port = forms.IntegerField(
+        min_value=1, max_value=65535, required=False, help_text="Leave empty for the usual port of the security chosen."
+    )
+    username = forms.CharField(
+        max_length=255,
+        help_text="Often the email address.",
+        validators=[refuse_control_characters, refuse_non_ascii],
+    )
+    password = password_field()
+
+    def clean_host(self) -> str:
+        try:
+            return imap_host(self.cleaned_data["host"])
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        security = data.get("security")
+        if security is ImapSecurity.NONE and not data.get("confirm_unencrypted"):
+            self.add_error("confirm_unencrypted", "Confirm that this server may be used without encryption.")
+        if security is not None and data.get("port") is None:
+            data["port"] = ImapSecurity(security).usual_port
+        return data
 
 
 class ImapPasswordForm(forms.Form):
-    password = forms.CharField(label="New password", widget=forms.PasswordInput(render_value=False))
+    password = password_field("New password")
 
 
 class SupportRequestForm(forms.Form):

@@ -7,6 +7,7 @@ CREDENTIALS_KEYS (see README "Deploying").
 """
 
 import base64
+import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -180,10 +181,30 @@ if LOCAL_PROVIDER_ENABLED:
 # Mail providers: each provider package holds its real values; the environment overrides them
 # (config/mail_providers.py), and Local mail stands in for Gmail and Microsoft where it is enabled.
 MAIL_PROVIDERS = mail_providers.mail_providers(dict(os.environ), local_enabled=LOCAL_PROVIDER_ENABLED)
-IMAP_TIMEOUT_SECONDS = env_int("IMAP_TIMEOUT_SECONDS", 30, minimum=1)
 OAUTH_HTTP_TIMEOUT_SECONDS = env_int("OAUTH_HTTP_TIMEOUT_SECONDS", 15, minimum=1)
 # How long a started OAuth round trip may take before its state expires.
 OAUTH_STATE_MAX_AGE_SECONDS = env_int("OAUTH_STATE_MAX_AGE_SECONDS", 600, minimum=30)
+
+# IMAP connections (channels_app/providers/imap_network.py). A server someone names on the Add channel
+# form is resolved once and refused on loopback, private, link-local, multicast and reserved networks
+# unless one is listed here, and only on the usual IMAP ports unless more are listed. Development and
+# tests add loopback and the local provider's port.
+IMAP_TIMEOUT_SECONDS = env_int("IMAP_TIMEOUT_SECONDS", 30, minimum=1)
+# Connecting, the greeting, TLS and the login together, however the server paces its bytes.
+IMAP_LOGIN_DEADLINE_SECONDS = env_int("IMAP_LOGIN_DEADLINE_SECONDS", 30, minimum=1)
+try:
+    IMAP_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(network)
+        for network in env_list("IMAP_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"] if (DEBUG or TESTING) else [])
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"IMAP_ALLOWED_NETWORKS holds a value that is not a network (CIDR): {exc}") from None
+_local_imap_ports = [str(MAIL_PROVIDERS["local"]["IMAP_PORT"])] if LOCAL_PROVIDER_ENABLED else []
+IMAP_ALLOWED_PORTS: list[int] = []
+for _port in env_list("IMAP_ALLOWED_PORTS", ["143", "993", *_local_imap_ports]):
+    if not _port.isdigit() or not 0 < int(_port) < 65536:
+        raise ImproperlyConfigured(f"IMAP_ALLOWED_PORTS holds {_port!r}, which is not a port number.")
+    IMAP_ALLOWED_PORTS.append(int(_port))
 
 # Health and sync (channels_app/services/health.py, sync.py, tasks.py). Minutes unless named otherwise.
 SYNC_INTERVAL_MINUTES = env_int("SYNC_INTERVAL_MINUTES", 1, minimum=1)

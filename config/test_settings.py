@@ -16,6 +16,8 @@ from config.settings import *  # noqa: E402,F403
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 IMAP_TIMEOUT_SECONDS = 5
+# Generous: a loaded machine still signs in to the local provider well within it.
+IMAP_LOGIN_DEADLINE_SECONDS = 15
 OAUTH_HTTP_TIMEOUT_SECONDS = 5
 # The database cache even where REDIS_URL is set (CI): a test's rate-limit counters roll back with its
 # transaction, so one test's sign-ins never count against the next.

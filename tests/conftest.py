@@ -31,7 +31,13 @@ from channels_app.models import (
 )
 
 # Fixtures for tests against the real local provider live beside this file.
-pytest_plugins = ["tests.provider_fixtures", "tests.provider_fakes", "tests.failure_expectations"]
+pytest_plugins = [
+    "tests.provider_fixtures",
+    "tests.provider_fakes",
+    "tests.failure_expectations",
+    "tests.network_fakes",
+    "tests.tls_fakes",
+]
 
 # Property tests run the same examples every time, few enough to stay fast.
 hypothesis_settings.register_profile("repeatable", derandomize=True, max_examples=200, deadline=None, database=None)

@@ -119,3 +119,31 @@ def fake(settings: Any) -> Iterator[FakeTokenEndpoint]:
             }
         settings.MAIL_PROVIDERS = providers
         yield endpoint
+
+
+@dataclass
+class MemoryImap:
+    """The IMAP front serving its in-memory mailbox on a port the IMAP policy allows; `logins` holds each
+    (user, password) it was sent."""
+
+    port: int
+    logins: list[tuple[str, str]] = field(default_factory=list)
+    refuse: bool = False
+
+
+@pytest.fixture
+def memory_imap(settings: Any) -> Iterator[MemoryImap]:
+    from localprovider.imap_front import ImapFront
+    from localprovider.personas import MailboxState
+
+    server = MemoryImap(port=0)
+
+    def refuses(user: str, secret: str) -> bool:
+        server.logins.append((user, secret))
+        return server.refuse
+
+    front = ImapFront(upstream=None, state_for=lambda _address: MailboxState(persona="plain"), refuses=refuses)
+    with front.running() as port:
+        server.port = port
+        settings.IMAP_ALLOWED_PORTS = [*settings.IMAP_ALLOWED_PORTS, port]
+        yield server

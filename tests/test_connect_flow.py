@@ -21,6 +21,8 @@ def _imap_form(mailbox, **overrides) -> dict[str, object]:
         "port": LOCAL["IMAP_PORT"],
         "username": mailbox.address,
         "password": mailbox.password,
+        "security": "none",
+        "confirm_unencrypted": "on",
         "inbox_name": "Billing",
         **overrides,
     }

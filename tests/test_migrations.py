@@ -2,8 +2,10 @@
 
 import importlib
 
+import pytest
 from django.apps import apps
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Model
 from django.urls import reverse
 
@@ -41,3 +43,35 @@ def test_dates_stored_past_the_edge_become_no_date_and_are_recorded(tenancy, mak
     }
     for name in ("channel_messages", "channel_overview"):
         assert tenancy.client_for(tenancy.member).get(reverse(name, args=[channel.pk])).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_tls_checkbox_becomes_the_security_choice_and_back():
+    before, after = [("channels_app", "0012_notification_emails")], [("channels_app", "0013_imap_security")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    company = old.get_model("channels_app", "Company").objects.create(name="Old")
+    workspace = old.get_model("channels_app", "Workspace").objects.create(company=company, name="Old")
+    Inbox, Channel = old.get_model("channels_app", "Inbox"), old.get_model("channels_app", "Channel")  # noqa: N806
+    for address, use_tls in (("tls@old.test", True), ("plain@old.test", False)):
+        inbox = Inbox.objects.create(company=company, workspace=workspace, name=address, kind="shared")
+        Channel.objects.create(inbox=inbox, provider="imap", address=address, imap_use_tls=use_tls)
+    try:
+        executor = MigrationExecutor(connection)
+        executor.migrate(after)
+        new = executor.loader.project_state(after).apps.get_model("channels_app", "Channel")
+        assert dict(new.objects.values_list("address", "imap_security")) == {
+            "tls@old.test": "tls",
+            "plain@old.test": "none",
+        }
+        executor = MigrationExecutor(connection)
+        executor.migrate(before)
+        reverted = MigrationExecutor(connection).loader.project_state(before).apps.get_model("channels_app", "Channel")
+        assert dict(reverted.objects.values_list("address", "imap_use_tls")) == {
+            "tls@old.test": True,
+            "plain@old.test": False,
+        }
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())

@@ -41,7 +41,7 @@ def connected(tenancy, make_mailbox, connect_local, local_provider, settings):
         if kind == "imap":
             local = settings.MAIL_PROVIDERS["local"]
             channel.provider, channel.address = "imap", mailbox.address
-            channel.imap_host, channel.imap_port, channel.imap_use_tls = local["IMAP_HOST"], local["IMAP_PORT"], False
+            channel.imap_host, channel.imap_port, channel.imap_security = local["IMAP_HOST"], local["IMAP_PORT"], "none"
             channel.imap_username = mailbox.address
             channel.save()
             channel_store_credentials(channel=channel, credentials=Credentials(password=mailbox.password))

@@ -159,7 +159,7 @@ def _password_endpoint(address: str) -> ImapEndpoint:
     local = settings.MAIL_PROVIDERS["local"]
     return get_provider("imap").imap_endpoint(
         address=address,
-        settings={"host": local["IMAP_HOST"], "port": local["IMAP_PORT"], "ssl": False, "username": address},
+        settings={"host": local["IMAP_HOST"], "port": local["IMAP_PORT"], "security": "none", "username": address},
     )
 
 

@@ -123,7 +123,7 @@ IMAP_CASES = [(kind, name) for kind in ("gmail", "microsoft", "imap") for name i
 
 
 @pytest.fixture
-def imap_front():
+def imap_front(settings):
     """The in-process IMAP front with its in-memory mailbox (no Dovecot): answers as `state` says."""
     state: dict[str, Any] = {"answer": None, "persona": "plain", "refuse": False}
     front = ImapFront(
@@ -132,6 +132,7 @@ def imap_front():
         refuses=lambda _user, _secret: state["refuse"],
     )
     with front.running() as port:
+        settings.IMAP_ALLOWED_PORTS = [*settings.IMAP_ALLOWED_PORTS, port]  # for the password kind
         yield port, state
 
 
@@ -139,7 +140,7 @@ def _imap_channel(channel: Channel, kind: str, port: int, settings) -> Channel:
     """A channel of `kind` whose mailbox is behind the front, with credentials that look valid."""
     channel.provider = kind
     if kind == "imap":
-        channel.imap_host, channel.imap_port, channel.imap_use_tls = "127.0.0.1", port, False
+        channel.imap_host, channel.imap_port, channel.imap_security = "127.0.0.1", port, "none"
         channel.imap_username = channel.address
         credentials = Credentials(password="pw")
     else:

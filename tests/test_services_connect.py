@@ -1,4 +1,5 @@
-"""Grants we let go of go back to the provider: disconnecting, a refused wrong account, a refused duplicate."""
+"""Grants we let go of go back to the provider: disconnecting, a refused wrong account, a refused duplicate;
+checking a new IMAP channel's login."""
 
 from datetime import timedelta
 
@@ -7,11 +8,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from channels_app.models import Channel, ChannelStatus
-from channels_app.providers import Credentials, RevokeOutcome, get_provider
+from channels_app.providers import Credentials, ImapEndpoint, ImapSecurity, PassingFailure, RevokeOutcome, get_provider
 from channels_app.providers.base import AuthFailure, ConfigurationFailure
+from channels_app.providers.imap_network import Deadline
 from channels_app.providers.oauth import TokenAnswer
-from channels_app.services.connect import channel_disconnect, grant_discard
+from channels_app.services import connect as connect_services
+from channels_app.services.connect import channel_disconnect, grant_discard, imap_verify_login
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
+from tests.network_fakes import dribble_after_login, listening
 
 
 def _revoked(fake) -> list[str]:
@@ -119,3 +123,22 @@ def test_after_disconnecting_the_old_token_no_longer_opens_anything_at_the_provi
     assert outcome == RevokeOutcome.REVOKED
     assert requests.get(userinfo, headers={"Authorization": f"Bearer {token}"}, timeout=5).status_code == 401
     assert Channel.objects.get(pk=channel.pk).credentials_ciphertext == ""
+
+
+def test_checking_a_new_imap_channel_cannot_be_held_by_a_server_that_dribbles_after_login(
+    settings, allow_port, monkeypatch
+):
+    settings.IMAP_LOGIN_DEADLINE_SECONDS = 0.5
+    expired: list[Deadline] = []
+
+    class WatchedDeadline(Deadline):
+        def _expire(self) -> None:
+            super()._expire()
+            expired.append(self)
+
+    monkeypatch.setattr(connect_services, "Deadline", WatchedDeadline)
+    with listening(dribble_after_login) as server:
+        endpoint = ImapEndpoint("127.0.0.1", allow_port(server.port), ImapSecurity.NONE, "me")
+        with pytest.raises(PassingFailure):
+            imap_verify_login(imap=endpoint, password="pw")
+    assert len(expired) == 1, "the SELECT's deadline cut the reply short"

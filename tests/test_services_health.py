@@ -12,11 +12,12 @@ from channels_app.models import Channel, ChannelEvent, ChannelStatus, Notificati
 from channels_app.providers import AuthReason, Credentials
 from channels_app.services import operations
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
-from channels_app.services.health import run_check
+from channels_app.services.health import CheckOutcome, run_check
 from channels_app.services.lease import channel_lease
 from channels_app.services.operations import probe
 from channels_app.tasks import keep_alive_channel, probe_channel, renew_subscription_channel, sync_channel
 from localprovider import control
+from tests.network_fakes import drop_on_login, listening, turn_away
 
 pytestmark = pytest.mark.local_provider
 
@@ -208,6 +209,8 @@ def test_slow_check_notices_when_access_comes_back_on_its_own(
             "port": local["port"],
             "username": mailbox.address,
             "password": mailbox.password,
+            "security": "none",
+            "confirm_unencrypted": "on",
         },
     )
     channel = Channel.objects.get(address=mailbox.address)
@@ -341,3 +344,21 @@ def test_a_crash_on_a_channel_needing_reauthorization_keeps_its_status_and_slow_
     event = ChannelEvent.objects.filter(channel=channel).first()
     assert (event.from_status, event.to_status) == ("needs_reauth", "needs_reauth")
     assert not Notification.objects.filter(kind=NotificationKind.CRASH).exists()  # no staff to tell here
+
+
+@pytest.mark.parametrize("behaviour", [drop_on_login, turn_away], ids=["dropped_at_login", "bye_greeting"])
+def test_a_server_that_hangs_up_at_login_or_turns_us_away_never_asks_for_reauthorization(
+    tenancy, allow_port, behaviour, django_capture_on_commit_callbacks
+):
+    channel = tenancy.shared_channel
+    with listening(behaviour) as server:
+        channel.provider, channel.imap_host, channel.imap_port = "imap", "127.0.0.1", allow_port(server.port)
+        channel.imap_security, channel.imap_username = "none", channel.address
+        channel.save()
+        channel_store_credentials(channel=channel, credentials=Credentials(password="pw"))
+        with django_capture_on_commit_callbacks(execute=True):
+            result = run_check(channel.pk, probe, cause="probe task")
+    assert result.outcome == CheckOutcome.PASSING_FAILURE
+    channel = _reload(channel)
+    assert channel.status == ChannelStatus.ACTIVE and channel.consecutive_failures == 1
+    assert not Notification.objects.filter(channel=channel, kind=NotificationKind.NEEDS_REAUTH).exists()

@@ -100,3 +100,20 @@ def test_sign_in_limits_count_client_addresses_behind_a_trusted_proxy():
     assert _print_settings(names, {**PRODUCTION_ENV, "ALLAUTH_TRUSTED_PROXY_COUNT": "1"}) == "1 None"
     header = {**PRODUCTION_ENV, "ALLAUTH_TRUSTED_CLIENT_IP_HEADER": "X-Real-IP"}
     assert _print_settings(names, header) == "0 X-Real-IP"
+
+
+def test_production_connects_only_to_public_imap_servers_on_the_usual_ports():
+    shown = "from django.conf import settings; print(settings.IMAP_ALLOWED_NETWORKS, settings.IMAP_ALLOWED_PORTS)"
+    result = _manage("shell", "-c", shown, env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[] [143, 993]"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("IMAP_ALLOWED_NETWORKS", "10.0.0.1/8"), ("IMAP_ALLOWED_NETWORKS", "intranet"), ("IMAP_ALLOWED_PORTS", "imaps")],
+)
+def test_bad_imap_network_settings_stop_start_up_naming_the_variable(name, value):
+    result = _manage("check", env={**PRODUCTION_ENV, name: value})
+    assert result.returncode != 0
+    assert name in result.stderr

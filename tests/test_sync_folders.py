@@ -35,6 +35,8 @@ def _where(channel: Channel) -> dict[str, str]:
 def _add_imap_channel(tenancy, instance, mailbox, **choices):
     """The member adds the mailbox as their own IMAP channel, through the Add channel form."""
     fields = {"host": "127.0.0.1", "port": instance.imap_port, "username": mailbox.address}
+    # The local provider speaks plain IMAP on loopback.
+    fields.update(security="none", confirm_unencrypted="on")
     data = {"address": mailbox.address, "password": mailbox.password, **fields, **choices}
     return tenancy.client_for(tenancy.member).post(reverse("personal:add_imap_channel"), data)
 

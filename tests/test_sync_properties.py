@@ -93,7 +93,7 @@ def machine(local_provider, tenancy, make_mailbox, settings):
                 address=self.mailbox.address,
                 imap_host="127.0.0.1",
                 imap_port=local_provider.imap_port,
-                imap_use_tls=False,
+                imap_security="none",
                 imap_username=self.mailbox.address,
             )
             channel_store_credentials(channel=self.channel, credentials=Credentials(password=self.mailbox.password))

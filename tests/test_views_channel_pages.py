@@ -40,6 +40,23 @@ def test_settings_tab_shows_connection_and_actions_only_to_managers(tenancy):
     assert "You can view this channel" in member_body
 
 
+@pytest.mark.parametrize(("security", "shown"), [("tls", "TLS"), ("starttls", "STARTTLS"), ("none", "⚠ No encryption")])
+def test_settings_tab_shows_an_imap_channels_security_to_all_who_see_it(tenancy, security, shown):
+    channel = tenancy.shared_channel
+    channel.provider, channel.imap_host, channel.imap_port, channel.imap_security = (
+        "imap",
+        "mail.acme.test",
+        993,
+        security,
+    )
+    channel.save()
+    url = reverse("channel_settings", args=[channel.pk])
+    for user in (tenancy.admin, tenancy.member):
+        response = tenancy.client_for(user).get(url)
+        assert shown in response.content.decode().split('data-testid="imap-security">')[1].split("</dd>")[0]
+    assert tenancy.client_for(tenancy.outsider).get(url).status_code == 404
+
+
 def test_admin_disconnects_shared_channel_and_event_is_logged(tenancy):
     url = reverse("channel_disconnect", args=[tenancy.shared_channel.pk])
     response = tenancy.client_for(tenancy.admin).post(url)

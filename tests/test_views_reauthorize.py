@@ -4,6 +4,10 @@ from urllib.parse import parse_qs, urlparse
 
 from django.urls import reverse
 
+from channels_app.providers import Credentials
+from channels_app.services.credentials import channel_credentials, channel_store_credentials
+from tests.error_reports import crash_on_login, crash_report
+
 
 def _start(tenancy, user, channel):
     return tenancy.client_for(user).post(reverse("channel_reauthorize", args=[channel.pk]))
@@ -82,3 +86,34 @@ def test_callback_with_forged_state_is_403(tenancy):
     response = tenancy.client_for(tenancy.admin).get(reverse("oauth_callback"), {"state": "forged", "code": "x"})
     assert response.status_code == 403
     assert "Nothing was changed" in response.content.decode()
+
+
+def _imap_channel(channel, port):
+    channel.provider, channel.imap_host, channel.imap_port = "imap", "127.0.0.1", port
+    channel.imap_security, channel.imap_username = "none", channel.address
+    channel.save()
+    channel_store_credentials(channel=channel, credentials=Credentials(password="old password"))
+    return channel
+
+
+def test_a_crash_while_checking_a_new_password_keeps_it_out_of_the_error_report(tenancy, memory_imap, monkeypatch):
+    channel = _imap_channel(tenancy.member_channel, memory_imap.port)
+    crash_on_login(monkeypatch)
+    secret = "correct-horse-Battery-99"
+    url = reverse("channel_reauthorize_password", args=[channel.pk])
+    report = crash_report(tenancy.client_for(tenancy.member), url, {"password": secret})
+    assert "password_login" in report
+    assert secret not in report
+
+
+def test_a_server_we_no_longer_connect_to_reads_as_any_failed_connection(tenancy, memory_imap, settings):
+    channel = _imap_channel(tenancy.member_channel, memory_imap.port)
+    settings.IMAP_ALLOWED_NETWORKS = []
+    url = reverse("channel_reauthorize_password", args=[channel.pk])
+    response = tenancy.client_for(tenancy.member).post(url, {"password": "new password"})
+    assert response.context["form"].non_field_errors() == [
+        f"Could not sign in to a mail server at 127.0.0.1:{memory_imap.port} with these details. "
+        "Nothing was changed; try again in a moment."
+    ]
+    assert memory_imap.logins == []
+    assert channel_credentials(channel).password == "old password"

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from channels_app.models.tenancy import Inbox
+from channels_app.providers.base import ImapSecurity
 from channels_app.providers.registry import provider_choices
 
 
@@ -66,7 +67,9 @@ class Channel(models.Model):
     # their host from settings.
     imap_host = models.CharField(max_length=255, blank=True)
     imap_port = models.PositiveIntegerField(null=True, blank=True)
-    imap_use_tls = models.BooleanField(default=True)
+    imap_security = models.CharField(
+        max_length=10, choices=[(s.value, s.label) for s in ImapSecurity], default=ImapSecurity.TLS.value
+    )
     imap_username = models.CharField(max_length=255, blank=True)
 
     # Health bookkeeping (services/health.py).

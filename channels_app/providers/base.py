@@ -188,12 +188,38 @@ class Credentials:
         return f"Credentials(expires_at={self.expires_at!r}, has_refresh={bool(self.refresh_token)})"
 
 
+class ImapSecurity(enum.StrEnum):
+    """How an IMAP connection is encrypted. The values are stored on the channel."""
+
+    TLS = "tls"  # implicit TLS from the first byte (port 993)
+    STARTTLS = "starttls"  # plain connection upgraded before we log in (port 143)
+    NONE = "none"  # the password and the mail travel in the clear
+
+    @property
+    def label(self) -> str:
+        return _SECURITY_LABELS[self]
+
+    @property
+    def usual_port(self) -> int:
+        return 993 if self is ImapSecurity.TLS else 143
+
+
+_SECURITY_LABELS = {
+    ImapSecurity.TLS: "TLS",
+    ImapSecurity.STARTTLS: "STARTTLS",
+    ImapSecurity.NONE: "No encryption",
+}
+
+
 @dataclass(frozen=True)
 class ImapEndpoint:
     host: str
     port: int
-    ssl: bool
+    security: ImapSecurity
     username: str
+    # An OAuth provider's own server, set by staff. Any other endpoint was named by a customer and is held
+    # to IMAP_ALLOWED_NETWORKS and IMAP_ALLOWED_PORTS (imap_network.py).
+    staff_configured: bool = False
 
 
 class MailProvider(ABC):

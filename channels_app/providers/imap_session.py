@@ -11,16 +11,21 @@ import logging
 import re
 import socket
 import ssl
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError
+from imapclient.exceptions import CapabilityError, IMAPClientError
 
+from channels_app.providers import imap_network
 from channels_app.providers.base import (
     AuthFailure,
+    ConfigurationFailure,
     ImapEndpoint,
+    ImapSecurity,
     PassingFailure,
     PolicyFailure,
     ProviderFailure,
@@ -35,6 +40,9 @@ Classifier = Callable[[str, bool], ProviderFailure | None]
 _AUTH_CODES = ("AUTHENTICATIONFAILED", "AUTHORIZATIONFAILED", "EXPIRED")
 _PASSING_CODES = ("UNAVAILABLE", "SERVERBUG", "INUSE", "LIMIT", "OVERQUOTA")
 _POLICY_CODES = ("CONTACTADMIN",)
+# The server takes passwords only over TLS: the channel's security must change.
+_CONFIGURATION_CODES = ("PRIVACYREQUIRED",)
+_PLAINTEXT_REFUSED = "The mail server accepts passwords only over an encrypted connection."
 # Of the passing ones, those that say we are being limited rather than that the server is down.
 _THROTTLING_CODES = ("INUSE", "LIMIT", "OVERQUOTA")
 _CODE = re.compile(r"\[([A-Z][A-Z0-9-]*)[^\]]*\]")
@@ -77,6 +85,8 @@ def classify_answer(text: str, *, during_login: bool) -> ProviderFailure:
             provider_words=words,
             throttled=code in _THROTTLING_CODES,
         )
+    if code in _CONFIGURATION_CODES:
+        return ConfigurationFailure(_PLAINTEXT_REFUSED, code=f"[{code}]", provider_words=words)
     if code in _POLICY_CODES:
         return PolicyFailure(
             "The mail server's administrator has blocked this account.",
@@ -109,17 +119,45 @@ def classify_transport_error(exc: BaseException) -> ProviderFailure | None:
     return None
 
 
+def has_control_characters(text: str) -> bool:
+    """Whether `text` holds a control character: CR and LF end an IMAP command (a user name with them could
+    smuggle in commands of its own), NUL ends strings. Nothing holding one may reach the wire."""
+    return any(unicodedata.category(char) == "Cc" for char in text)
+
+
+# Every frame below this one (imaplib's) holds the password in some form: hide them all in error reports.
+@sensitive_variables()
 def password_login(client: IMAPClient, username: str, password: str) -> None:
     """LOGIN, telling a refusal (NO/BAD) apart from a dropped connection (imaplib's abort is one of its
-    errors, and imapclient would report both as a LoginError: a false "wrong password")."""
+    errors, and imapclient would report both as a LoginError: a false "wrong password").
+
+    Both arguments go as quoted strings (RFC 3501 9: a quoted string is any 7-bit text without CR and LF),
+    a password with other characters as a literal of its UTF-8 bytes; imaplib itself would send the user
+    name as it is and fail on a password that is not ASCII.
+    """
+    if has_control_characters(username) or has_control_characters(password) or not username.isascii():
+        raise ConfigurationFailure("The IMAP user name or password holds characters that cannot be sent.")
+    imap = client._imap
+    if "LOGINDISABLED" in imap.capabilities:
+        # RFC 3501 6.2.3: the client must not send LOGIN; the password would cross the wire for nothing.
+        raise ConfigurationFailure(_PLAINTEXT_REFUSED, code="LOGINDISABLED")
+    arguments = [imap._quote(username)]
+    if password.isascii():
+        arguments.append(imap._quote(password))
+    else:
+        imap.literal = password.encode()
     try:
-        client._imap.login(username, password)
+        status, data = imap._simple_command("LOGIN", *arguments)
     except imaplib.IMAP4.abort:
         raise
     except imaplib.IMAP4.error as exc:
         raise LoginRefused(str(exc)) from None
+    if status != "OK":
+        raise LoginRefused(str(data[-1]))
+    imap.state = "AUTH"
 
 
+@sensitive_variables()
 def xoauth2_login(client: IMAPClient, username: str, access_token: str) -> None:
     """SASL XOAUTH2. An error challenge (base64 JSON with a status) must be answered with an empty
     line, after which the server sends its final NO: https://developers.google.com/workspace/gmail/imap/xoauth2-protocol#error_response
@@ -143,21 +181,43 @@ def imap_connection(
 ) -> Iterator[IMAPClient]:
     """Connect, log in with `login`, yield, log out; every failure comes out classified.
 
+    Connecting, the greeting, TLS and the login together must end within IMAP_LOGIN_DEADLINE_SECONDS.
     `classify` is the provider's own reading of answers, tried before the generic one.
     """
     client: IMAPClient | None = None
-    logged_in = False
+    # Until we send credentials nothing the server says is about them (a BYE greeting is not "wrong password").
+    signing_in = logged_in = False
+    deadline = imap_network.Deadline(settings.IMAP_LOGIN_DEADLINE_SECONDS)
     try:
-        client = IMAPClient(endpoint.host, port=endpoint.port, ssl=endpoint.ssl, timeout=settings.IMAP_TIMEOUT_SECONDS)
-        login(client)
+        try:
+            client = _connected(endpoint, deadline)
+            signing_in = True
+            login(client)
+        finally:
+            too_slow = deadline.cancel()
+        if too_slow:
+            raise TimeoutError("signing in outlasted its deadline")
         logged_in = True
         yield client
-    except ProviderFailure:
+    except ProviderFailure as classified:
+        logger.info("IMAP %s:%s failed: %s (%s)", endpoint.host, endpoint.port, classified.message, classified.kind)
         raise
     except LoginRefused as refused:
         raise _classified(endpoint, refused.text, during_login=True, classify=classify) from None
     except Exception as exc:
+        if deadline.passed and not logged_in:
+            # The timer shut the socket: whatever error that caused, the server was too slow.
+            logger.info(
+                "IMAP %s:%s failed: signing in took more than %ss (%s)",
+                endpoint.host,
+                endpoint.port,
+                deadline.seconds,
+                type(exc).__name__,
+            )
+            raise PassingFailure("The mail server did not answer in time.") from None
         if isinstance(exc, IMAPClientError | imaplib.IMAP4.error) and not isinstance(exc, imaplib.IMAP4.abort):
+            if not signing_in:
+                raise _turned_away(endpoint, str(exc)) from None
             raise _classified(endpoint, str(exc), during_login=not logged_in, classify=classify) from None
         failure = classify_transport_error(exc)
         if failure is None:
@@ -171,6 +231,44 @@ def imap_connection(
             # The connection may already be gone; logging out is a courtesy.
             with suppress(Exception):
                 client.logout()
+
+
+def _connected(endpoint: ImapEndpoint, deadline: imap_network.Deadline) -> IMAPClient:
+    """A client greeted by the server and, unless the endpoint says otherwise, encrypted; not logged in."""
+    context = imap_network.tls_context()
+    client = imap_network.pinned_client(endpoint, context, deadline)
+    if endpoint.security is not ImapSecurity.STARTTLS:
+        return client
+    upgraded = False
+    try:
+        client.starttls(context)
+        upgraded = True
+    except CapabilityError:
+        raise ConfigurationFailure("The mail server does not offer STARTTLS.") from None
+    except (IMAPClientError, imaplib.IMAP4.error) as refused:
+        if isinstance(refused, imaplib.IMAP4.abort):
+            raise
+        words = provider_words(str(refused))
+        raise ConfigurationFailure("The mail server refused STARTTLS.", provider_words=words) from None
+    finally:
+        if not upgraded:
+            with suppress(Exception):
+                client.shutdown()
+    return client
+
+
+def _turned_away(endpoint: ImapEndpoint, text: str) -> ProviderFailure:
+    """The server refused the connection before it saw any credentials (a BYE or NO greeting, RFC 3501
+    7.1.5: often a server at its connection limit): read by its response code if it has one, passing if
+    not, and never an answer about the credentials."""
+    if _CODE.search(text):
+        failure = classify_answer(text, during_login=False)
+        if isinstance(failure, AuthFailure):
+            failure = unrecognised(failure.code, failure.provider_words)
+    else:
+        failure = PassingFailure("The mail server turned the connection away.", provider_words=provider_words(text))
+    logger.info("IMAP %s:%s turned us away: %s (%s)", endpoint.host, endpoint.port, failure.message, failure.code)
+    return failure
 
 
 def _classified(

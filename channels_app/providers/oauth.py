@@ -25,6 +25,7 @@ from channels_app.providers.base import (
     ConfigurationFailure,
     Credentials,
     ImapEndpoint,
+    ImapSecurity,
     MailProvider,
     PassingFailure,
     PolicyFailure,
@@ -325,7 +326,8 @@ class OAuthProvider(MailProvider):
 
     def imap_endpoint(self, *, address: str, settings: dict[str, Any] | None = None) -> ImapEndpoint:
         values = self.values
-        return ImapEndpoint(values["IMAP_HOST"], int(values["IMAP_PORT"]), bool(values["IMAP_SSL"]), address)
+        security = ImapSecurity.TLS if values["IMAP_SSL"] else ImapSecurity.NONE
+        return ImapEndpoint(values["IMAP_HOST"], int(values["IMAP_PORT"]), security, address, staff_configured=True)
 
     @contextmanager
     def open_mailbox(self, endpoint: ImapEndpoint, credentials: Credentials) -> Iterator[IMAPClient]:

@@ -11,6 +11,7 @@ from functools import partial
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from channels_app.models import (
     Channel,
@@ -24,6 +25,7 @@ from channels_app.models import (
     Workspace,
 )
 from channels_app.providers import Credentials, ImapEndpoint, RevokeOutcome, get_provider
+from channels_app.providers.imap_network import Deadline
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
 from channels_app.services.notifications import resolve_problems
 from channels_app.services.oauth_state import PendingAuthorization
@@ -66,11 +68,21 @@ class DuplicateChannel(Exception):
         super().__init__(f"{address} is already connected in your company.")
 
 
+@sensitive_variables("password")
 def imap_verify_login(*, imap: ImapEndpoint, password: str) -> None:
-    """A real login and SELECT INBOX; raises the provider layer's classified failures."""
+    """A real login and SELECT INBOX; raises the provider layer's classified failures.
+
+    A person waits for the answer: the SELECT gets a deadline as the sign-in did, so a server that
+    dribbles its reply cannot hold the request either.
+    """
     provider = get_provider("imap")
     with provider.open_mailbox(imap, Credentials(password=password)) as client:
-        client.select_folder("INBOX", readonly=True)
+        deadline = Deadline(settings.IMAP_LOGIN_DEADLINE_SECONDS)
+        deadline.watch(client.socket())
+        try:
+            client.select_folder("INBOX", readonly=True)
+        finally:
+            deadline.cancel()
 
 
 def channel_reauthorize(*, channel: Channel, credentials: Credentials, actor: User) -> None:
@@ -150,9 +162,9 @@ def channel_create(
             inbox=inbox, provider=provider, address=address.lower(), import_since=import_since
         )
         if imap is not None:
-            channel.imap_host, channel.imap_port, channel.imap_use_tls = imap.host, imap.port, imap.ssl
+            channel.imap_host, channel.imap_port, channel.imap_security = imap.host, imap.port, imap.security
             channel.imap_username = imap.username
-            channel.save(update_fields=["imap_host", "imap_port", "imap_use_tls", "imap_username"])
+            channel.save(update_fields=["imap_host", "imap_port", "imap_security", "imap_username"])
         channel_store_credentials(channel=channel, credentials=credentials)
         channel_set_status(
             channel=channel,

@@ -20,7 +20,7 @@ def channel_endpoint(channel: Channel) -> ImapEndpoint:
         settings={
             "host": channel.imap_host,
             "port": channel.imap_port,
-            "ssl": channel.imap_use_tls,
+            "security": channel.imap_security,
             "username": channel.imap_username,
         },
     )

@@ -6,9 +6,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from channels_app.forms import ImapConnectForm, OAuthConnectForm
+from channels_app.forms import ImapConnectForm, OAuthConnectForm, could_not_sign_in
 from channels_app.http import AuthedRequest
 from channels_app.models import Role, User, Workspace
 from channels_app.permissions import (
@@ -82,14 +83,16 @@ def add_channel(request: AuthedRequest, space_kind: str, workspace_id: int | Non
     )
 
 
+@sensitive_post_parameters("password")
 @login_required
 @require_http_methods(["GET", "POST"])
+@sensitive_variables("data")
 def add_imap_channel(request: AuthedRequest, space_kind: str, workspace_id: int | None = None) -> HttpResponse:
     space, workspaces = space_for_add(request.user, space_kind, workspace_id)
     form = ImapConnectForm(request.POST or None, workspaces=workspaces if space_kind == "company" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        imap = ImapEndpoint(data["host"].strip(), data["port"], data["use_tls"], data["username"])
+        imap = ImapEndpoint(data["host"], data["port"], data["security"], data["username"])
         try:
             imap_verify_login(imap=imap, password=data["password"])
             channel = channel_create(
@@ -104,8 +107,8 @@ def add_imap_channel(request: AuthedRequest, space_kind: str, workspace_id: int 
             )
         except AuthFailure:
             form.add_error("password", "The mail server rejected this user name or password.")
-        except ProviderFailure as failure:
-            form.add_error(None, f"{failure.message} Check the server name, port and TLS setting.")
+        except ProviderFailure:
+            form.add_error(None, f"{could_not_sign_in(imap.host, imap.port)} Check the server name, port and security.")
         except DuplicateChannel as duplicate:
             form.add_error("address", str(duplicate))
         else:

@@ -5,9 +5,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
-from channels_app.forms import ImapPasswordForm
+from channels_app.forms import ImapPasswordForm, could_not_sign_in
 from channels_app.http import AuthedRequest
 from channels_app.permissions import access_channel, require_manage_channel, space_of_channel
 from channels_app.providers import AuthFailure, Credentials, ProviderFailure, get_provider
@@ -46,7 +47,9 @@ def reauthorize(request: AuthedRequest, channel_id: int) -> HttpResponse:
     )
 
 
+@sensitive_post_parameters("password")
 @login_required
+@sensitive_variables("password")
 def reauthorize_password(request: AuthedRequest, channel_id: int) -> HttpResponse:
     channel = access_channel(request.user, channel_id)
     require_manage_channel(request.user, channel)
@@ -55,12 +58,15 @@ def reauthorize_password(request: AuthedRequest, channel_id: int) -> HttpRespons
     form = ImapPasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         password = form.cleaned_data["password"]
+        imap = channel_endpoint(channel)
         try:
-            imap_verify_login(imap=channel_endpoint(channel), password=password)
+            imap_verify_login(imap=imap, password=password)
         except AuthFailure:
             form.add_error("password", "The mail server rejected this password. Nothing was changed.")
-        except ProviderFailure as failure:
-            form.add_error(None, f"{failure.message} Nothing was changed; try again in a moment.")
+        except ProviderFailure:
+            form.add_error(
+                None, f"{could_not_sign_in(imap.host, imap.port)} Nothing was changed; try again in a moment."
+            )
         else:
             channel_reauthorize(channel=channel, credentials=Credentials(password=password), actor=request.user)
             messages.success(request, f"Reauthorized: {channel.address} is active again.")

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from imapclient import IMAPClient
 
-from channels_app.providers.base import Credentials, ImapEndpoint, MailProvider
+from channels_app.providers.base import Credentials, ImapEndpoint, ImapSecurity, MailProvider
 from channels_app.providers.imap_session import imap_connection, password_login
 
 
@@ -20,7 +20,10 @@ class ImapPasswordProvider(MailProvider):
     def imap_endpoint(self, *, address: str, settings: dict[str, Any] | None = None) -> ImapEndpoint:
         values = settings or {}
         return ImapEndpoint(
-            host=values["host"], port=int(values["port"]), ssl=bool(values["ssl"]), username=values["username"]
+            host=values["host"],
+            port=int(values["port"]),
+            security=ImapSecurity(values["security"]),
+            username=values["username"],
         )
 
     @contextmanager

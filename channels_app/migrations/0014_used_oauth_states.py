@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('channels_app', '0012_notification_emails'),
+        ('channels_app', '0013_imap_security'),
     ]
 
     operations = [
