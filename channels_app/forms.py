@@ -6,6 +6,7 @@ from channels_app.models import Workspace
 from channels_app.providers import ImapSecurity, get_provider, provider_classes
 from channels_app.providers.imap_network import imap_host
 from channels_app.providers.imap_session import has_control_characters
+from channels_app.services.throttle import Throttled
 
 
 def oauth_provider_choices() -> list[tuple[str, str]]:
@@ -71,6 +72,13 @@ def could_not_sign_in(host: str, port: int) -> str:
     do not connect to): a text per cause would let anyone map which ports answer on any host we reach.
     The cause goes to our log."""
     return f"Could not sign in to a mail server at {host}:{port} with these details."
+
+
+def too_many_tries(throttled: Throttled) -> str:
+    return (
+        f"Too many sign-in attempts for this account: try again in {throttled.retry_after_minutes} "
+        f"minute{'s' if throttled.retry_after_minutes != 1 else ''}. Nothing was changed."
+    )
 
 
 def refuse_control_characters(value: str) -> None:

@@ -106,3 +106,46 @@ def test_imap_reauthorize_page_is_for_managers_only(tenancy, make_mailbox):
     assert tenancy.client_for(tenancy.admin).get(url).status_code == 200
     assert tenancy.client_for(tenancy.member).get(url).status_code == 403
     assert tenancy.client_for(tenancy.outsider).get(url).status_code == 404
+
+
+def test_imap_password_guesses_stop_per_account_whoever_tries(tenancy, make_mailbox, settings):
+    settings.IMAP_LOGIN_ATTEMPTS = 2
+    mailbox = make_mailbox("guessed")
+    member = tenancy.client_for(tenancy.member)
+    for _ in range(2):
+        wrong = member.post(reverse("personal:add_imap_channel"), _imap_form(mailbox, password="guess"))
+        assert "rejected this user name or password" in wrong.content.decode()
+    # The right password now waits out the window too: a guesser cannot tell which try was right.
+    right = member.post(reverse("personal:add_imap_channel"), _imap_form(mailbox))
+    assert right.status_code == 429 and "Too many sign-in attempts" in right.content.decode()
+    # Another person guessing the same account shares its count.
+    other = tenancy.client_for(tenancy.admin).post(reverse("personal:add_imap_channel"), _imap_form(mailbox))
+    assert other.status_code == 429
+    assert not Channel.objects.filter(address=mailbox.address).exists()
+
+
+def test_imap_password_guesses_stop_per_person_across_accounts(tenancy, make_mailbox, settings):
+    settings.IMAP_LOGIN_ATTEMPTS = 2
+    first, second, third = make_mailbox("one"), make_mailbox("two"), make_mailbox("three")
+    member = tenancy.client_for(tenancy.member)
+    for mailbox in (first, second):
+        member.post(reverse("personal:add_imap_channel"), _imap_form(mailbox, password="guess"))
+    refused = member.post(reverse("personal:add_imap_channel"), _imap_form(third))
+    assert refused.status_code == 429 and not Channel.objects.filter(address=third.address).exists()
+    # Only that person: someone else connects the untouched account at once.
+    admin = tenancy.client_for(tenancy.admin)
+    assert admin.post(reverse("personal:add_imap_channel"), _imap_form(third)).status_code == 302
+
+
+def test_imap_reauthorize_password_guesses_stop_and_keep_the_old_password(tenancy, make_mailbox, settings):
+    mailbox = make_mailbox("reauth-guess")
+    member = tenancy.client_for(tenancy.member)
+    member.post(reverse("personal:add_imap_channel"), _imap_form(mailbox))
+    channel = Channel.objects.get(address=mailbox.address)
+    settings.IMAP_LOGIN_ATTEMPTS = 2
+    url = reverse("channel_reauthorize_password", args=[channel.pk])
+    # The connect above took one of the account's two tries; one wrong guess takes the other.
+    assert "rejected this password" in member.post(url, {"password": "guess"}).content.decode()
+    refused = member.post(url, {"password": mailbox.password})
+    assert refused.status_code == 429 and "Too many sign-in attempts" in refused.content.decode()
+    assert channel_credentials(channel).password == mailbox.password

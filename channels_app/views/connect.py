@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from channels_app.forms import ImapConnectForm, OAuthConnectForm, could_not_sign_in
+from channels_app.forms import ImapConnectForm, OAuthConnectForm, could_not_sign_in, too_many_tries
 from channels_app.http import AuthedRequest
 from channels_app.models import Role, User, Workspace
 from channels_app.permissions import (
@@ -22,6 +22,9 @@ from channels_app.permissions import (
 from channels_app.providers import AuthFailure, Credentials, ImapEndpoint, ProviderFailure, get_provider
 from channels_app.services.connect import DuplicateChannel, channel_create, imap_verify_login
 from channels_app.services.oauth_state import PendingAuthorization, new_code_verifier, state_stash
+from channels_app.services.throttle import imap_login_throttle
+
+TEMPLATE_IMAP = "channels_app/settings/add_imap_channel.html"
 
 
 def space_for_add(user: User, kind: str, workspace_id: int | None) -> tuple[Space, list[Workspace]]:
@@ -93,6 +96,10 @@ def add_imap_channel(request: AuthedRequest, space_kind: str, workspace_id: int 
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         imap = ImapEndpoint(data["host"], data["port"], data["security"], data["username"])
+        throttled = imap_login_throttle(person_id=request.user.pk, address=f"{imap.username}@{imap.host}")
+        if throttled is not None:
+            form.add_error(None, too_many_tries(throttled))
+            return render(request, TEMPLATE_IMAP, {"space": space, "form": form}, status=429)
         try:
             imap_verify_login(imap=imap, password=data["password"])
             channel = channel_create(
@@ -114,4 +121,4 @@ def add_imap_channel(request: AuthedRequest, space_kind: str, workspace_id: int 
         else:
             messages.success(request, f"Connected {channel.address}.")
             return redirect("channel_overview", channel_id=channel.pk)
-    return render(request, "channels_app/settings/add_imap_channel.html", {"space": space, "form": form})
+    return render(request, TEMPLATE_IMAP, {"space": space, "form": form})

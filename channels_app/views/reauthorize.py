@@ -8,13 +8,14 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
-from channels_app.forms import ImapPasswordForm, could_not_sign_in
+from channels_app.forms import ImapPasswordForm, could_not_sign_in, too_many_tries
 from channels_app.http import AuthedRequest
 from channels_app.permissions import access_channel, require_manage_channel, space_of_channel
 from channels_app.providers import AuthFailure, Credentials, ProviderFailure, get_provider
 from channels_app.services.connect import channel_reauthorize, imap_verify_login
 from channels_app.services.mailbox import channel_endpoint
 from channels_app.services.oauth_state import PendingAuthorization, new_code_verifier, state_stash
+from channels_app.services.throttle import imap_login_throttle
 
 
 @login_required
@@ -59,6 +60,11 @@ def reauthorize_password(request: AuthedRequest, channel_id: int) -> HttpRespons
     if request.method == "POST" and form.is_valid():
         password = form.cleaned_data["password"]
         imap = channel_endpoint(channel)
+        throttled = imap_login_throttle(person_id=request.user.pk, address=f"{imap.username}@{imap.host}")
+        if throttled is not None:
+            form.add_error(None, too_many_tries(throttled))
+            context = {"channel": channel, "space": space_of_channel(channel), "tab": "settings", "form": form}
+            return render(request, "channels_app/channel/reauthorize_password.html", context, status=429)
         try:
             imap_verify_login(imap=imap, password=password)
         except AuthFailure:
