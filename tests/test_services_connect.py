@@ -142,3 +142,32 @@ def test_checking_a_new_imap_channel_cannot_be_held_by_a_server_that_dribbles_af
         with pytest.raises(PassingFailure):
             imap_verify_login(imap=endpoint, password="pw")
     assert len(expired) == 1, "the SELECT's deadline cut the reply short"
+
+
+def test_a_refused_duplicate_gives_its_grant_back(fake, tenancy):
+    # The channel already here was disconnected, so it holds no grant the revocation could cut off.
+    existing = tenancy.shared_channel
+    existing.provider, existing.credentials_ciphertext = "gmail", ""
+    existing.save(update_fields=["provider", "credentials_ciphertext"])
+    client = tenancy.client_for(tenancy.admin)
+    start = client.post(
+        reverse("company:add_channel"), {"provider": "gmail", "workspace": tenancy.workspace.pk, "inbox_name": "Again"}
+    )
+    state = start["Location"].split("state=")[1].split("&")[0]
+    fake.answer = {
+        "status": 200,
+        "body": {
+            "access_token": "dup-access",
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "refresh_token": "dup-refresh",
+            "scope": "https://mail.google.com/ openid https://www.googleapis.com/auth/userinfo.email",
+            "id_token": fake.sign_id_token(
+                iss="https://issuer.test", aud="test-client", sub="3", email=existing.address, email_verified=True
+            ),
+        },
+    }
+    page = client.get(reverse("oauth_callback"), {"code": "c", "state": state}, follow=True).content.decode()
+    assert f"{existing.address} is already connected in your company" in page
+    assert _revoked(fake) == ["dup-refresh"]
+    assert Channel.objects.filter(address__iexact=existing.address).count() == 1
