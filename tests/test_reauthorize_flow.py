@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from channels_app.models import Channel, ChannelEvent, ChannelStatus, NotificationKind
-from channels_app.providers import get_provider
+from channels_app.providers import AuthFailure, get_provider
 from channels_app.services.credentials import channel_credentials
 from channels_app.services.reconnect import channel_reconnected
 from channels_app.services.status import channel_set_status
@@ -75,6 +75,28 @@ def test_reauthorizing_a_healthy_channel_works_and_is_recorded(tenancy, make_mai
     assert response.status_code == 302
     event = ChannelEvent.objects.get(channel=channel)
     assert (event.from_status, event.to_status, event.actor) == ("active", "active", tenancy.member)
+
+
+def test_the_replaced_tokens_stop_working_where_revoking_ends_one_token(tenancy, make_mailbox, connect_local):
+    mailbox = make_mailbox()
+    channel = connect_local(tenancy.member_channel, mailbox)
+    old = channel_credentials(channel)
+    oauth_round_trip(tenancy.client_for(tenancy.member), _start_url(channel), mailbox)
+    with pytest.raises(AuthFailure):
+        get_provider("local").refresh(old)
+    assert _mailbox_opens(channel)
+
+
+def test_at_google_the_replaced_tokens_are_left_alone_as_revoking_them_would_end_the_new_ones(
+    tenancy, make_mailbox, connect_local
+):
+    mailbox = make_mailbox("gm", persona="google")
+    channel = connect_local(tenancy.member_channel, mailbox, kind="gmail")
+    old = channel_credentials(channel)
+    response = oauth_round_trip(tenancy.client_for(tenancy.member), _start_url(channel), mailbox)
+    assert "is active again" in _messages(response)[0]
+    assert _mailbox_opens(channel)
+    assert channel_credentials(channel).refresh_token != old.refresh_token
 
 
 def test_wrong_account_is_refused_naming_both_and_nothing_changes(tenancy, broken_channel, make_mailbox):

@@ -237,6 +237,9 @@ class MailProvider(ABC):
     defaults: ClassVar[dict[str, Any]] = {}
     # Shown where giving access back matters, for providers without a revocation endpoint.
     revocation_note: ClassVar[str] = ""
+    # Whether revoking one token ends the person's whole grant to our app, the tokens of a newer consent
+    # included (Google), rather than that token alone (RFC 7009, as django-oauth-toolkit does).
+    revocation_ends_grant: ClassVar[bool] = False
     # Gmail shows each message once in its All Mail folder, whatever its labels: read only that.
     sync_all_mail_only: ClassVar[bool] = False
 

@@ -126,7 +126,13 @@ def oauth_reauthorize_finish(*, channel: Channel, pending: PendingAuthorization,
     if used.lower() != channel.address.lower():
         grant_discard(provider_kind=channel.provider, credentials=credentials, address=used)
         raise WrongAccount(used=used, expected=channel.address)
+    replaced = channel_credentials(channel) if channel.credentials_ciphertext else None
     channel_reauthorize(channel=channel, credentials=credentials, actor=actor)
+    if replaced and replaced.refresh_token != credentials.refresh_token and not provider.revocation_ends_grant:
+        # The old tokens would stay alive where revoking ends one token only; where it ends the whole
+        # grant (Google) it would end the new tokens too, and the old ones are the same grant anyway.
+        outcome = provider.revoke(replaced)
+        logger.info("Gave back the %s tokens a reauthorization replaced: %s", provider.kind, outcome.value)
 
 
 def channel_create(

@@ -13,6 +13,10 @@ class GmailProvider(OAuthProvider):
     position = 10
     mail_scope = "https://mail.google.com/"
     sync_all_mail_only = True
+    # Google keeps one grant per person and app, and revoking any of its tokens ends all of them:
+    # https://developers.google.com/identity/gsi/web/guides/revoke ("Google uses an OAuth 2.0 grant to
+    # manage user consent"), and tanaikech.github.io/2018/05/23 (revoking one token removed the app).
+    revocation_ends_grant = True
     # Google answers with the full names of the OpenID scopes:
     # https://developers.google.com/identity/protocols/oauth2/scopes#openid-connect
     scope_aliases = {
