@@ -81,6 +81,23 @@ def expire(*, email: str) -> str:
     return f"expired {count} access tokens of {email}"
 
 
+def token_state(*, email: str) -> dict[str, object]:
+    """The newest refresh and access tokens `email` gave out (what our app last held) and every token of
+    `email` that still works, so a check of a deployment can see that disconnecting gave the grant back
+    (tests/attack): {newest_refresh, newest_access, live_refresh, live_access}, token ids, not tokens."""
+    user = _user(email)
+    refresh = RefreshToken.objects.filter(user=user).order_by("-created", "-pk").first()
+    access = AccessToken.objects.filter(user=user).order_by("-created", "-pk").first()
+    return {
+        "newest_refresh": refresh.pk if refresh else None,
+        "newest_access": access.pk if access else None,
+        "live_refresh": list(RefreshToken.objects.filter(user=user, revoked=None).values_list("pk", flat=True)),
+        "live_access": list(
+            AccessToken.objects.filter(user=user, expires__gt=timezone.now()).values_list("pk", flat=True)
+        ),
+    }
+
+
 def _user(email: str) -> AbstractBaseUser:
     try:
         return get_user_model().objects.get(username=email)
@@ -117,6 +134,7 @@ ACTIONS: dict[str, Callable[[Mapping[str, Any]], object]] = {
     "issue-tokens": lambda p: issue_tokens(emails=_texts(p, "emails")),
     "revoke": lambda p: revoke(email=_text(p, "email")),
     "expire": lambda p: expire(email=_text(p, "email")),
+    "token-state": lambda p: token_state(email=_text(p, "email")),
 }
 
 

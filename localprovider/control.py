@@ -397,3 +397,20 @@ def revoke_tokens(instance: Instance, email: str) -> str:
 def expire_tokens(instance: Instance, email: str) -> str:
     """Makes every access token of `email` expired (refresh tokens still work), for refresh tests."""
     return str(_account_action(instance, "expire", email=_normalise(email)))
+
+
+def token_state(instance: Instance, email: str) -> dict[str, Any]:
+    """{newest_refresh, newest_access, live_refresh, live_access} of `email` (token ids): what our app
+    last held and which tokens still work."""
+    state: dict[str, Any] = _account_action(instance, "token-state", email=_normalise(email))
+    return state
+
+
+def newest_still_live(taken: dict[str, Any], now: dict[str, Any] | None = None) -> dict[str, bool]:
+    """Whether the tokens that were newest in the state `taken` still work in the state `now` (default:
+    the same one): refresh and access."""
+    now = taken if now is None else now
+    return {
+        "refresh": taken["newest_refresh"] in now["live_refresh"],
+        "access": taken["newest_access"] in now["live_access"],
+    }

@@ -28,8 +28,9 @@ Behaviour = Callable[[socket.socket, Listener], None]
 
 
 @contextmanager
-def listening(behaviour: Behaviour) -> Iterator[Listener]:
-    server = socket.create_server(("127.0.0.1", 0))
+def listening(behaviour: Behaviour, port: int = 0) -> Iterator[Listener]:
+    """`behaviour` for every connection to 127.0.0.1:`port` (0: any free port) until the block ends."""
+    server = socket.create_server(("127.0.0.1", port))
     server.settimeout(0.05)
     listener = Listener(port=server.getsockname()[1])
     handlers: list[threading.Thread] = []
@@ -105,6 +106,13 @@ def _dribble(conn: socket.socket, listener: Listener, line: bytes) -> None:
         if listener.stop.wait(0.05):
             return
         conn.sendall(bytes([byte]))
+
+
+def dribble_slowly(conn: socket.socket, listener: Listener) -> None:
+    """A greeting that never ends: a byte every second, so that no read waits long enough to time out."""
+    conn.sendall(b"* OK ")
+    while not listener.stop.wait(1):
+        conn.sendall(b"x")
 
 
 def dribble(conn: socket.socket, listener: Listener) -> None:

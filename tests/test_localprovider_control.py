@@ -98,7 +98,7 @@ def test_the_endpoint_refuses_a_client_off_loopback(
 def test_the_endpoint_names_what_is_wrong_with_a_request(local_provider: control.Instance) -> None:
     assert _post(local_provider, "nope", {}) == (
         400,
-        {"error": "no action 'nope'; one of set-user, set-users, issue-tokens, revoke, expire"},
+        {"error": "no action 'nope'; one of set-user, set-users, issue-tokens, revoke, expire, token-state"},
     )
     assert _post(local_provider, "revoke", ["x"]) == (400, {"error": "the body must be a JSON object"})
     assert _post(local_provider, "revoke", {}) == (400, {"error": "email must be a non-empty string"})
@@ -190,3 +190,19 @@ def test_admin_calls_and_token_requests_at_once_do_not_lock_the_database(local_p
     with local_provider.http_log.open("rb") as log:
         log.seek(log_before)
         assert b"database is locked" not in log.read()
+
+
+def test_token_state_names_the_newest_tokens_and_every_live_one(local_provider: control.Instance) -> None:
+    address = _address("state")
+    control.create_mailbox(local_provider, address, "pw-state")
+    control.issue_tokens(local_provider, [address])
+    control.issue_tokens(local_provider, [address])
+    before = control.token_state(local_provider, address)
+    assert len(before["live_refresh"]) == len(before["live_access"]) == 2
+    assert control.newest_still_live(before) == {"refresh": True, "access": True}
+    control.revoke_tokens(local_provider, address)
+    after = control.token_state(local_provider, address)
+    assert after["live_refresh"] == after["live_access"] == []
+    assert control.newest_still_live(before, after) == {"refresh": False, "access": False}
+    with pytest.raises(control.LocalProviderError, match="no mailbox account"):
+        control.token_state(local_provider, _address("nobody"))
