@@ -21,12 +21,14 @@ from channels_app.models import (
     Message,
     Notification,
     NotificationKind,
+    ReauthorizationLink,
     SupportRequest,
     User,
     Workspace,
     WorkspaceMembership,
 )
 from channels_app.services.health import channel_mark_for_reauthorization
+from channels_app.services.reauth_links import link_withdraw
 from channels_app.services.support import support_request_text
 
 SECRET_FIELDS = ("credentials_ciphertext",)
@@ -191,6 +193,34 @@ class ChannelAdmin(admin.ModelAdmin):
         for channel in queryset.select_related("inbox"):
             channel_mark_for_reauthorization(channel=channel, actor=cast(User, request.user))
         self.message_user(request, f"{queryset.count()} channel(s) marked for reauthorization.")
+
+
+@admin.register(ReauthorizationLink)
+class ReauthorizationLinkAdmin(admin.ModelAdmin):
+    """Links people sent (services/reauth_links.py). Never made or changed here: the link itself is only
+    in the email; staff can withdraw one that went to the wrong person."""
+
+    list_display = ("created_at", "channel", "sent_to", "sent_by", "state_now", "expires_at", "used_at")
+    list_filter = ("channel__provider",)
+    search_fields = ("channel__address", "sent_to", "sent_by__email")
+    list_select_related = ("channel", "sent_by")
+    exclude = ("nonce_digest",)
+    actions = ["withdraw"]
+
+    @admin.display(description="state")
+    def state_now(self, obj: ReauthorizationLink) -> str:
+        return obj.state().label
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ReauthorizationLink | None = None) -> bool:
+        return False
+
+    @admin.action(description="Withdraw (the link stops working)")
+    def withdraw(self, request: HttpRequest, queryset: QuerySet[ReauthorizationLink]) -> None:
+        withdrawn = sum(link_withdraw(link=link, actor=cast(User, request.user)) for link in queryset)
+        self.message_user(request, f"{withdrawn} link(s) withdrawn; the others were already used or withdrawn.")
 
 
 @admin.register(ChannelEvent)

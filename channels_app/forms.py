@@ -148,6 +148,15 @@ class ImapPasswordForm(forms.Form):
     password = password_field("New password")
 
 
+class LinkSendForm(forms.Form):
+    email = forms.EmailField(
+        label="Send a reauthorization link to",
+        max_length=254,
+        validators=[refuse_control_characters],
+        help_text="Whoever holds the account's sign-in; they need no account with us.",
+    )
+
+
 class SupportRequestForm(forms.Form):
     # Only the person's own words are posted; diagnostics are gathered on the server.
     message = forms.CharField(

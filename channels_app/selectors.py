@@ -9,7 +9,16 @@ from django.conf import settings
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from channels_app.models import PROBLEM_KINDS, STAFF_KINDS, Channel, ChannelEvent, ChannelStatus, Notification, User
+from channels_app.models import (
+    PROBLEM_KINDS,
+    STAFF_KINDS,
+    Channel,
+    ChannelEvent,
+    ChannelStatus,
+    Notification,
+    ReauthorizationLink,
+    User,
+)
 from channels_app.permissions import visible_channels
 
 # Statuses that begin an incident: the mailbox stops syncing without anyone asking for it.
@@ -141,3 +150,11 @@ def popup_alerts(user: User, *, hide: Collection[int] = ()) -> list[Notification
         .order_by("-created_at")
     )
     return [n for n in alerts if n.pk not in hide]
+
+
+def open_links(channel: Channel) -> list[ReauthorizationLink]:
+    """The links of `channel` that still work, newest first, for its Settings tab."""
+    links = ReauthorizationLink.objects.filter(
+        channel=channel, used_at=None, withdrawn_at=None, expires_at__gt=timezone.now()
+    )
+    return list(links.select_related("sent_by"))

@@ -242,6 +242,10 @@ REPEATED_REAUTH_THRESHOLD = env_int("REPEATED_REAUTH_THRESHOLD", 3, minimum=1)
 REPEATED_REAUTH_DAYS = env_int("REPEATED_REAUTH_DAYS", 30, minimum=1)
 # Contact support (offered for a channel that keeps needing reauthorization): messages per person and channel.
 SUPPORT_REQUESTS_PER_HOUR = env_int("SUPPORT_REQUESTS_PER_HOUR", 3, minimum=1)
+# Reauthorization links (services/reauth_links.py): how long one works, and how many a person, or a
+# channel, may send in an hour.
+REAUTH_LINK_HOURS = env_int("REAUTH_LINK_HOURS", 72, minimum=1)
+REAUTH_LINKS_PER_HOUR = env_int("REAUTH_LINKS_PER_HOUR", 10, minimum=1)
 
 # django-q2: the Django ORM is the broker unless REDIS_URL names a Redis server.
 REDIS_URL = env_str("REDIS_URL", "")

@@ -2,8 +2,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from channels_app.models import Channel
+from channels_app.models import Channel, ReauthorizationLink
 from channels_app.services.parsing import EARLIEST_DATE, LATEST_DATE
+from channels_app.services.reauth_links import link_send
 
 
 @pytest.fixture
@@ -25,6 +26,7 @@ def staff_client(make_user) -> Client:
         "channelevent",
         "message",
         "notification",
+        "reauthorizationlink",
         "user",
     ],
 )
@@ -157,3 +159,14 @@ def test_staff_find_the_notifications_whose_email_did_not_go_out(staff_client, t
     assert "Not sent: gave up after a day" in response.content.decode()
     change = staff_client.get(reverse("admin:channels_app_notification_change", args=[unsent.pk])).content.decode()
     assert "SMTPServerDisconnected: Connection unexpectedly closed" in change
+
+
+def test_staff_list_links_without_their_secret_and_withdraw_them(staff_client, tenancy):
+    sent = link_send(channel=tenancy.shared_channel, sender=tenancy.admin, sent_to="it@acme.test")
+    listing = staff_client.get(reverse("admin:channels_app_reauthorizationlink_changelist")).content.decode()
+    assert "it@acme.test" in listing and "Open" in listing
+    page = staff_client.get(reverse("admin:channels_app_reauthorizationlink_change", args=[sent.link.pk]))
+    assert sent.link.nonce_digest not in page.content.decode()
+    url = reverse("admin:channels_app_reauthorizationlink_changelist")
+    assert staff_client.post(url, {"action": "withdraw", "_selected_action": [sent.link.pk]}).status_code == 302
+    assert ReauthorizationLink.objects.get().withdrawn_at is not None

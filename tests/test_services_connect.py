@@ -13,7 +13,7 @@ from channels_app.providers.base import AuthFailure, ConfigurationFailure
 from channels_app.providers.imap_network import Deadline
 from channels_app.providers.oauth import TokenAnswer
 from channels_app.services import connect as connect_services
-from channels_app.services.connect import channel_disconnect, grant_discard, imap_verify_login
+from channels_app.services.connect import WrongAccount, channel_disconnect, grant_discard, imap_verify_login
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
 from tests.network_fakes import dribble_after_login, listening
 
@@ -171,3 +171,15 @@ def test_a_refused_duplicate_gives_its_grant_back(fake, tenancy):
     assert f"{existing.address} is already connected in your company" in page
     assert _revoked(fake) == ["dup-refresh"]
     assert Channel.objects.filter(address__iexact=existing.address).count() == 1
+
+
+def test_a_wrong_account_of_the_channels_own_domain_explains_single_sign_on_and_the_ways_out():
+    sso = WrongAccount(used="jsmith@acme.test", expected="support@acme.test")
+    assert sso.same_domain
+    assert "single sign-on" in str(sso)
+    assert "send a reauthorization link to whoever holds support@acme.test" in str(sso)
+    assert "private window" in str(sso)
+    through_link = sso.message(through_link=True)
+    assert "private window" in through_link and "send a reauthorization link" not in through_link
+    other = WrongAccount(used="me@gmail.test", expected="support@acme.test")
+    assert not other.same_domain and "single sign-on" not in str(other)

@@ -15,6 +15,7 @@ from channels_app.models.notifications import (
     SupportRequest,
 )
 from channels_app.models.oauth_states import UsedOAuthState
+from channels_app.models.reauth_links import LinkState, ReauthorizationLink
 from channels_app.models.tenancy import (
     Company,
     CompanyMembership,
@@ -40,11 +41,13 @@ __all__ = [
     "Inbox",
     "MailFolder",
     "InboxKind",
+    "LinkState",
     "Message",
     "Notification",
     "NotificationKind",
     "ProviderRequestWindow",
     "ReasonCode",
+    "ReauthorizationLink",
     "SupportRequest",
     "Role",
     "UsedOAuthState",

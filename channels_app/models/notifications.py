@@ -16,6 +16,9 @@ class NotificationKind(models.TextChoices):
     CRASH = "crash", "Internal error"
     RECOVERED = "recovered", "Recovered"
     RECONNECTED = "reconnected", "Reconnected"
+    # What became of a reauthorization link someone sent (services/reauth_links.py).
+    LINK_USED = "link_used", "Reauthorized through a link"
+    LINK_REFUSED = "link_refused", "Reauthorization link refused"
 
 
 # Kinds that describe an ongoing problem: shown as a pop-up until resolved.

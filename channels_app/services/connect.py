@@ -21,6 +21,7 @@ from channels_app.models import (
     InboxKind,
     NotificationKind,
     ReasonCode,
+    ReauthorizationLink,
     User,
     Workspace,
 )
@@ -29,6 +30,7 @@ from channels_app.providers.imap_network import Deadline
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
 from channels_app.services.notifications import resolve_problems
 from channels_app.services.oauth_state import PendingAuthorization
+from channels_app.services.reauth_links import LinkProblem, LinkUnusable, link_claim, link_reason
 from channels_app.services.reconnect import channel_reconnected
 from channels_app.services.status import channel_set_status
 
@@ -56,11 +58,32 @@ class WrongAccount(Exception):
     """The person signed in at the provider with another account than the channel's."""
 
     def __init__(self, *, used: str, expected: str) -> None:
-        super().__init__(
-            f"You signed in as {used}, but this channel is {expected}. "
-            f"Nothing was changed: sign in as {expected} to reauthorize it."
-        )
         self.used, self.expected = used, expected
+        super().__init__(self.message(through_link=False))
+
+    @property
+    def same_domain(self) -> bool:
+        """Another account of the channel's own domain: typically the company's single sign-on (Okta,
+        Entra ID) signing the person in as themselves whatever account they asked for."""
+        return self.used.rpartition("@")[2].lower() == self.expected.rpartition("@")[2].lower()
+
+    def message(self, *, through_link: bool) -> str:
+        text = f"You signed in as {self.used}, but this channel is {self.expected}. Nothing was changed."
+        if not self.same_domain:
+            return f"{text} Sign in as {self.expected} to reauthorize it."
+        sso = (
+            f" This usually happens when your company's single sign-on signs you in as yourself: the browser "
+            f"already holds a session for {self.used}."
+        )
+        if through_link:
+            return (
+                f"{text}{sso} Open this link again in a private window or a separate browser profile and sign "
+                f"in as {self.expected} there."
+            )
+        return (
+            f"{text}{sso} Two ways out: send a reauthorization link to whoever holds {self.expected} (below), "
+            "or reauthorize from a private window or a separate browser profile where you are not signed in."
+        )
 
 
 class DuplicateChannel(Exception):
@@ -85,8 +108,11 @@ def imap_verify_login(*, imap: ImapEndpoint, password: str) -> None:
             deadline.cancel()
 
 
-def channel_reauthorize(*, channel: Channel, credentials: Credentials, actor: User) -> None:
-    """Replace the credentials, make the channel active, record who did it, and close the incident."""
+def channel_reauthorize(*, channel: Channel, credentials: Credentials, actor: User | None, reason: str = "") -> None:
+    """Replace the credentials, make the channel active, record who did it, and close the incident.
+
+    `actor` is None when someone without an account with us did it (a reauthorization link); `reason`
+    then says who."""
     # Mail stopped when the channel left active (a reauthorization of a working channel misses nothing).
     stopped = channel.status_since if channel.status != ChannelStatus.ACTIVE else None
     with transaction.atomic():
@@ -97,7 +123,7 @@ def channel_reauthorize(*, channel: Channel, credentials: Credentials, actor: Us
         channel_set_status(
             channel=channel,
             status=ChannelStatus.ACTIVE,
-            reason=f"Reauthorized by {actor}.",
+            reason=reason or f"Reauthorized by {actor}.",
             reason_code=ReasonCode.BY_PERSON,
             actor=actor,
             log_unchanged=True,
@@ -109,15 +135,25 @@ def channel_reauthorize(*, channel: Channel, credentials: Credentials, actor: Us
             partial(
                 channel_reconnected,
                 channel_id=channel.pk,
-                actor_id=actor.pk,
+                actor_id=actor.pk if actor else None,
                 notify_user_ids=[u.pk for u in told],
                 incident_started_at=stopped,
             )
         )
 
 
-def oauth_reauthorize_finish(*, channel: Channel, pending: PendingAuthorization, code: str, actor: User) -> None:
-    """Exchange the code, check whose token it is, and only then touch the channel."""
+def oauth_reauthorize_finish(
+    *,
+    channel: Channel,
+    pending: PendingAuthorization,
+    code: str,
+    actor: User | None,
+    link: ReauthorizationLink | None = None,
+) -> None:
+    """Exchange the code, check whose token it is, and only then touch the channel.
+
+    Through a reauthorization `link` (no `actor`), the link is used up in the same transaction that
+    stores the tokens: of two sign-ins through one link, one wins and the other changes nothing."""
     provider = get_provider(channel.provider)
     credentials = provider.exchange_code(
         code=code, redirect_uri=pending.redirect_uri, code_verifier=pending.code_verifier
@@ -127,7 +163,13 @@ def oauth_reauthorize_finish(*, channel: Channel, pending: PendingAuthorization,
         grant_discard(provider_kind=channel.provider, credentials=credentials, address=used)
         raise WrongAccount(used=used, expected=channel.address)
     replaced = channel_credentials(channel) if channel.credentials_ciphertext else None
-    channel_reauthorize(channel=channel, credentials=credentials, actor=actor)
+    with transaction.atomic():
+        if link is not None and not link_claim(link):
+            if not provider.revocation_ends_grant:  # at Google it would end the channel's grant too
+                provider.revoke(credentials)
+            raise LinkUnusable(LinkProblem.USED, link)
+        reason = link_reason(link) if link else ""
+        channel_reauthorize(channel=channel, credentials=credentials, actor=actor, reason=reason)
     if replaced and replaced.refresh_token != credentials.refresh_token and not provider.revocation_ends_grant:
         # The old tokens would stay alive where revoking ends one token only; where it ends the whole
         # grant (Google) it would end the new tokens too, and the old ones are the same grant anyway.

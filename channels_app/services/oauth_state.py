@@ -31,12 +31,13 @@ MAX_PENDING = 8
 
 @dataclass
 class PendingAuthorization:
-    purpose: str  # "reauthorize" | "connect"
+    purpose: str  # "reauthorize" | "connect" | "link" (reauthorizing through a reauthorization link)
     provider: str
-    user_id: int
+    user_id: int | None  # None: someone without an account with us, through a link
     code_verifier: str
     redirect_uri: str
     channel_id: int | None = None
+    link_id: int | None = None
     # For "connect": where the new channel goes.
     space: dict[str, Any] = field(default_factory=dict)
     created: float = field(default_factory=time.time)
@@ -57,7 +58,13 @@ def state_stash(session: SessionBase, pending: PendingAuthorization) -> str:
     return state
 
 
-def state_pop(session: SessionBase, state: str, *, user_id: int) -> PendingAuthorization:
+def state_purpose(session: SessionBase, state: str) -> str | None:
+    """What a pending state of this session is for, without using it up (None: not this session's)."""
+    data = session.get(SESSION_KEY, {}).get(state) if state else None
+    return str(data["purpose"]) if data else None
+
+
+def state_pop(session: SessionBase, state: str, *, user_id: int | None) -> PendingAuthorization:
     states: dict[str, dict[str, Any]] = session.get(SESSION_KEY, {})
     data = states.pop(state, None) if state else None
     session[SESSION_KEY] = states

@@ -63,10 +63,11 @@ def throttle_hit(
     return Throttled(retry_after_seconds=max(1, math.ceil(window_ends - now)))
 
 
-def imap_login_throttle(*, person_id: int, address: str, now: float | None = None) -> Throttled | None:
+def imap_login_throttle(*, person_id: int | str, address: str, now: float | None = None) -> Throttled | None:
     """One try at an IMAP password through our forms, counted for the person and for the account.
 
-    Per person stops one person trying many accounts; per account stops many people (or one with
+    `person_id` is a person's id, or another name for who tries (a reauthorization link's). Per person
+    stops one person trying many accounts; per account stops many people (or one with
     several sign-ins) guessing one account's password.
     """
     limit, window = settings.IMAP_LOGIN_ATTEMPTS, settings.IMAP_LOGIN_WINDOW_SECONDS

@@ -1,16 +1,18 @@
 """One channel's pages: the Overview and Settings tabs, and its actions."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from channels_app.forms import SupportRequestForm
+from channels_app.forms import LinkSendForm, SupportRequestForm
 from channels_app.http import AuthedRequest
 from channels_app.models import Channel
 from channels_app.permissions import access_channel, can_manage_channel, require_manage_channel, space_of_channel
 from channels_app.providers import RevokeOutcome, get_provider
+from channels_app.selectors import open_links
 from channels_app.services.backfill import latest_receipt
 from channels_app.services.connect import channel_disconnect
 from channels_app.views.support import support_context
@@ -37,10 +39,15 @@ def overview(request: AuthedRequest, channel_id: int, support_form: SupportReque
 
 
 @login_required
-def channel_settings(request: AuthedRequest, channel_id: int) -> HttpResponse:
+def channel_settings(request: AuthedRequest, channel_id: int, link_form: LinkSendForm | None = None) -> HttpResponse:
+    """`link_form` is passed by views.reauth_links.send to show its errors in place."""
     channel = access_channel(request.user, channel_id)
     context = _context(request, channel, "settings")
     context["revocation_note"] = get_provider(channel.provider).revocation_note
+    if context["can_manage"]:
+        context["link_form"] = link_form or LinkSendForm()
+        context["open_links"] = open_links(channel)
+        context["link_hours"] = settings.REAUTH_LINK_HOURS
     return render(request, "channels_app/channel/settings.html", context)
 
 

@@ -1,72 +1,42 @@
 """Where every provider sends the person back, for reauthorizing and for connecting alike."""
 
+from typing import cast
+
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from channels_app.http import AuthedRequest
 from channels_app.permissions import access_channel, require_manage_channel
-from channels_app.providers import (
-    AuthFailure,
-    ConfigurationFailure,
-    MailProvider,
-    PassingFailure,
-    PolicyFailure,
-    ProviderFailure,
-    ScopeNotGranted,
-    get_provider,
-)
+from channels_app.providers import ProviderFailure, get_provider
 from channels_app.services.connect import (
     DuplicateChannel,
     WrongAccount,
     oauth_connect_finish,
     oauth_reauthorize_finish,
 )
-from channels_app.services.notifications import blocked_advice
-from channels_app.services.oauth_state import PendingAuthorization, StateRejected, state_pop
+from channels_app.services.oauth_state import PendingAuthorization, StateRejected, state_pop, state_purpose
 from channels_app.views.connect import space_for_add
+from channels_app.views.oauth_answers import failure_message, provider_error
+from channels_app.views.reauth_links import link_finish
 
 
-def failure_message(failure: ProviderFailure, label: str) -> str:
-    """What the person who just signed in is told; always ends in what happened to the channel: nothing."""
-    if isinstance(failure, ScopeNotGranted):
-        return failure.message
-    if isinstance(failure, PolicyFailure):
-        said = f" {label} says: “{failure.provider_words}”" if failure.provider_words else ""
-        return f"{failure.message}{said} {blocked_advice(failure.admin_action)} Nothing was changed."
-    if isinstance(failure, AuthFailure):
-        return f"{label} did not accept the sign-in. Nothing was changed; please try again."
-    if isinstance(failure, ConfigurationFailure):
-        code = f" ({failure.code})" if failure.code else ""
-        return f"This app's registration with {label} needs fixing by our staff{code}. Nothing was changed."
-    return f"{label} could not be reached just now. Nothing was changed; please try again in a minute."
-
-
-@login_required
-def oauth_callback(request: AuthedRequest) -> HttpResponse:
+def oauth_callback(request: HttpRequest) -> HttpResponse:
+    state = request.GET.get("state", "")
+    signed_in = request.user.is_authenticated
+    # Only a sign-in through a reauthorization link comes back without an account with us.
+    if not signed_in and state_purpose(request.session, state) != "link":
+        return redirect_to_login(request.get_full_path())
     try:
-        pending = state_pop(request.session, request.GET.get("state", ""), user_id=request.user.pk)
+        pending = state_pop(request.session, state, user_id=request.user.pk if signed_in else None)
     except StateRejected as rejected:
         return render(request, "channels_app/oauth_rejected.html", {"reason": str(rejected)}, status=403)
+    if pending.purpose == "link":
+        return link_finish(request, pending)
     if pending.purpose == "reauthorize":
-        return _finish_reauthorize(request, pending)
-    return _finish_connect(request, pending)
-
-
-def _provider_error(request: AuthedRequest, provider: MailProvider) -> str | None:
-    """The message for a redirect back without a code (declined, blocked by an administrator, ...)."""
-    if error := request.GET.get("error"):
-        query = {key: request.GET.get(key, "")[:500] for key in ("error", "error_description", "error_subcode")}
-        failure = provider.authorize_error(query)
-        if failure is None:
-            return f"You declined access at {provider.label}. Nothing was changed."
-        if isinstance(failure, PassingFailure) and failure.unrecognised:
-            return f"{provider.label} answered with an error ({error[:80]}). Nothing was changed."
-        return failure_message(failure, provider.label)
-    if not request.GET.get("code"):
-        return f"{provider.label} sent you back without an authorization. Nothing was changed."
-    return None
+        return _finish_reauthorize(cast(AuthedRequest, request), pending)
+    return _finish_connect(cast(AuthedRequest, request), pending)
 
 
 def _finish_reauthorize(request: AuthedRequest, pending: PendingAuthorization) -> HttpResponse:
@@ -75,7 +45,7 @@ def _finish_reauthorize(request: AuthedRequest, pending: PendingAuthorization) -
     require_manage_channel(request.user, channel)
     provider = get_provider(channel.provider)
     back = redirect("channel_settings", channel_id=channel.pk)
-    if problem := _provider_error(request, provider):
+    if problem := provider_error(request, provider):
         messages.warning(request, problem)
         return back
     try:
@@ -98,7 +68,7 @@ def _finish_connect(request: AuthedRequest, pending: PendingAuthorization) -> Ht
         # The workspace went away (or out of reach) during the round trip: never a personal inbox instead.
         messages.error(request, "The workspace this channel was being added to is gone. Nothing was changed.")
         return redirect(space.url)
-    if problem := _provider_error(request, provider):
+    if problem := provider_error(request, provider):
         messages.warning(request, problem)
         return redirect(space.url)
     try:

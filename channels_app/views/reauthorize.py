@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -10,11 +11,13 @@ from django.views.decorators.http import require_POST
 
 from channels_app.forms import ImapPasswordForm, could_not_sign_in, too_many_tries
 from channels_app.http import AuthedRequest
+from channels_app.models import Channel, ReauthorizationLink, User
 from channels_app.permissions import access_channel, require_manage_channel, space_of_channel
 from channels_app.providers import AuthFailure, Credentials, ProviderFailure, get_provider
 from channels_app.services.connect import channel_reauthorize, imap_verify_login
 from channels_app.services.mailbox import channel_endpoint
 from channels_app.services.oauth_state import PendingAuthorization, new_code_verifier, state_stash
+from channels_app.services.reauth_links import LinkProblem, LinkUnusable, link_claim, link_reason
 from channels_app.services.throttle import imap_login_throttle
 
 
@@ -48,34 +51,56 @@ def reauthorize(request: AuthedRequest, channel_id: int) -> HttpResponse:
     )
 
 
+@sensitive_variables("password")
+def password_reauthorize_attempt(
+    form: ImapPasswordForm,
+    channel: Channel,
+    *,
+    tries_by: int | str,
+    actor: User | None,
+    link: ReauthorizationLink | None = None,
+) -> int | None:
+    """Try the new password of a valid `form` on `channel`'s server and store it if the server takes it.
+
+    None when the channel was reauthorized; else the HTTP status to show the form again with, its
+    errors added. `tries_by` is whose tries are counted (a person, or a reauthorization link). Through
+    a `link`, the link is used up as the password is stored (LinkUnusable if another try used it first)."""
+    password = form.cleaned_data["password"]
+    imap = channel_endpoint(channel)
+    throttled = imap_login_throttle(person_id=tries_by, address=f"{imap.username}@{imap.host}")
+    if throttled is not None:
+        form.add_error(None, too_many_tries(throttled))
+        return 429
+    try:
+        imap_verify_login(imap=imap, password=password)
+    except AuthFailure:
+        form.add_error("password", "The mail server rejected this password. Nothing was changed.")
+        return 200
+    except ProviderFailure:
+        form.add_error(None, f"{could_not_sign_in(imap.host, imap.port)} Nothing was changed; try again in a moment.")
+        return 200
+    with transaction.atomic():
+        if link is not None and not link_claim(link):
+            raise LinkUnusable(LinkProblem.USED, link)
+        reason = link_reason(link) if link else ""
+        channel_reauthorize(channel=channel, credentials=Credentials(password=password), actor=actor, reason=reason)
+    return None
+
+
 @sensitive_post_parameters("password")
 @login_required
-@sensitive_variables("password")
 def reauthorize_password(request: AuthedRequest, channel_id: int) -> HttpResponse:
     channel = access_channel(request.user, channel_id)
     require_manage_channel(request.user, channel)
     if get_provider(channel.provider).uses_oauth:
         return redirect("channel_settings", channel_id=channel.pk)
     form = ImapPasswordForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        password = form.cleaned_data["password"]
-        imap = channel_endpoint(channel)
-        throttled = imap_login_throttle(person_id=request.user.pk, address=f"{imap.username}@{imap.host}")
-        if throttled is not None:
-            form.add_error(None, too_many_tries(throttled))
-            context = {"channel": channel, "space": space_of_channel(channel), "tab": "settings", "form": form}
-            return render(request, "channels_app/channel/reauthorize_password.html", context, status=429)
-        try:
-            imap_verify_login(imap=imap, password=password)
-        except AuthFailure:
-            form.add_error("password", "The mail server rejected this password. Nothing was changed.")
-        except ProviderFailure:
-            form.add_error(
-                None, f"{could_not_sign_in(imap.host, imap.port)} Nothing was changed; try again in a moment."
-            )
-        else:
-            channel_reauthorize(channel=channel, credentials=Credentials(password=password), actor=request.user)
+        result = password_reauthorize_attempt(form, channel, tries_by=request.user.pk, actor=request.user)
+        if result is None:
             messages.success(request, f"Reauthorized: {channel.address} is active again.")
             return redirect("channel_settings", channel_id=channel.pk)
+        status = result
     context = {"channel": channel, "space": space_of_channel(channel), "tab": "settings", "form": form}
-    return render(request, "channels_app/channel/reauthorize_password.html", context)
+    return render(request, "channels_app/channel/reauthorize_password.html", context, status=status)
