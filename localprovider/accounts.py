@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
@@ -17,6 +18,7 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application, RefreshToken
 from oauth2_provider.settings import oauth2_settings
 
+from localprovider import personas
 from localprovider.grants import revoke_grant
 from localprovider.instance import MAIN_CLIENT_ID
 
@@ -98,6 +100,21 @@ def token_state(*, email: str) -> dict[str, object]:
     }
 
 
+def delegate(*, mailbox: str, delegate: str, allowed: bool) -> str:
+    """Gives `delegate` Full Access to `mailbox` (an Exchange shared mailbox's delegate), or takes it away:
+    from the next login on, the delegate's own token opens `mailbox` with XOAUTH2 user=`mailbox`, or no
+    longer does. Both must be accounts here."""
+    for account in (mailbox, delegate):
+        _user(account)
+    if mailbox == delegate:
+        raise AccountError(f"{mailbox} cannot be its own delegate")
+    # getattr: INSTANCE_DIR exists only in localprovider.settings, which the type checker does not load.
+    instance_dir = getattr(settings, "INSTANCE_DIR")  # noqa: B009
+    others = [d for d in personas.read_state(instance_dir, mailbox).delegates if d != delegate]
+    personas.write_state(instance_dir, mailbox, delegates=tuple([*others, delegate] if allowed else others))
+    return f"{delegate} {'has' if allowed else 'no longer has'} Full Access to {mailbox}"
+
+
 def _user(email: str) -> AbstractBaseUser:
     try:
         return get_user_model().objects.get(username=email)
@@ -109,6 +126,13 @@ def _text(payload: Mapping[str, Any], key: str) -> str:
     value = payload.get(key)
     if not isinstance(value, str) or not value:
         raise AccountError(f"{key} must be a non-empty string")
+    return value
+
+
+def _flag(payload: Mapping[str, Any], key: str) -> bool:
+    value = payload.get(key)
+    if not isinstance(value, bool):
+        raise AccountError(f"{key} must be true or false")
     return value
 
 
@@ -135,6 +159,9 @@ ACTIONS: dict[str, Callable[[Mapping[str, Any]], object]] = {
     "revoke": lambda p: revoke(email=_text(p, "email")),
     "expire": lambda p: expire(email=_text(p, "email")),
     "token-state": lambda p: token_state(email=_text(p, "email")),
+    "delegate": lambda p: delegate(
+        mailbox=_text(p, "mailbox"), delegate=_text(p, "delegate"), allowed=_flag(p, "allowed")
+    ),
 }
 
 
