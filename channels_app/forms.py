@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -59,12 +61,36 @@ class _SpaceForm(forms.Form):
 
 class OAuthConnectForm(_SpaceForm):
     provider = forms.ChoiceField(choices=[], widget=forms.RadioSelect)
+    shared_address = forms.EmailField(
+        label="A shared mailbox I have access to",
+        required=False,
+        help_text="Optional. Sign in as yourself, a delegate with Full Access, and we open this address with your "
+        "sign-in. Leave empty to connect the account you sign in with.",
+    )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         field = self.fields["provider"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = oauth_provider_choices()
+        self.shared_labels = [get_provider(kind).label for kind, _ in field.choices if _opens_shared(kind)]
+        if not self.shared_labels:
+            del self.fields["shared_address"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        shared, kind = data.get("shared_address"), data.get("provider")
+        if shared and kind and not _opens_shared(kind):
+            self.add_error(
+                "shared_address",
+                f"{get_provider(kind).label} has no shared mailboxes opened through a delegate: "
+                f"choose {' or '.join(self.shared_labels)}, or leave this empty.",
+            )
+        return data
+
+
+def _opens_shared(kind: str) -> bool:
+    return get_provider(kind).opens_shared_mailboxes
 
 
 def could_not_sign_in(host: str, port: int) -> str:

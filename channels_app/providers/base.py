@@ -242,6 +242,8 @@ class MailProvider(ABC):
     revocation_ends_grant: ClassVar[bool] = False
     # Gmail shows each message once in its All Mail folder, whatever its labels: read only that.
     sync_all_mail_only: ClassVar[bool] = False
+    # A delegate's own token opens a shared mailbox when the IMAP login names the shared address (Exchange).
+    opens_shared_mailboxes: ClassVar[bool] = False
 
     @property
     def values(self) -> dict[str, Any]:
