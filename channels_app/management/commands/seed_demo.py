@@ -4,6 +4,8 @@ With the local provider running, the demo channels are connected for real: each
 gets a mailbox at Local mail, a few messages, and tokens from a real consent.
 Local mail stands in for Google and Microsoft here: Sam's inbox is a Gmail channel
 (a mailbox of the `google` persona), Support a Microsoft 365 one, Sales Local mail's own.
+Billing is a Microsoft 365 shared mailbox with no sign-in of its own, opened through Dana,
+its delegate with Full Access (Wes has Full Access too, so he can take over).
 """
 
 from typing import TYPE_CHECKING, Any
@@ -34,7 +36,10 @@ DEMO_CHANNELS = (
     ("support@acme.test", "Support", "Support", None, "microsoft"),
     ("sales@acme.test", "Sales", "Sales", None, "local"),
     ("sam@acme.test", "Sam's inbox", None, SAM.email, "gmail"),
+    ("shared-billing@acme.test", "Billing", "Support", None, "microsoft"),
 )
+# Shared mailboxes and their delegates with Full Access; the first one's sign-in opens it.
+SHARED_MAILBOXES = {"shared-billing@acme.test": (DANA.email, WES.email)}
 # The Local mail persona that answers like each provider.
 PERSONAS: dict[str, "Persona"] = {"gmail": "google", "microsoft": "microsoft", "local": "plain"}
 
@@ -87,7 +92,10 @@ class Command(BaseCommand):
                     "owner": users[owner] if owner else None,
                 },
             )
-            Channel.objects.get_or_create(inbox=inbox, defaults={"address": address, "provider": provider})
+            delegate = SHARED_MAILBOXES.get(address, ("",))[0]
+            Channel.objects.get_or_create(
+                inbox=inbox, defaults={"address": address, "provider": provider, "delegate_address": delegate}
+            )
 
     def _connect_local_mailboxes(self) -> None:
         # Imported here: localprovider is a development tool, absent from a production image's needs.
@@ -104,6 +112,12 @@ class Command(BaseCommand):
                 channel.address,
                 [control.make_message(recipient=channel.address, subject=f"Welcome to {channel.address}")],
             )
-            credentials = local_consent(channel.address, MAILBOX_PASSWORD, channel.provider)
+            for delegate in SHARED_MAILBOXES.get(channel.address, ()):
+                # The delegates' own mailboxes: their sign-in (and so their token) opens the shared one.
+                control.create_mailbox(instance, delegate, MAILBOX_PASSWORD, persona=PERSONAS[channel.provider])
+                control.set_delegate(instance, channel.address, delegate)
+            signs_in = channel.delegate_address or channel.address
+            credentials = local_consent(signs_in, MAILBOX_PASSWORD, channel.provider)
             channel_store_credentials(channel=channel, credentials=credentials)
-            self.stdout.write(f"Connected {channel.address} ({channel.get_provider_display()}) to Local mail.")
+            through = f" through delegate {channel.delegate_address}" if channel.delegate_address else ""
+            self.stdout.write(f"Connected {channel.address} ({channel.get_provider_display()}){through} to Local mail.")
