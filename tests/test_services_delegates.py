@@ -5,8 +5,11 @@ Against the real local provider, whose `microsoft` persona opens a shared mailbo
 """
 
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import pytest
+from django.core import mail
+from django.test import Client
 
 from channels_app.models import Channel, ChannelStatus, Inbox, Notification, NotificationKind
 from channels_app.providers import get_provider
@@ -15,6 +18,7 @@ from channels_app.services.connect import NotADelegate, oauth_connect_finish, oa
 from channels_app.services.credentials import channel_credentials
 from channels_app.services.mailbox import channel_mailbox
 from channels_app.services.oauth_state import PendingAuthorization, new_code_verifier
+from channels_app.services.reauth_links import link_send
 from channels_app.tasks import sync_channel
 from localprovider import browser, control
 from tests.provider_fixtures import Mailbox
@@ -162,3 +166,22 @@ def test_a_channel_of_its_own_address_still_refuses_a_delegate(tenancy, people, 
         _reauthorize(tenancy, channel, people["wes"])
     assert not isinstance(refused.value, NotADelegate)
     assert channel_credentials(Channel.objects.get(pk=channel.pk)).refresh_token == before
+
+
+def test_a_reauthorization_link_for_a_shared_mailbox_asks_for_any_delegate(tenancy, people, local_provider):
+    channel = _connect(tenancy, people, "dana")
+    control.set_delegate(local_provider, people["shared"].address, people["dana"].address, allowed=False)
+    sent = link_send(channel=channel, sender=tenancy.admin, sent_to="it@acme.test")
+    assert f"a delegate with Full Access to {channel.address}" in mail.outbox[-1].body
+    holder = Client()
+    landing = holder.get(urlsplit(sent.url).path)
+    assert f"as a delegate of {channel.address}" in landing.content.decode()
+    start = holder.post(urlsplit(sent.url).path)
+    assert f"login_hint={people['dana'].address.replace('@', '%40')}" in start["Location"]
+    wes = people["wes"]
+    callback = browser.authorize_as(start["Location"], wes.address, wes.password)
+    done = holder.get("/oauth/callback/", browser.callback_query(callback))
+    assert "Reconnected" in done.content.decode()
+    channel.refresh_from_db()
+    assert channel.delegate_address == wes.address
+    assert _messages_in_inbox(channel) == 1
