@@ -56,6 +56,7 @@ __all__ = [
     "make_message",
     "move_messages",
     "recorded_answers",
+    "register_client",
     "renumber_mailbox",
     "revoke_tokens",
     "set_password",
@@ -397,3 +398,17 @@ def revoke_tokens(instance: Instance, email: str) -> str:
 def expire_tokens(instance: Instance, email: str) -> str:
     """Makes every access token of `email` expired (refresh tokens still work), for refresh tests."""
     return str(_account_action(instance, "expire", email=_normalise(email)))
+
+
+def register_client(instance: Instance, client_id: str, client_secret: str, redirect_uris: Iterable[str]) -> str:
+    """Registers another OpenID Connect client (or updates it), for the main app's company sign-in:
+    issuer `instance.base_url`, discovery at `<issuer>/.well-known/openid-configuration`."""
+    return str(
+        _account_action(
+            instance,
+            "register-client",
+            client_id=client_id,
+            client_secret=client_secret,
+            redirect_uris=list(redirect_uris),
+        )
+    )
