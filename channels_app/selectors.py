@@ -9,7 +9,16 @@ from django.conf import settings
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from channels_app.models import PROBLEM_KINDS, STAFF_KINDS, Channel, ChannelEvent, ChannelStatus, Notification, User
+from channels_app.models import (
+    PROBLEM_KINDS,
+    STAFF_KINDS,
+    Channel,
+    ChannelEvent,
+    ChannelStatus,
+    CompanySignIn,
+    Notification,
+    User,
+)
 from channels_app.permissions import visible_channels
 
 # Statuses that begin an incident: the mailbox stops syncing without anyone asking for it.
@@ -141,3 +150,23 @@ def popup_alerts(user: User, *, hide: Collection[int] = ()) -> list[Notification
         .order_by("-created_at")
     )
     return [n for n in alerts if n.pk not in hide]
+
+
+def email_domain(email: str) -> str:
+    """The lowercased part after the last @, or "" for text that is no address."""
+    local, at, domain = email.strip().rpartition("@")
+    return domain.lower() if local and at else ""
+
+
+def company_sign_in_for_email(email: str) -> CompanySignIn | None:
+    """The identity provider that people of this address's domain sign in through, while it is on."""
+    domain = email_domain(email)
+    if not domain:
+        return None
+    return CompanySignIn.objects.select_related("company").filter(enabled=True, domains__domain=domain).first()
+
+
+def keeps_password_sign_in(user: User) -> bool:
+    """Staff and superusers always sign in with their password, so a broken identity provider can
+    lock nobody out of the admin that would fix it."""
+    return user.is_staff or user.is_superuser

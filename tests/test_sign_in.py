@@ -5,6 +5,7 @@ from allauth.account.models import EmailAddress
 from django.test import Client
 from django.urls import reverse
 
+from channels_app.services.company_sign_in import company_sign_in_save
 from tests.conftest import PASSWORD
 
 TOO_MANY = "Too many failed login attempts. Try again later."
@@ -59,3 +60,44 @@ def test_the_email_page_says_who_changes_an_address(tenancy):
     assert "member@acme.test" in body and "ask an admin of your company" in body
     assert "<form" not in body.split("<main", 1)[1]
     assert client.post(reverse("account_email"), {"action_add": "", "email": "x@acme.test"}).status_code == 405
+
+
+@pytest.fixture
+def acme_signs_in_at_its_idp(tenancy):
+    sign_in = company_sign_in_save(
+        company=tenancy.company,
+        issuer_url="https://acme.okta.com",
+        client_id="c",
+        client_secret="s",
+        domains=["acme.test"],
+    )
+    sign_in.enabled = True  # as after a discovery check (test_services_company_sign_in.py)
+    sign_in.save()
+    return sign_in
+
+
+@pytest.mark.django_db
+def test_the_right_password_is_refused_where_the_domain_signs_in_at_the_company_s_idp(acme_signs_in_at_its_idp):
+    answer = _sign_in("member@acme.test", PASSWORD)
+    assert "People at acme.test sign in through Acme&#x27;s identity provider" in answer
+    assert "leave the password empty" in answer
+    assert WRONG in _sign_in("member@acme.test", "guess")  # a wrong one says only that: no hint who has an account
+
+
+@pytest.mark.django_db
+def test_staff_keep_their_password_so_nobody_is_locked_out(acme_signs_in_at_its_idp, make_user):
+    make_user("root@acme.test", is_staff=True)
+    assert _sign_in("root@acme.test", PASSWORD) == "redirect to /"
+
+
+@pytest.mark.django_db
+def test_other_domains_and_a_turned_off_sign_in_keep_passwords(acme_signs_in_at_its_idp):
+    assert _sign_in("outsider@globex.test", PASSWORD) == "redirect to /"
+    acme_signs_in_at_its_idp.enabled = False
+    acme_signs_in_at_its_idp.save()
+    assert _sign_in("member@acme.test", PASSWORD) == "redirect to /"
+
+
+@pytest.mark.django_db
+def test_an_empty_password_outside_a_company_sign_in_domain_is_still_asked_for(acme_signs_in_at_its_idp):
+    assert "This field is required" in _sign_in("outsider@globex.test", "")
