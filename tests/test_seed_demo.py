@@ -1,7 +1,8 @@
 from django.core.management import call_command
 
-from channels_app.models import Channel, CompanyMembership, Role, User, WorkspaceMembership
+from channels_app.models import Channel, CompanyMembership, CompanySignIn, Role, User, WorkspaceMembership
 from channels_app.permissions import settings_spaces
+from channels_app.selectors import company_sign_in_for_email
 
 
 def test_seed_demo_is_idempotent_and_creates_the_three_demo_roles(db):
@@ -14,3 +15,14 @@ def test_seed_demo_is_idempotent_and_creates_the_three_demo_roles(db):
     assert Channel.objects.filter(inbox__owner=sam).exists()
     assert User.objects.get(email="staff@acme.test").is_staff
     assert [s.kind for s in settings_spaces(sam)] == ["workspace", "personal"]
+
+
+def test_seed_demo_gives_initech_company_sign_in_and_ivy_no_password(db):
+    call_command("seed_demo")
+    call_command("seed_demo")
+    sign_in = CompanySignIn.objects.get(company__name="Initech")
+    assert sign_in.enabled and list(sign_in.domains.values_list("domain", flat=True)) == ["initech.test"]
+    ivy = User.objects.get(email="ivy@initech.test")
+    assert not ivy.has_usable_password()
+    assert CompanyMembership.objects.get(user=ivy).role == Role.ADMIN
+    assert company_sign_in_for_email("IVY@initech.test") == sign_in
