@@ -63,9 +63,14 @@ def _refuse(request: HttpRequest, reason: str, status: int = 403) -> ImmediateHt
 
 
 def _verified_email(sociallogin: SocialLogin) -> str | None:
-    """The address the identity provider vouches for: `email` with `email_verified` true."""
+    """The address the identity provider vouches for: `email` with `email_verified` true, or, from Entra
+    ID, which never sends `email_verified` for work accounts, with its optional claim `xms_edov` true (the
+    address's domain is verified by the tenant's owner; an admin adds it to the app registration).
+    https://learn.microsoft.com/en-us/entra/identity-platform/optional-claims-reference"""
+    claims = {**(sociallogin.account.extra_data or {}).get("id_token", {})}
     for address in sociallogin.email_addresses:
-        if address.verified and address.email:
+        domain_verified = "email_verified" not in claims and claims.get("xms_edov") is True
+        if address.email and (address.verified or domain_verified):
             return address.email.strip().lower()
     return None
 
@@ -104,7 +109,8 @@ class CompanySignInAdapter(DefaultSocialAccountAdapter):
             raise _refuse(
                 request,
                 f"{company}'s identity provider did not give a verified email address, so we cannot tell who "
-                "you are here. Ask your IT administrator to release the email claim with email_verified.",
+                "you are here. Ask your IT administrator to release the email claim with email_verified "
+                "(Entra ID: the optional claims email and xms_edov).",
             )
         if not sign_in.domains.filter(domain=email_domain(email)).exists():
             raise _refuse(

@@ -28,11 +28,19 @@ def sign_in(tenancy):
     return found
 
 
-def _answer(sign_in, email: str | None, *, verified: bool = True, process: str = "login", uid: str = "sub-1"):
+def _answer(
+    sign_in,
+    email: str | None,
+    *,
+    verified: bool = True,
+    process: str = "login",
+    uid: str = "sub-1",
+    id_token: dict | None = None,
+):
     """What allauth makes of the provider's answer before the adapter is asked."""
     addresses = [EmailAddress(email=email, verified=verified, primary=True)] if email else []
     provider = company_social_app(sign_in).get_provider(RequestFactory().get("/"))
-    account = SocialAccount(provider=sign_in.provider_id, uid=uid)
+    account = SocialAccount(provider=sign_in.provider_id, uid=uid, extra_data={"id_token": id_token or {}})
     login = SocialLogin(user=User(email=email or ""), account=account, provider=provider)
     login.email_addresses = addresses
     login.state = {"process": process}
@@ -114,3 +122,20 @@ def test_allauth_sees_only_the_turned_on_companies_apps_with_their_decrypted_sec
     sign_in.enabled = False
     sign_in.save()
     assert adapter.list_apps(None) == []
+
+
+@pytest.mark.django_db
+def test_entra_s_domain_owner_verified_claim_stands_for_email_verified_only_when_that_is_absent(rf, sign_in, tenancy):
+    request = rf.get("/")
+    request.user, request.session = AnonymousUser(), SessionStore()
+    entra = _answer(sign_in, tenancy.member.email, verified=False, id_token={"xms_edov": True})
+    entra.lookup()
+    CompanySignInAdapter().pre_social_login(request, entra)
+    assert entra.user == tenancy.member
+    said_no = {"xms_edov": True, "email_verified": False}
+    status, page = _refusal(rf, _answer(sign_in, tenancy.admin.email, verified=False, uid="sub-2", id_token=said_no))
+    assert status == 403 and "did not give a verified email address" in page
+    status, page = _refusal(
+        rf, _answer(sign_in, tenancy.admin.email, verified=False, uid="sub-3", id_token={"xms_edov": "true"})
+    )
+    assert status == 403

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from channels_app.services.company_sign_in import company_sign_in_save
 from tests.conftest import PASSWORD
+from tests.network_fakes import closed_port
 
 TOO_MANY = "Too many failed login attempts. Try again later."
 WRONG = "The email address and/or password you specified are not correct."
@@ -101,3 +102,13 @@ def test_other_domains_and_a_turned_off_sign_in_keep_passwords(acme_signs_in_at_
 @pytest.mark.django_db
 def test_an_empty_password_outside_a_company_sign_in_domain_is_still_asked_for(acme_signs_in_at_its_idp):
     assert "This field is required" in _sign_in("outsider@globex.test", "")
+
+
+@pytest.mark.django_db
+def test_starting_company_sign_in_counts_against_the_sign_in_limit_per_address(acme_signs_in_at_its_idp, settings):
+    settings.ACCOUNT_RATE_LIMITS = {"login": "2/m/ip"}
+    acme_signs_in_at_its_idp.issuer_url = f"http://127.0.0.1:{closed_port()}"  # each start asks it, in vain
+    acme_signs_in_at_its_idp.save()
+    client = Client()
+    answers = [client.post(reverse("account_login"), {"login": "member@acme.test"}).status_code for _ in range(3)]
+    assert answers == [503, 503, 429]

@@ -5,6 +5,7 @@ import requests
 from allauth.account.forms import LoginForm
 from allauth.account.utils import get_next_redirect_url
 from allauth.account.views import login as allauth_login
+from allauth.core import ratelimit
 from allauth.socialaccount.providers.base import AuthProcess
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -38,7 +39,11 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         email = request.POST.get("login", "").strip()
         company_sign_in = company_sign_in_for_email(email)
         if company_sign_in is not None:
-            return _start_company_sign_in(request, company_sign_in, email)
+            # Each start fetches the provider's discovery document: counted with allauth's sign-in tries
+            # per client address (ACCOUNT_RATE_LIMITS "login"), as the password form is.
+            return ratelimit.consume_or_429(request, action="login") or _start_company_sign_in(
+                request, company_sign_in, email
+            )
     return allauth_login(request)
 
 
