@@ -122,3 +122,16 @@ def test_the_sidebar_offers_the_sign_in_page_in_the_company_space_only(tenancy):
     admin = tenancy.client_for(tenancy.admin)
     assert URL in admin.get(reverse("company_channels")).content.decode()
     assert URL not in admin.get(reverse("personal_channels")).content.decode()
+
+
+@pytest.mark.django_db
+def test_moving_a_turned_on_sign_in_to_an_issuer_that_fails_discovery_turns_it_off_saying_why(tenancy):
+    client = tenancy.client_for(tenancy.admin)
+    with discovery_server() as issuer:
+        client.post(URL, _form(issuer_url=issuer))
+        client.post(reverse("company_sign_in_switch", args=["on"]))
+        client.post(URL, _form(issuer_url=issuer, client_id="client-2", client_secret=""))  # same issuer: no check
+        assert CompanySignIn.objects.get().enabled
+    page = client.post(URL, _form(issuer_url=f"http://127.0.0.1:{closed_port()}"), follow=True).content.decode()
+    assert "Saved the identity provider" in page and "is now off: Could not reach" in page
+    assert not CompanySignIn.objects.get().enabled

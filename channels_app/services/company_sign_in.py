@@ -107,6 +107,15 @@ def company_sign_in_turn_on(*, sign_in: CompanySignIn, get: HttpGet = requests.g
     return check
 
 
+def company_sign_in_recheck(*, sign_in: CompanySignIn, get: HttpGet = requests.get) -> DiscoveryCheck:
+    """After the issuer of a turned-on sign-in changed: off again unless the new one's discovery document
+    is in order, so its people are never sent to a provider that cannot sign them in."""
+    check = check_discovery(sign_in.issuer_url, get=get)
+    if not check.ok:
+        company_sign_in_turn_off(sign_in=sign_in)
+    return check
+
+
 def company_sign_in_turn_off(*, sign_in: CompanySignIn) -> None:
     sign_in.enabled = False
     sign_in.save(update_fields=["enabled", "updated_at"])

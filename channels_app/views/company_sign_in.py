@@ -22,6 +22,7 @@ from channels_app.permissions import Space, access_company
 from channels_app.selectors import company_sign_in_for_email
 from channels_app.services.company_sign_in import (
     check_discovery,
+    company_sign_in_recheck,
     company_sign_in_save,
     company_sign_in_turn_off,
     company_sign_in_turn_on,
@@ -89,8 +90,13 @@ def company_sign_in_settings(request: AuthedRequest) -> HttpResponse:
     if request.method == "POST":
         form = CompanySignInForm(request.POST, company=company, has_secret=has_secret)
         if form.is_valid():
-            company_sign_in_save(company=company, **form.cleaned_data)
+            issuer_before = sign_in.issuer_url if sign_in else None
+            saved = company_sign_in_save(company=company, **form.cleaned_data)
             messages.success(request, "Saved the identity provider's settings.")
+            if saved.enabled and saved.issuer_url != issuer_before:
+                check = company_sign_in_recheck(sign_in=saved)
+                if not check.ok:
+                    messages.error(request, f"Sign-in through the identity provider is now off: {check.problem}")
             return redirect("company_sign_in")
     else:
         initial = {}
