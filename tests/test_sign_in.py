@@ -8,6 +8,7 @@ from django.urls import reverse
 from channels_app.services.company_sign_in import company_sign_in_save
 from tests.conftest import PASSWORD
 from tests.network_fakes import closed_port
+from tests.test_services_company_sign_in import discovery_server
 
 TOO_MANY = "Too many failed login attempts. Try again later."
 WRONG = "The email address and/or password you specified are not correct."
@@ -112,3 +113,16 @@ def test_starting_company_sign_in_counts_against_the_sign_in_limit_per_address(a
     client = Client()
     answers = [client.post(reverse("account_login"), {"login": "member@acme.test"}).status_code for _ in range(3)]
     assert answers == [503, 503, 429]
+
+
+@pytest.mark.django_db
+def test_allauth_s_own_start_page_for_the_company_s_provider_asks_before_leaving(acme_signs_in_at_its_idp):
+    url = reverse("openid_connect_login", kwargs={"provider_id": acme_signs_in_at_its_idp.provider_id})
+    client = Client()
+    page = client.get(url).content.decode()
+    assert "Sign in through Acme" in page and "Continue" in page
+    with discovery_server() as issuer:
+        acme_signs_in_at_its_idp.issuer_url = issuer
+        acme_signs_in_at_its_idp.save()
+        assert client.post(url)["Location"].startswith(f"{issuer}/authorize?")
+    assert Client().get(reverse("openid_connect_login", kwargs={"provider_id": "company-999"})).status_code == 404
