@@ -15,6 +15,7 @@ from channels_app.models import (
     Channel,
     ChannelEvent,
     ChannelStatus,
+    CompanySignIn,
     Notification,
     ReauthorizationLink,
     User,
@@ -158,3 +159,23 @@ def open_links(channel: Channel) -> list[ReauthorizationLink]:
         channel=channel, used_at=None, withdrawn_at=None, expires_at__gt=timezone.now()
     )
     return list(links.select_related("sent_by"))
+
+
+def email_domain(email: str) -> str:
+    """The lowercased part after the last @, or "" for text that is no address."""
+    local, at, domain = email.strip().rpartition("@")
+    return domain.lower() if local and at else ""
+
+
+def company_sign_in_for_email(email: str) -> CompanySignIn | None:
+    """The identity provider that people of this address's domain sign in through, while it is on."""
+    domain = email_domain(email)
+    if not domain:
+        return None
+    return CompanySignIn.objects.select_related("company").filter(enabled=True, domains__domain=domain).first()
+
+
+def keeps_password_sign_in(user: User) -> bool:
+    """Staff and superusers always sign in with their password, so a broken identity provider can
+    lock nobody out of the admin that would fix it."""
+    return user.is_staff or user.is_superuser

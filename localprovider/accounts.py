@@ -1,4 +1,5 @@
-"""Mailbox accounts and their tokens: the changes `localprovider.control` asks of the provider database.
+"""Mailbox accounts, their tokens and extra OAuth clients: the changes `localprovider.control` asks of
+the provider database.
 
 Two ways in, one code: the admin endpoint (`control_endpoint.py`) while the OAuth server runs, and the
 `localprovider` management command in a subprocess when it does not. Both call `perform`, which runs
@@ -20,7 +21,7 @@ from oauth2_provider.settings import oauth2_settings
 
 from localprovider import personas
 from localprovider.grants import revoke_grant
-from localprovider.instance import MAIN_CLIENT_ID
+from localprovider.instance import INTROSPECTION_CLIENT_ID, MAIN_CLIENT_ID
 
 
 class AccountError(Exception):
@@ -115,6 +116,28 @@ def delegate(*, mailbox: str, delegate: str, allowed: bool) -> str:
     return f"{delegate} {'has' if allowed else 'no longer has'} Full Access to {mailbox}"
 
 
+def register_client(*, client_id: str, client_secret: str, redirect_uris: Sequence[str]) -> str:
+    """Registers (or updates) another OpenID Connect client, as a company registers an app with its
+    identity provider: the main app's company sign-in uses Local mail as that provider in the tests and
+    the demo. Its ID tokens are RS256-signed like the main client's, so they verify against the JWKS."""
+    if client_id in (MAIN_CLIENT_ID, INTROSPECTION_CLIENT_ID):
+        raise AccountError(f"{client_id} is one of the instance's own clients")
+    _, created = Application.objects.update_or_create(
+        client_id=client_id,
+        defaults={
+            "name": f"OpenID Connect client {client_id}",
+            "client_type": Application.CLIENT_CONFIDENTIAL,
+            "authorization_grant_type": Application.GRANT_AUTHORIZATION_CODE,
+            "client_secret": client_secret,
+            "hash_client_secret": False,
+            "redirect_uris": " ".join(redirect_uris),
+            "skip_authorization": False,
+            "algorithm": Application.RS256_ALGORITHM,
+        },
+    )
+    return f"{'registered' if created else 'updated'} client {client_id}"
+
+
 def _user(email: str) -> AbstractBaseUser:
     try:
         return get_user_model().objects.get(username=email)
@@ -161,6 +184,11 @@ ACTIONS: dict[str, Callable[[Mapping[str, Any]], object]] = {
     "token-state": lambda p: token_state(email=_text(p, "email")),
     "delegate": lambda p: delegate(
         mailbox=_text(p, "mailbox"), delegate=_text(p, "delegate"), allowed=_flag(p, "allowed")
+    ),
+    "register-client": lambda p: register_client(
+        client_id=_text(p, "client_id"),
+        client_secret=_text(p, "client_secret"),
+        redirect_uris=_texts(p, "redirect_uris"),
     ),
 }
 

@@ -56,6 +56,7 @@ __all__ = [
     "make_message",
     "move_messages",
     "recorded_answers",
+    "register_client",
     "renumber_mailbox",
     "revoke_tokens",
     "set_password",
@@ -428,5 +429,19 @@ def set_delegate(instance: Instance, mailbox: str, delegate: str, *, allowed: bo
             mailbox=_existing(instance, mailbox),
             delegate=_existing(instance, delegate),
             allowed=allowed,
+        )
+    )
+
+
+def register_client(instance: Instance, client_id: str, client_secret: str, redirect_uris: Iterable[str]) -> str:
+    """Registers another OpenID Connect client (or updates it), for the main app's company sign-in:
+    issuer `instance.base_url`, discovery at `<issuer>/.well-known/openid-configuration`."""
+    return str(
+        _account_action(
+            instance,
+            "register-client",
+            client_id=client_id,
+            client_secret=client_secret,
+            redirect_uris=list(redirect_uris),
         )
     )

@@ -98,7 +98,10 @@ def test_the_endpoint_refuses_a_client_off_loopback(
 def test_the_endpoint_names_what_is_wrong_with_a_request(local_provider: control.Instance) -> None:
     assert _post(local_provider, "nope", {}) == (
         400,
-        {"error": "no action 'nope'; one of set-user, set-users, issue-tokens, revoke, expire, token-state, delegate"},
+        {
+            "error": "no action 'nope'; one of set-user, set-users, issue-tokens, revoke, expire, token-state, "
+            "delegate, register-client"
+        },
     )
     assert _post(local_provider, "revoke", ["x"]) == (400, {"error": "the body must be a JSON object"})
     assert _post(local_provider, "revoke", {}) == (400, {"error": "email must be a non-empty string"})

@@ -1,8 +1,9 @@
 import pytest
 from django.core.management import call_command
 
-from channels_app.models import Channel, CompanyMembership, Role, User, WorkspaceMembership
+from channels_app.models import Channel, CompanyMembership, CompanySignIn, Role, User, WorkspaceMembership
 from channels_app.permissions import settings_spaces
+from channels_app.selectors import company_sign_in_for_email
 from channels_app.services.mailbox import channel_mailbox
 from localprovider import control
 
@@ -33,3 +34,14 @@ def test_with_local_mail_running_the_shared_mailbox_opens_with_danas_token_and_w
     with channel_mailbox(billing) as client:
         assert client.select_folder("INBOX", readonly=True)[b"EXISTS"] >= 1
     assert control.mailbox_state(local_provider, billing.address).delegates == ("dana@acme.test", "wes@acme.test")
+
+
+def test_seed_demo_gives_initech_company_sign_in_and_ivy_no_password(db):
+    call_command("seed_demo")
+    call_command("seed_demo")
+    sign_in = CompanySignIn.objects.get(company__name="Initech")
+    assert sign_in.enabled and list(sign_in.domains.values_list("domain", flat=True)) == ["initech.test"]
+    ivy = User.objects.get(email="ivy@initech.test")
+    assert not ivy.has_usable_password()
+    assert CompanyMembership.objects.get(user=ivy).role == Role.ADMIN
+    assert company_sign_in_for_email("IVY@initech.test") == sign_in
