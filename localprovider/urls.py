@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from localprovider import control_endpoint, token_views, views
+from localprovider import control_endpoint, graph_views, token_views, views
 
 urlpatterns = [
     # Listed before DOT's urls so that ours win: the consent page (always shown, account switchable,
@@ -14,5 +14,13 @@ urlpatterns = [
     path("signout/", views.sign_out, name="signout"),
     path("userinfo", views.userinfo, name="userinfo"),
     path("healthz", views.healthz, name="healthz"),
+    # Microsoft Graph's subscriptions (the microsoft persona's change notifications): graph_views.py.
+    path("graph/v1.0/subscriptions", graph_views.subscriptions, name="graph_subscriptions"),
+    path("graph/v1.0/subscriptions/<str:subscription_id>", graph_views.subscription, name="graph_subscription"),
+    path(
+        "graph/v1.0/subscriptions/<str:subscription_id>/reauthorize",
+        graph_views.reauthorize,
+        name="graph_reauthorize",
+    ),
     path("_control/<str:action>", control_endpoint.control_action, name="control"),
 ]
