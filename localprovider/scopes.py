@@ -92,3 +92,20 @@ def granted_scopes(persona: Persona, requested: Iterable[str], ticked: Iterable[
     untickable = set(optional_scopes(persona, requested))
     ticked = set(ticked)
     return [scope for scope in requested if scope not in untickable or scope in ticked]
+
+
+def _resource(scope: str) -> str:
+    # https://outlook.office.com/IMAP.AccessAsUser.All belongs to https://outlook.office.com.
+    return scope.rsplit("/", 1)[0] if scope.startswith("https://") else scope
+
+
+def first_resource_only(granted: str) -> str:
+    """The scopes of one access token at Microsoft: the sign-in scopes and those of the first resource
+    asked for ("scopes must all be from a single resource":
+    https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow#redeem-a-code-for-an-access-token)."""
+    scopes = granted.split()
+    resources = [scope for scope in scopes if scope not in IDENTITY_SCOPES]
+    if not resources:
+        return granted
+    first = _resource(resources[0])
+    return " ".join(scope for scope in scopes if scope in IDENTITY_SCOPES or _resource(scope) == first)

@@ -43,11 +43,14 @@ class PersonaValidator(OAuth2Validator):
         return bool(email and state.persona == "microsoft" and all(scope in consented for scope in request_scopes))
 
     def save_bearer_token(self, token: dict[str, Any], request: Request, *args: Any, **kwargs: Any) -> None:
-        # Stored as granted (introspection reads it); only the answer is worded like the provider's.
-        super().save_bearer_token(token, request, *args, **kwargs)
         email, state = _mailbox(request)
         if email and state.persona == "microsoft" and request.grant_type == "authorization_code":
+            # The consent covers every resource asked for; the access token only the first (Microsoft's
+            # one resource per token), so the IMAP token opens no Graph call.
             personas.write_state(getattr(settings, "INSTANCE_DIR"), email, consented_scopes=token["scope"])  # noqa: B009
+            token["scope"] = scopes.first_resource_only(token["scope"])
+        # Stored as granted (introspection reads it); only the answer is worded like the provider's.
+        super().save_bearer_token(token, request, *args, **kwargs)
         token["scope"] = scopes.reported_scope(state.persona, token["scope"])
         if not self.rotate_refresh_token(request) and request.grant_type == "refresh_token":
             token.pop("refresh_token", None)

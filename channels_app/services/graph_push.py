@@ -27,7 +27,7 @@ from django_q.tasks import async_task
 
 from channels_app import crypto
 from channels_app.models import Channel, ChannelStatus, GraphSubscription
-from channels_app.providers import AuthFailure, AuthReason, get_provider
+from channels_app.providers import get_provider
 from channels_app.providers.microsoft import graph
 from channels_app.providers.microsoft.errors import SubscriptionGone
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
@@ -119,13 +119,8 @@ def _graph_token(channel: Channel, sub: GraphSubscription, *, fresh: bool = Fals
         expires = datetime.fromisoformat(stored["expires_at"])
         if expires > timezone.now() + _TOKEN_MARGIN:
             return graph.GraphToken(stored["access_token"], expires)
-    try:
-        token, kept = graph.graph_refresh(get_provider("microsoft"), channel_credentials(channel))
-    except AuthFailure as failure:
-        # Refused for Graph is refused to renew our subscription (the article's fourth reason); a more
-        # precise reason (disuse, MFA) stays.
-        reason = AuthReason.SUBSCRIPTION if failure.reason == AuthReason.REVOKED else failure.reason
-        raise AuthFailure(failure.message, reason, code=failure.code, provider_words=failure.provider_words) from None
+    # A refusal here reads as refused to renew our subscription: the tasks run this with that reason.
+    token, kept = graph.graph_refresh(get_provider("microsoft"), channel_credentials(channel))
     channel_store_credentials(channel=channel, credentials=kept)
     sub.token_ciphertext = crypto.encrypt_json(
         {"access_token": token.access_token, "expires_at": token.expires_at.isoformat()}
