@@ -170,7 +170,7 @@ def _create(channel: Channel, sub: GraphSubscription, token: graph.GraphToken) -
     sub.resource, sub.expires_at, sub.created_at, sub.renewed_at = made.resource, made.expires_at, now, now
     sub.save()
     Channel.objects.filter(pk=channel.pk).update(subscription_renewed_at=now)
-    return f"Graph subscription created, renews by {made.expires_at:%Y-%m-%d %H:%M} UTC"
+    return f"Graph subscription created, expires {made.expires_at:%Y-%m-%d %H:%M} UTC"
 
 
 def subscription_renew(channel: Channel) -> str:
