@@ -210,3 +210,21 @@ def test_the_graph_token_is_kept_apart_from_the_imap_one(subscribed, local_provi
     assert imap_token and graph_token and imap_token != graph_token
     # The IMAP token still opens the mailbox after the Graph refresh rotated the refresh token.
     assert ": ok" in push_sync_channel(channel.pk)
+
+
+def test_a_grant_made_before_graph_was_asked_for_needs_reauthorization(
+    graph_on, tenancy, make_mailbox, connect_local, settings
+):
+    """Microsoft answers AADSTS65001 to a refresh for a resource never consented to: the owner reconnects."""
+    imap_only = "openid email offline_access https://outlook.office.com/IMAP.AccessAsUser.All"
+    graph_settings = settings.MAIL_PROVIDERS
+    settings.MAIL_PROVIDERS = {**graph_settings, "microsoft": {**graph_settings["microsoft"], "SCOPES": imap_only}}
+    channel = connect_local(tenancy.shared_channel, make_mailbox("old", persona="microsoft"), "microsoft")
+    settings.MAIL_PROVIDERS = graph_settings
+    renew_subscription_channel(channel.pk)
+    channel.refresh_from_db()
+    assert (channel.status, channel.reason_code, channel.last_error_code) == (
+        ChannelStatus.NEEDS_REAUTH,
+        "subscription",
+        "AADSTS65001",
+    )
