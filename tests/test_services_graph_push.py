@@ -103,3 +103,9 @@ def test_the_overview_says_how_mail_arrives_and_when_the_subscription_renews(mic
     renews = timezone.localtime(sub.renewed_at + timedelta(hours=48))
     assert f"Microsoft Graph notifications (subscription renews {renews:%b} {renews.day}, {renews:%Y %H:%M})" in page
     assert tenancy.client_for(tenancy.outsider).get(url).status_code == 404
+
+
+def test_a_shared_mailbox_opened_through_a_delegate_subscribes_to_that_users_messages(microsoft):
+    assert graph_push._resource(microsoft) == "me/mailFolders('Inbox')/messages"
+    microsoft.delegate_address = "dana@acme.test"  # the field the delegate branch adds
+    assert graph_push._resource(microsoft) == f"users/{microsoft.address}/messages"

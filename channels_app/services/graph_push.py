@@ -137,8 +137,10 @@ def _digest(client_state: str) -> str:
 
 
 def _resource(channel: Channel) -> str:
-    # A shared mailbox reached through a delegate would subscribe to users/{address}/messages; channels
-    # have no delegate yet, so every subscription is to the signed-in account's own Inbox.
+    # A shared mailbox opened through a delegate's token (the `delegate` branch's delegate_address, read
+    # without depending on it) is another user's mailbox to Graph: users/{address}/messages.
+    if getattr(channel, "delegate_address", ""):
+        return f"users/{channel.address}/messages"
     return graph.INBOX_RESOURCE
 
 
