@@ -17,7 +17,7 @@ from django_q.tasks import async_task
 
 from channels_app.models import Channel, ChannelStatus
 from channels_app.providers import AuthReason, get_provider
-from channels_app.services import operations
+from channels_app.services import graph_push, operations
 from channels_app.services.emails import notification_email_send, notification_emails_retry
 from channels_app.services.health import CheckOutcome, run_check
 
@@ -53,6 +53,30 @@ def renew_subscription_channel(channel_id: int) -> str:
     )
 
 
+def push_sync_channel(channel_id: int) -> str:
+    """A push (a Graph notification) says new mail is there: sync now. A sync already running on the channel
+    (a poll) may have listed the folder before the mail arrived, so wait for it to end and sync after it."""
+    deadline = time.monotonic() + settings.PUSH_SYNC_WAIT_SECONDS
+    while True:
+        result = run_check(channel_id, operations.sync, cause="push notification")
+        if result.outcome != CheckOutcome.BUSY or time.monotonic() > deadline:
+            return str(result)
+        time.sleep(0.2)
+
+
+def graph_lifecycle_channel(channel_id: int, event: str) -> str:
+    """A Graph lifecycle event for the channel's subscription (graph_push.LifecycleEvent)."""
+    if event == graph_push.LifecycleEvent.MISSED:
+        # Notifications were lost: a full incremental sync finds whatever they were about.
+        return push_sync_channel(channel_id)
+    operation = graph_push.or_polling(
+        graph_push.subscription_reauthorize
+        if event == graph_push.LifecycleEvent.REAUTHORIZATION_REQUIRED
+        else graph_push.subscription_recreate
+    )
+    return str(run_check(channel_id, operation, cause=f"Graph {event}", auth_reason=AuthReason.SUBSCRIPTION))
+
+
 def check_each(run_one: Callable[[int], str], channel_ids: Iterable[int]) -> Iterator[tuple[int, str]]:
     """Each channel's line, in turn. `run_check` records a crash in the operation itself; this is the last
     line of defence for anything else one channel raises, so it never stops the pass over the others."""
@@ -71,7 +95,9 @@ def _due(channels: QuerySet[Channel]) -> QuerySet[Channel]:
 
 def channels_to_sync() -> QuerySet[Channel]:
     # Unreachable channels keep being tried (with backoff): that is how they recover on their own.
-    return _due(Channel.objects.filter(status__in=[ChannelStatus.ACTIVE, ChannelStatus.UNREACHABLE]))
+    channels = _due(Channel.objects.filter(status__in=[ChannelStatus.ACTIVE, ChannelStatus.UNREACHABLE]))
+    # Graph-notified channels: polled only as a safety net (PUSH_POLL_INTERVAL_SECONDS).
+    return channels.exclude(pk__in=graph_push.poll_not_due_ids())
 
 
 def channels_to_probe() -> QuerySet[Channel]:
@@ -128,6 +154,8 @@ def renewal_pass() -> str:
         for c in candidates.only("pk", "provider", "subscription_renewed_at", "created_at")
         if operations.renewal_due(c)
     ]
+    # Microsoft channels without a live Graph subscription get one (a first attempt failed, Graph removed it).
+    due += [pk for pk in graph_push.channels_without_subscription() if pk not in due]
     return _fan_out("renewal", due)
 
 

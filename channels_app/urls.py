@@ -6,6 +6,7 @@ from channels_app.views import (
     channel_pages,
     company_sign_in,
     connect,
+    graph_webhook,
     home,
     messages_tab,
     oauth_callback,
@@ -23,6 +24,8 @@ add_patterns = [
 
 urlpatterns = [
     path("", home.home, name="home"),
+    path("webhooks/graph/notifications/", graph_webhook.graph_notifications, name="graph_notifications"),
+    path("webhooks/graph/lifecycle/", graph_webhook.graph_lifecycle, name="graph_lifecycle"),
     path("settings/", space_pages.settings_root, name="settings"),
     path("settings/company/channels/", space_pages.company_channels, name="company_channels"),
     path("settings/company/sign-in/", company_sign_in.company_sign_in_settings, name="company_sign_in"),

@@ -42,6 +42,7 @@ OVERRIDABLE: dict[str, Callable[[str], Any]] = {
     "TOKEN_DISUSE_DAYS": lambda name: env_int(name, 90, minimum=1),
     "TESTING_MODE": lambda name: env_bool(name, False),
     "DAILY_DOWNLOAD_BYTES": lambda name: env_int(name, 0, minimum=0),
+    "GRAPH_URL": env_str,
 }
 
 
@@ -69,7 +70,7 @@ def local_endpoints(kind: str) -> dict[str, Any]:
     elif kind == "gmail":
         values.update(REVOKE_URL=f"{base}/revoke", ISSUER=base)
     elif kind == "microsoft":
-        values.update(ISSUER=f"{base}/{{tenantid}}/v2.0", USERINFO_URL="")
+        values.update(ISSUER=f"{base}/{{tenantid}}/v2.0", USERINFO_URL="", GRAPH_URL=f"{base}/graph/v1.0")
     return values
 
 

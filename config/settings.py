@@ -248,6 +248,14 @@ SYNC_SKIP_FOLDER_NAMES = env_list(
     ["Junk", "Spam", "Trash", "Junk E-mail", "Junk Email", "Deleted Items", "Deleted Messages"],
 )
 BACKFILL_WAIT_SECONDS = env_int("BACKFILL_WAIT_SECONDS", 120, minimum=0)
+# Channels whose push is healthy (a live Graph subscription...) are polled only this often, as a safety net.
+PUSH_POLL_INTERVAL_SECONDS = env_int("PUSH_POLL_INTERVAL_SECONDS", 600, minimum=60)
+# Microsoft Graph change notifications (services/graph_push.py): on unless turned off; the suite turns them
+# on per test (Graph must reach SITE_URL to validate it). Subscriptions last this many minutes.
+GRAPH_NOTIFICATIONS = env_bool("GRAPH_NOTIFICATIONS", not TESTING)
+GRAPH_SUBSCRIPTION_MINUTES = env_int("GRAPH_SUBSCRIPTION_MINUTES", 4230, minimum=45)
+# How long a notification's sync waits for a sync already running on the channel (a poll) to finish.
+PUSH_SYNC_WAIT_SECONDS = env_int("PUSH_SYNC_WAIT_SECONDS", 30, minimum=0)
 CHANNELS_PAGE_SIZE = env_int("CHANNELS_PAGE_SIZE", 50, minimum=1)
 MESSAGES_PAGE_SIZE = env_int("MESSAGES_PAGE_SIZE", 50, minimum=1)
 REPEATED_REAUTH_THRESHOLD = env_int("REPEATED_REAUTH_THRESHOLD", 3, minimum=1)

@@ -1,4 +1,5 @@
-"""CLI: python -m localprovider start|stop|status|create-mailbox|persona|answer|answers|append|revoke|expire|delegate.
+"""CLI: python -m localprovider start|stop|status|create-mailbox|persona|answer|answers|append|revoke|expire|
+delegate|graph-event.
 
 The instance comes from LOCAL_PROVIDER_DIR / _HTTP_PORT / _IMAP_PORT (defaults: .testbed/dev, 8765, 14143).
 """
@@ -7,10 +8,10 @@ import argparse
 import sys
 from typing import NoReturn
 
-from localprovider import control
+from localprovider import control, graph
 from localprovider.personas import PERSONAS
 
-SURFACES: tuple[control.AnswerSurface, ...] = ("token", "imap")
+SURFACES: tuple[control.AnswerSurface, ...] = ("token", "imap", "graph")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     delegate.add_argument("mailbox")
     delegate.add_argument("delegate")
     delegate.add_argument("--remove", action="store_true", help="take the access away")
+    event = sub.add_parser("graph-event", help="post a Graph lifecycle event to a mailbox's subscriptions")
+    event.add_argument("email")
+    event.add_argument("event", choices=graph.LIFECYCLE_EVENTS)
     args = parser.parse_args(argv)
 
     instance = control.instance_from_env()
@@ -110,6 +114,9 @@ def _run(args: argparse.Namespace, instance: control.Instance) -> int:
         print(control.expire_tokens(instance, args.email))
     elif args.command == "delegate":
         print(control.set_delegate(instance, args.mailbox, args.delegate, allowed=not args.remove))
+    elif args.command == "graph-event":
+        statuses = control.graph_lifecycle(instance, args.email, args.event)
+        print(f"{args.email}: {args.event} posted to {len(statuses)} subscription(s), answered {statuses}")
     return 0
 
 

@@ -17,7 +17,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Literal
 
-from localprovider import dovecot, maildir, personas
+from localprovider import dovecot, graph, maildir, personas
 from localprovider.imap_front import process as imap_front
 from localprovider.instance import (
     REPO_DIR,
@@ -33,7 +33,7 @@ from localprovider.processes import log_tail, pid_alive, port_accepts, read_pid,
 # Where Gmail shows every message once, whatever its labels (special use \All in dovecot.conf).
 GMAIL_ALL_MAIL = "[Gmail]/All Mail"
 
-AnswerSurface = Literal["token", "imap"]
+AnswerSurface = Literal["token", "imap", "graph"]
 
 __all__ = [
     "Instance",
@@ -47,6 +47,8 @@ __all__ = [
     "issue_tokens",
     "expire_tokens",
     "force_answer",
+    "graph_lifecycle",
+    "graph_subscriptions",
     "http_is_running",
     "imap_is_running",
     "install_dovecot",
@@ -312,20 +314,22 @@ def set_persona(instance: Instance, email: str, persona: Persona, email_claim: s
         email_claim=email_claim,
         token_answer=None,
         imap_answer=None,
+        graph_answer=None,
     )
 
 
 def force_answer(instance: Instance, email: str, surface: AnswerSurface, name: str | None) -> MailboxState:
-    """Makes the mailbox answer on `surface` ("token": its code exchanges and refreshes; "imap": its logins)
-    with the persona's recorded answer `name` until cleared (name None)."""
-    if surface not in ("token", "imap"):
-        raise LocalProviderError(f"no surface {surface!r}; token or imap")
+    """Makes the mailbox answer on `surface` ("token": its code exchanges and refreshes; "imap": its logins;
+    "graph": Graph subscription create, renew and reauthorize) with the persona's recorded answer `name`
+    until cleared (name None)."""
+    if surface not in ("token", "imap", "graph"):
+        raise LocalProviderError(f"no surface {surface!r}; token, imap or graph")
     return _write_state(instance, _existing(instance, email), **{f"{surface}_answer": name})
 
 
 def clear_answers(instance: Instance, email: str) -> MailboxState:
     """The mailbox answers normally again on every surface."""
-    return _write_state(instance, _existing(instance, email), token_answer=None, imap_answer=None)
+    return _write_state(instance, _existing(instance, email), token_answer=None, imap_answer=None, graph_answer=None)
 
 
 def mailbox_state(instance: Instance, email: str) -> MailboxState:
@@ -371,9 +375,28 @@ def append_messages(
     email = _normalise(email)
     messages = list(messages)
     count = maildir.deliver(instance, email, messages, folder, arrived)
-    if personas.read_state(instance.dir, email).persona == "google" and folder != GMAIL_ALL_MAIL:
+    persona = personas.read_state(instance.dir, email).persona
+    if persona == "google" and folder != GMAIL_ALL_MAIL:
         maildir.deliver(instance, email, messages, GMAIL_ALL_MAIL, arrived)
+    if persona == "microsoft" and folder == "INBOX":
+        # Graph notifies the subscriptions to the Inbox of each new message (graph.py); posted from here,
+        # once the files are in place, so the subscriber finds the mail when it looks.
+        graph.notify_created(instance.dir, email, count)
     return count
+
+
+def graph_lifecycle(instance: Instance, email: str, event: str) -> list[int]:
+    """Posts a Graph lifecycle event (reauthorizationRequired, subscriptionRemoved, missed) for each live
+    subscription of `email`, as Microsoft does; returns the statuses the subscriber answered."""
+    try:
+        return graph.post_lifecycle(instance.dir, _normalise(email), event)
+    except ValueError as e:
+        raise LocalProviderError(f"localprovider graph-event failed: {e}") from None
+
+
+def graph_subscriptions(instance: Instance, email: str) -> list[graph.Subscription]:
+    """The live Graph subscriptions of `email`."""
+    return graph.of_mailbox(instance.dir, _normalise(email))
 
 
 def move_messages(instance: Instance, email: str, source: str, dest: str, *, matching: bytes | None = None) -> int:

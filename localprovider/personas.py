@@ -21,7 +21,7 @@ from localprovider.instance import REPO_DIR
 
 Persona = Literal["plain", "google", "microsoft"]
 PERSONAS: tuple[Persona, ...] = ("plain", "google", "microsoft")
-Surface = Literal["token", "authorize", "imap"]
+Surface = Literal["token", "authorize", "imap", "graph"]
 
 # Which main-app provider package records the answers each persona reproduces.
 _RECORDED_KIND = {"google": "gmail", "microsoft": "microsoft", "plain": "imap"}
@@ -37,6 +37,11 @@ class MailboxState:
     # Accounts with Full Access to this mailbox (an Exchange shared mailbox's delegates): each may open it
     # with its own token, naming this address as the XOAUTH2 user (see imap_front/delegation.py).
     delegates: tuple[str, ...] = ()
+    # A recorded Graph answer (microsoft persona) given to subscription create, renew and reauthorize.
+    graph_answer: str | None = None
+    # What the person consented to at the last code exchange (microsoft persona): a refresh may ask for
+    # any of it, one resource at a time, as Microsoft's refresh tokens allow.
+    consented_scopes: str | None = None
 
 
 def _path(instance_dir: Path, email: str) -> Path:
@@ -62,7 +67,7 @@ def write_state(instance_dir: Path, email: str, **changes: Any) -> MailboxState:
     state = replace(read_state(instance_dir, email), **changes)
     if state.persona not in PERSONAS:
         raise ValueError(f"unknown persona {state.persona!r}; one of {', '.join(PERSONAS)}")
-    for surface, name in (("token", state.token_answer), ("imap", state.imap_answer)):
+    for surface, name in (("token", state.token_answer), ("imap", state.imap_answer), ("graph", state.graph_answer)):
         if name is not None and name not in recorded(state.persona, surface):  # type: ignore[arg-type]
             known = ", ".join(recorded(state.persona, surface)) or "none"  # type: ignore[arg-type]
             raise ValueError(f"the {state.persona} persona has no recorded {surface} answer {name!r} (known: {known})")

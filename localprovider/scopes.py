@@ -11,6 +11,8 @@ from localprovider.personas import Persona
 
 GMAIL_SCOPE = "https://mail.google.com/"
 OUTLOOK_IMAP_SCOPE = "https://outlook.office.com/IMAP.AccessAsUser.All"
+# Graph's mail permission (change notifications): another audience than IMAP, so it opens no mailbox over IMAP.
+GRAPH_MAIL_SCOPE = "https://graph.microsoft.com/Mail.Read"
 MAIL_SCOPES = ("imap", GMAIL_SCOPE, OUTLOOK_IMAP_SCOPE)
 # Sign-in scopes: never a checkbox on Google's consent page, always granted with the rest.
 IDENTITY_SCOPES = ("openid", "email", "profile", "offline_access")
@@ -23,6 +25,8 @@ DESCRIPTIONS = {
     "imap": "Read and manage your mail over IMAP",
     GMAIL_SCOPE: "Read, compose, send and permanently delete all your email from Gmail",
     OUTLOOK_IMAP_SCOPE: "Read and write access to your mailbox via IMAP",
+    # Microsoft's consent wording for Mail.Read: https://learn.microsoft.com/en-us/graph/permissions-reference#mailread
+    GRAPH_MAIL_SCOPE: "Read your mail",
     "openid": "Sign you in with your account",
     "email": "See your email address",
     "profile": "See your basic profile info",
@@ -88,3 +92,20 @@ def granted_scopes(persona: Persona, requested: Iterable[str], ticked: Iterable[
     untickable = set(optional_scopes(persona, requested))
     ticked = set(ticked)
     return [scope for scope in requested if scope not in untickable or scope in ticked]
+
+
+def _resource(scope: str) -> str:
+    # https://outlook.office.com/IMAP.AccessAsUser.All belongs to https://outlook.office.com.
+    return scope.rsplit("/", 1)[0] if scope.startswith("https://") else scope
+
+
+def first_resource_only(granted: str) -> str:
+    """The scopes of one access token at Microsoft: the sign-in scopes and those of the first resource
+    asked for ("scopes must all be from a single resource":
+    https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow#redeem-a-code-for-an-access-token)."""
+    scopes = granted.split()
+    resources = [scope for scope in scopes if scope not in IDENTITY_SCOPES]
+    if not resources:
+        return granted
+    first = _resource(resources[0])
+    return " ".join(scope for scope in scopes if scope in IDENTITY_SCOPES or _resource(scope) == first)

@@ -43,6 +43,16 @@ def recorded_response(entry: dict[str, Any]) -> HttpResponse:
     return response
 
 
+def _asks_beyond_consent(form: Any, state: personas.MailboxState) -> bool:
+    """A Microsoft refresh for a resource the person never consented to (say Graph's Mail.Read, for a grant
+    made before the app asked for it) is refused with AADSTS65001, "Send an interactive authorization
+    request for this user and resource" (recorded.json): the person must sign in and consent again."""
+    if state.persona != "microsoft" or state.consented_scopes is None or form.get("grant_type") != "refresh_token":
+        return False
+    consented = state.consented_scopes.split()
+    return any(scope not in consented for scope in str(form.get("scope", "")).split())
+
+
 class TokenView(dot_views.TokenView):
     """DOT's token endpoint, unless the mailbox has a forced token answer: then that recorded answer,
     for the code exchange and the refresh alike, with nothing changed in the database."""
@@ -53,6 +63,8 @@ class TokenView(dot_views.TokenView):
             state = mailbox_state(email)
             if state.token_answer is not None:
                 return recorded_response(personas.recorded(state.persona, "token")[state.token_answer])
+            if _asks_beyond_consent(request.POST, state):
+                return recorded_response(personas.recorded("microsoft", "token")["aadsts65001_consent_withdrawn"])
         return super().post(request, *args, **kwargs)
 
 

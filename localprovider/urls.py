@@ -1,7 +1,7 @@
 from django.urls import include, path
 from oauth2_provider.views import ConnectDiscoveryInfoView
 
-from localprovider import control_endpoint, token_views, views
+from localprovider import control_endpoint, graph_views, token_views, views
 
 urlpatterns = [
     # Listed before DOT's urls so that ours win: the consent page (always shown, account switchable,
@@ -18,5 +18,13 @@ urlpatterns = [
     path("signout/", views.sign_out, name="signout"),
     path("userinfo", views.userinfo, name="userinfo"),
     path("healthz", views.healthz, name="healthz"),
+    # Microsoft Graph's subscriptions (the microsoft persona's change notifications): graph_views.py.
+    path("graph/v1.0/subscriptions", graph_views.subscriptions, name="graph_subscriptions"),
+    path("graph/v1.0/subscriptions/<str:subscription_id>", graph_views.subscription, name="graph_subscription"),
+    path(
+        "graph/v1.0/subscriptions/<str:subscription_id>/reauthorize",
+        graph_views.reauthorize,
+        name="graph_reauthorize",
+    ),
     path("_control/<str:action>", control_endpoint.control_action, name="control"),
 ]

@@ -34,10 +34,23 @@ class PersonaValidator(OAuth2Validator):
         _email, state = _mailbox(request)
         return state.persona != "google" and bool(super().rotate_refresh_token(request))
 
+    def is_within_original_scope(self, request_scopes: list[str], refresh_token: str, request: Request) -> bool:
+        """Microsoft's refresh tokens are good for every resource the person consented to, one per access
+        token (the app asks Graph's Mail.Read and Outlook's IMAP in turn); DOT would hold a refresh to the
+        scopes of the token it last issued."""
+        email, state = _mailbox(request)
+        consented = (state.consented_scopes or "").split()
+        return bool(email and state.persona == "microsoft" and all(scope in consented for scope in request_scopes))
+
     def save_bearer_token(self, token: dict[str, Any], request: Request, *args: Any, **kwargs: Any) -> None:
+        email, state = _mailbox(request)
+        if email and state.persona == "microsoft" and request.grant_type == "authorization_code":
+            # The consent covers every resource asked for; the access token only the first (Microsoft's
+            # one resource per token), so the IMAP token opens no Graph call.
+            personas.write_state(getattr(settings, "INSTANCE_DIR"), email, consented_scopes=token["scope"])  # noqa: B009
+            token["scope"] = scopes.first_resource_only(token["scope"])
         # Stored as granted (introspection reads it); only the answer is worded like the provider's.
         super().save_bearer_token(token, request, *args, **kwargs)
-        _email, state = _mailbox(request)
         token["scope"] = scopes.reported_scope(state.persona, token["scope"])
         if not self.rotate_refresh_token(request) and request.grant_type == "refresh_token":
             token.pop("refresh_token", None)

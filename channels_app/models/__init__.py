@@ -6,6 +6,7 @@ from channels_app.models.channels import (
     ReasonCode,
 )
 from channels_app.models.company_sign_in import CompanySignIn, CompanySignInDomain
+from channels_app.models.graph import GraphSubscription
 from channels_app.models.messages import Backfill, BackfillStatus, MailFolder, Message
 from channels_app.models.notifications import (
     PROBLEM_KINDS,
@@ -41,6 +42,7 @@ __all__ = [
     "Company",
     "CompanyMembership",
     "EmailState",
+    "GraphSubscription",
     "Inbox",
     "MailFolder",
     "InboxKind",

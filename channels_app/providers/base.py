@@ -279,7 +279,7 @@ class MailProvider(ABC):
     def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str) -> Credentials:
         raise NotImplementedError
 
-    def refresh(self, credentials: Credentials) -> Credentials:
+    def refresh(self, credentials: Credentials, scopes: list[str] | None = None) -> Credentials:
         raise NotImplementedError
 
     def account_address(self, credentials: Credentials) -> str:

@@ -129,8 +129,13 @@ class OAuthProvider(MailProvider):
     def is_configured(self) -> bool:
         return bool(self.values.get("CLIENT_ID") and self.values.get("CLIENT_SECRET"))
 
-    def _session(self, **kwargs: Any) -> OAuth2Session:
-        return OAuth2Session(self.values["CLIENT_ID"], scope=self.scopes, **kwargs)
+    @property
+    def refresh_scopes(self) -> list[str]:
+        """What a refresh asks for: the consent's scopes, unless the provider issues one resource per token."""
+        return self.scopes
+
+    def _session(self, scopes: list[str] | None = None, **kwargs: Any) -> OAuth2Session:
+        return OAuth2Session(self.values["CLIENT_ID"], scope=scopes or self.scopes, **kwargs)
 
     def authorization_url(self, *, redirect_uri: str, state: str, code_verifier: str, login_hint: str) -> str:
         challenge = WebApplicationClient(self.values["CLIENT_ID"]).create_code_challenge(code_verifier, "S256")
@@ -215,10 +220,11 @@ class OAuthProvider(MailProvider):
             raise
         return credentials
 
-    def refresh(self, credentials: Credentials) -> Credentials:
+    def refresh(self, credentials: Credentials, scopes: list[str] | None = None) -> Credentials:
+        """New tokens from the refresh token; `scopes` asks for another resource's token (Microsoft Graph)."""
         if not credentials.refresh_token:
             raise AuthFailure("There is no refresh token: the account must be reauthorized.", code="no refresh token")
-        session = self._session()
+        session = self._session(scopes or self.refresh_scopes)
         # The client's id and secret travel in the body (client_secret_post), which every provider accepts.
         token = self._token_call(
             session,

@@ -37,6 +37,7 @@ from channels_app.providers import (
     get_provider,
 )
 from channels_app.providers.imap_network import Deadline
+from channels_app.services import graph_push
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
 from channels_app.services.notifications import resolve_problems
 from channels_app.services.oauth_state import PendingAuthorization
@@ -304,6 +305,7 @@ def channel_create(
             actor=actor,
             log_unchanged=True,
         )
+        graph_push.subscription_wanted(channel)
     return channel
 
 
@@ -356,5 +358,6 @@ def channel_disconnect(*, channel: Channel, actor: User) -> tuple[ChannelEvent |
             reason_code=ReasonCode.BY_PERSON,
             actor=actor,
         )
+        graph_push.subscription_forget(channel)
     outcome = grant_discard(provider_kind=channel.provider, credentials=credentials, address=channel.address)
     return event, outcome

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from channels_app.models import Backfill, Channel
 from channels_app.providers import ProviderFailure, get_provider
+from channels_app.services import graph_push
 from channels_app.services.backfill import (
     backfill_fail,
     backfill_finish,
@@ -77,8 +78,11 @@ def renew_subscription(channel: Channel) -> str:
 
     Gmail's watch and Microsoft Graph's subscriptions expire within days; for
     our IMAP-based channels the renewal is a fresh login and SELECT, which a
-    provider that stopped honouring our access refuses just the same.
+    provider that stopped honouring our access refuses just the same. Microsoft channels renew (or
+    create) their real Graph subscription for new mail (graph_push.py).
     """
+    if graph_push.graph_push_wanted(channel):
+        return graph_push.or_polling(graph_push.subscription_renew)(channel)
     with channel_mailbox(channel) as client:
         client.select_folder("INBOX", readonly=True)
     Channel.objects.filter(pk=channel.pk).update(subscription_renewed_at=timezone.now())

@@ -9,6 +9,8 @@ from datetime import datetime
 
 from django_q.tasks import async_task
 
+from channels_app.models import Channel
+from channels_app.services import graph_push
 from channels_app.services.backfill import backfill_start
 
 
@@ -27,3 +29,5 @@ def channel_reconnected(
         incident_started_at=incident_started_at,
     )
     async_task("channels_app.tasks.backfill_channel", channel_id, task_name=f"backfill-{channel_id}")
+    # Its Graph subscription may have lapsed while our access was refused.
+    graph_push.subscription_wanted(Channel.objects.get(pk=channel_id))

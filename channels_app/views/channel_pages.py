@@ -15,6 +15,7 @@ from channels_app.providers import RevokeOutcome, get_provider
 from channels_app.selectors import open_links
 from channels_app.services.backfill import latest_receipt
 from channels_app.services.connect import channel_disconnect
+from channels_app.services.graph_push import graph_needs_consent, graph_push_renews_at
 from channels_app.views.support import support_context
 
 
@@ -35,6 +36,8 @@ def overview(request: AuthedRequest, channel_id: int, support_form: SupportReque
     context["events"] = channel.events.select_related("actor")[:50]
     context.update(support_context(channel, support_form))
     context["receipt"] = latest_receipt(channel)
+    context["graph_renews_at"] = graph_push_renews_at(channel)
+    context["graph_needs_consent"] = graph_needs_consent(channel)
     return render(request, "channels_app/channel/overview.html", context)
 
 

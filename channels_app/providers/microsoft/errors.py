@@ -6,6 +6,9 @@ The AADSTS code decides first; then the suberror; then the RFC 6749 error.
 """
 
 import re
+from dataclasses import dataclass
+
+import requests
 
 from channels_app.providers.base import (
     AuthFailure,
@@ -145,3 +148,98 @@ def imap_answer(text: str) -> ProviderFailure | None:
             "Microsoft 365 refused our sign-in to the mailbox.", code="AUTHENTICATE failed", provider_words=words
         )
     return None
+
+
+# --- Microsoft Graph (change notification subscriptions) -------------------------------------------
+# Graph's error body is {"error": {"code", "message", "innerError"}}: https://learn.microsoft.com/en-us/graph/errors.
+# Subscriptions to mail relay Exchange's answer as code "ExtensionError" with "Operation: Create; Exception:
+# [Status Code: Forbidden; ...]" (recorded in recorded.json, section "graph", each with its source).
+
+
+@dataclass(frozen=True)
+class GraphAnswer:
+    status: int
+    code: str
+    message: str
+    retry_after: int | None
+
+    @classmethod
+    def from_response(cls, response: requests.Response) -> "GraphAnswer":
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        error = body.get("error") if isinstance(body, dict) else None
+        error = error if isinstance(error, dict) else {}
+        retry = response.headers.get("Retry-After", "")
+        return cls(
+            response.status_code,
+            str(error.get("code", ""))[:80],
+            str(error.get("message", "")).splitlines()[0][:300] if error.get("message") else "",
+            int(retry) if retry.strip().isdigit() else None,
+        )
+
+
+class SubscriptionGone(PassingFailure):
+    """Graph no longer knows the subscription (expired or removed): the service creates a new one."""
+
+
+def graph_unreachable() -> PassingFailure:
+    return PassingFailure("Microsoft Graph could not be reached.", code="network")
+
+
+_GRAPH_POLICY_ACTION = (
+    "allow Shared Inbox to read this mailbox through Microsoft Graph (Mail.Read), and check that no Exchange "
+    "Online application access policy excludes it"
+)
+
+
+def graph_error(answer: GraphAnswer) -> ProviderFailure:
+    """What a refused subscription request means, and who can act on it."""
+    code = f"{answer.code or 'HTTP'} {answer.status}".strip()
+    words = answer.message
+    if answer.status == 401:
+        # The Graph token was refused (revoked grant, expired consent): the owner signs in again.
+        return AuthFailure(
+            "Microsoft refused to renew our subscription to this mailbox.",
+            AuthReason.SUBSCRIPTION,
+            code=code,
+            provider_words=words,
+        )
+    if answer.status == 429:
+        return PassingFailure(
+            "Microsoft Graph is throttling our requests.",
+            code=code,
+            retry_after=answer.retry_after,
+            throttled=True,
+            provider_words=words,
+        )
+    if answer.status >= 500:
+        return PassingFailure(
+            "Microsoft Graph is having trouble.", code=code, retry_after=answer.retry_after, provider_words=words
+        )
+    if "validation request failed" in words.lower():
+        # Graph could not get our notification URL to echo its validationToken within 10 s: our
+        # SITE_URL or web server, which only staff can fix.
+        return ConfigurationFailure(
+            "Microsoft Graph could not reach our notification address (check SITE_URL and that it is public).",
+            code=code,
+            provider_words=words,
+        )
+    if answer.status == 403:
+        return PolicyFailure(
+            "An administrator at Microsoft 365 does not let this app subscribe to the mailbox.",
+            admin_action=_GRAPH_POLICY_ACTION,
+            code=code,
+            provider_words=words,
+        )
+    if answer.status == 404 and "not yet supported for this mailbox" in words:
+        return PolicyFailure(
+            "Microsoft 365 offers no notifications for this mailbox (it is not hosted in Exchange Online).",
+            admin_action="move the mailbox to Exchange Online, or tell us to keep checking it on a schedule",
+            code=code,
+            provider_words=words,
+        )
+    if answer.status == 404:
+        return SubscriptionGone("Microsoft Graph no longer knows our subscription.", code=code, provider_words=words)
+    return unrecognised(code, words)

@@ -34,7 +34,14 @@ class MicrosoftProvider(OAuthProvider):
         "JWKS_URL": "https://login.microsoftonline.com/common/discovery/v2.0/keys",
         # {tenantid} is the ID token's own tid: https://learn.microsoft.com/en-us/entra/identity-platform/id-token-claims-reference
         "ISSUER": "https://login.microsoftonline.com/{tenantid}/v2.0",
-        "SCOPES": "openid email offline_access https://outlook.office.com/IMAP.AccessAsUser.All",
+        # IMAP first: a code exchange without `scope` gets a token for the first resource consented to.
+        # Graph's Mail.Read is for change notifications (graph.py), asked for in a refresh of its own.
+        "SCOPES": (
+            "openid email offline_access https://outlook.office.com/IMAP.AccessAsUser.All "
+            "https://graph.microsoft.com/Mail.Read"
+        ),
+        "GRAPH_URL": "https://graph.microsoft.com/v1.0",
+        "GRAPH_SCOPE": "https://graph.microsoft.com/Mail.Read",
         "IMAP_HOST": "outlook.office365.com",
         "IMAP_PORT": 993,
         "IMAP_SSL": True,
@@ -42,10 +49,18 @@ class MicrosoftProvider(OAuthProvider):
         "AUTHORIZE_PARAMS": {"prompt": "select_account"},
         # Refresh tokens die after 90 days unused: https://learn.microsoft.com/en-us/entra/identity-platform/refresh-tokens#token-lifetime
         "TOKEN_DISUSE_DAYS": 90,
-        # Graph mail subscriptions last about 3 days; renew after 2.
+        # Our Graph subscriptions are made to last 4,230 minutes (graph.py); renew after 2 days.
         "RENEWAL_AFTER_HOURS": 48,
         "RATE_LIMIT": 20,
     }
+
+    @property
+    def refresh_scopes(self) -> list[str]:
+        """One resource per access token on the v2 endpoint ("scopes must all be from a single resource":
+        https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow#refresh-the-access-token):
+        the IMAP token's refresh leaves Graph out; graph.py asks for Graph's token separately."""
+        graph = str(self.values["GRAPH_SCOPE"]).lower()
+        return [scope for scope in self.scopes if scope.lower() != graph]
 
     def token_error(self, answer: TokenAnswer, credentials: Credentials | None) -> ProviderFailure:
         return errors.token_error(answer)

@@ -1,0 +1,335 @@
+"""Microsoft Graph change notifications: each active Microsoft channel's subscription, and what its
+notifications and lifecycle events make us do.
+
+- The subscription is created (and later renewed, PATCH) by the renewal operation under the channel's
+  lease, so its failures are classified like every other (health.run_check with the subscription reason).
+- A notification is answered at once (202: Graph wants an answer within 3 seconds,
+  https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks#processing-the-change-notification)
+  and the sync it asks for is queued.
+- Lifecycle events (https://learn.microsoft.com/en-us/graph/change-notifications-lifecycle-events):
+  `reauthorizationRequired` → POST /subscriptions/{id}/reauthorize; `subscriptionRemoved` → create it
+  again; `missed` → a full incremental sync (the notifications themselves are lost).
+"""
+
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from channels_app import crypto
+from channels_app.models import Channel, ChannelStatus, GraphSubscription
+from channels_app.providers import AuthFailure, get_provider
+from channels_app.providers.microsoft import graph
+from channels_app.providers.microsoft.errors import SubscriptionGone
+from channels_app.services.credentials import channel_credentials, channel_store_credentials
+
+logger = logging.getLogger(__name__)
+
+# A Graph token this close to its expiry is refreshed rather than used.
+_TOKEN_MARGIN = timedelta(minutes=5)
+# What an unknown subscription's clientState is compared with, so that it takes as long as a known one.
+_NO_DIGEST = hashlib.sha256(b"no such subscription").hexdigest()
+
+
+class LifecycleEvent:
+    """The lifecycleEvent values Graph sends (change-notifications-lifecycle-events)."""
+
+    REAUTHORIZATION_REQUIRED = "reauthorizationRequired"
+    SUBSCRIPTION_REMOVED = "subscriptionRemoved"
+    MISSED = "missed"
+    ALL = (REAUTHORIZATION_REQUIRED, SUBSCRIPTION_REMOVED, MISSED)
+
+
+class UnreadableNotification(ValueError):
+    """The body is not Graph's {"value": [...]}: answered 400, nothing done."""
+
+
+@dataclass
+class ReceiveOutcome:
+    """What one POST to our notification URL led to: the channels whose work was queued, and how many
+    items were dropped (unknown subscription, wrong clientState, unknown event): never said to the sender."""
+
+    channel_ids: set[int] = field(default_factory=set)
+    ignored: int = 0
+
+
+class GraphNotConsented(Exception):
+    """Microsoft answered AADSTS65001 to the Graph refresh: the channel's grant was made before we asked
+    for Graph (its IMAP access is fine). Not a reason to stop the mail: the channel is polled until its
+    next reauthorization asks for Graph too."""
+
+
+def graph_push_wanted(channel: Channel) -> bool:
+    # A shared mailbox opened through a delegate stays on polling: subscribing to another user's mailbox
+    # needs Mail.Read.Shared (https://learn.microsoft.com/en-us/graph/permissions-reference#mailreadshared),
+    # which we do not ask for, and Graph would refuse it as a policy (403), blocking a channel that works.
+    return settings.GRAPH_NOTIFICATIONS and channel.provider == "microsoft" and not channel.delegate_address
+
+
+def graph_push_healthy(channel: Channel, now: datetime | None = None) -> bool:
+    """A live subscription: new mail arrives by notification, so polling can slow down."""
+    now = now or timezone.now()
+    sub = GraphSubscription.objects.filter(channel=channel).only("subscription_id", "expires_at").first()
+    return bool(graph_push_wanted(channel) and sub and sub.subscription_id and sub.expires_at and sub.expires_at > now)
+
+
+def healthy_subscription_channel_ids(now: datetime | None = None) -> list[int]:
+    """Microsoft channels whose Graph subscription is live (the scheduled poll can wait longer for them)."""
+    if not settings.GRAPH_NOTIFICATIONS:
+        return []
+    return list(
+        GraphSubscription.objects.filter(channel__provider="microsoft", expires_at__gt=now or timezone.now())
+        .exclude(subscription_id="")
+        .values_list("channel_id", flat=True)
+    )
+
+
+def channels_without_subscription() -> list[int]:
+    """Active Microsoft channels that should have a subscription and have none live: the renewal pass
+    creates theirs (after a connect whose first attempt failed, a removal, an expiry)."""
+    if not settings.GRAPH_NOTIFICATIONS:
+        return []
+    live = healthy_subscription_channel_ids()
+    waiting = GraphSubscription.objects.exclude(needs_consent_since=None).values_list("channel_id", flat=True)
+    return list(
+        Channel.objects.filter(provider="microsoft", status=ChannelStatus.ACTIVE, delegate_address="")
+        .exclude(pk__in=live)
+        .exclude(pk__in=list(waiting))
+        .values_list("pk", flat=True)
+    )
+
+
+def subscription_wanted(channel: Channel) -> None:
+    """After a connect or a reconnect: create (or renew) the subscription once the transaction commits
+    (a reauthorization may have brought the consent for Graph that an older grant lacked)."""
+    if graph_push_wanted(channel):
+        GraphSubscription.objects.filter(channel=channel).update(needs_consent_since=None)
+        channel_id = channel.pk
+        transaction.on_commit(
+            lambda: async_task(
+                "channels_app.tasks.renew_subscription_channel", channel_id, task_name=f"graph-{channel_id}"
+            )
+        )
+
+
+# --- the Graph token --------------------------------------------------------------------------
+
+
+def _graph_token(channel: Channel, sub: GraphSubscription, *, fresh: bool = False) -> graph.GraphToken:
+    """Graph's own access token: the stored one while it lasts, else one from the refresh token (whose
+    successor is stored at once, as every refresh's is: credentials.channel_refresh_tokens)."""
+    stored = crypto.decrypt_json(sub.token_ciphertext)
+    if stored and not fresh:
+        expires = datetime.fromisoformat(stored["expires_at"])
+        if expires > timezone.now() + _TOKEN_MARGIN:
+            return graph.GraphToken(stored["access_token"], expires)
+    # A refusal here reads as refused to renew our subscription: the tasks run this with that reason.
+    try:
+        token, kept = graph.graph_refresh(get_provider("microsoft"), channel_credentials(channel))
+    except AuthFailure as failure:
+        if failure.code == "AADSTS65001":  # consent for Graph missing; a withdrawn grant fails the sync too
+            raise GraphNotConsented from failure
+        raise
+    channel_store_credentials(channel=channel, credentials=kept)
+    sub.token_ciphertext = crypto.encrypt_json(
+        {"access_token": token.access_token, "expires_at": token.expires_at.isoformat()}
+    )
+    sub.save(update_fields=["token_ciphertext"])
+    return token
+
+
+# --- creating, renewing, reauthorizing (operations under health.run_check) ----------------------
+
+
+def _digest(client_state: str) -> str:
+    return hashlib.sha256(client_state.encode()).hexdigest()
+
+
+def _lifetime() -> timedelta:
+    return timedelta(minutes=settings.GRAPH_SUBSCRIPTION_MINUTES)
+
+
+def _urls() -> tuple[str, str]:
+    return (
+        f"{settings.SITE_URL}{reverse('graph_notifications')}",
+        f"{settings.SITE_URL}{reverse('graph_lifecycle')}",
+    )
+
+
+def _create(channel: Channel, sub: GraphSubscription, token: graph.GraphToken) -> str:
+    now = timezone.now()
+    client_state = secrets.token_urlsafe(64)[:128]  # Graph takes at most 128 characters
+    notification_url, lifecycle_url = _urls()
+    made = graph.create_subscription(
+        token,
+        notification_url=notification_url,
+        lifecycle_url=lifecycle_url,
+        client_state=client_state,
+        resource=graph.INBOX_RESOURCE,
+        now=now,
+        lifetime=_lifetime(),
+    )
+    sub.subscription_id, sub.client_state_digest = made.id, _digest(client_state)
+    sub.resource, sub.expires_at, sub.created_at, sub.renewed_at = made.resource, made.expires_at, now, now
+    sub.save()
+    Channel.objects.filter(pk=channel.pk).update(subscription_renewed_at=now)
+    return f"Graph subscription created, expires {made.expires_at:%Y-%m-%d %H:%M} UTC"
+
+
+def subscription_renew(channel: Channel) -> str:
+    """The renewal of a Microsoft channel: PATCH the subscription's expiry, or create one when there is
+    none or Graph no longer knows it."""
+    sub, _ = GraphSubscription.objects.get_or_create(channel=channel)
+    token = _graph_token(channel, sub)
+    if sub.subscription_id:
+        now = timezone.now()
+        try:
+            renewed = graph.renew_subscription(token, sub.subscription_id, now=now, lifetime=_lifetime())
+        except SubscriptionGone:
+            logger.info("Graph forgot the subscription of channel %s; creating another", channel.pk)
+        else:
+            sub.expires_at, sub.renewed_at = renewed.expires_at, now
+            sub.save(update_fields=["expires_at", "renewed_at"])
+            Channel.objects.filter(pk=channel.pk).update(subscription_renewed_at=now)
+            return f"Graph subscription renewed until {renewed.expires_at:%Y-%m-%d %H:%M} UTC"
+    return _create(channel, sub, token)
+
+
+def subscription_reauthorize(channel: Channel) -> str:
+    """`reauthorizationRequired`: prove our access again with a fresh token (Graph asks for one)."""
+    sub, _ = GraphSubscription.objects.get_or_create(channel=channel)
+    token = _graph_token(channel, sub, fresh=True)
+    if not sub.subscription_id:
+        return _create(channel, sub, token)
+    try:
+        graph.reauthorize_subscription(token, sub.subscription_id)
+    except SubscriptionGone:
+        return _create(channel, sub, token)
+    return "Graph subscription reauthorized"
+
+
+def subscription_recreate(channel: Channel) -> str:
+    """`subscriptionRemoved`: Graph ended it; make a new one (with a new secret)."""
+    sub, _ = GraphSubscription.objects.get_or_create(channel=channel)
+    GraphSubscription.objects.filter(pk=sub.pk).update(subscription_id="", client_state_digest="", expires_at=None)
+    sub.subscription_id, sub.client_state_digest, sub.expires_at = "", "", None
+    return _create(channel, sub, _graph_token(channel, sub))
+
+
+def subscription_not_consented(channel: Channel) -> str:
+    """The grant predates Graph (GraphNotConsented): poll, say so on the Overview, and ask Graph again
+    only after the next reauthorization (subscription_wanted), not every hour."""
+    now = timezone.now()
+    GraphSubscription.objects.update_or_create(
+        channel=channel, defaults={"needs_consent_since": now, "subscription_id": "", "expires_at": None}
+    )
+    Channel.objects.filter(pk=channel.pk).update(subscription_renewed_at=now)
+    return "Graph notifications need a reauthorization (the grant predates them): polling meanwhile"
+
+
+def or_polling(operation: Callable[[Channel], str]) -> Callable[[Channel], str]:
+    """`operation` (renew, reauthorize, recreate), falling back to polling when the grant predates Graph."""
+
+    def run(channel: Channel) -> str:
+        try:
+            return operation(channel)
+        except GraphNotConsented:
+            return subscription_not_consented(channel)
+
+    return run
+
+
+def graph_needs_consent(channel: Channel) -> bool:
+    return GraphSubscription.objects.filter(channel=channel).exclude(needs_consent_since=None).exists()
+
+
+def subscription_forget(channel: Channel) -> None:
+    """A disconnected channel: its notifications are ignored from now on (Graph's subscription lapses
+    by itself within days; we hold no token to delete it with)."""
+    GraphSubscription.objects.filter(channel=channel).delete()
+
+
+# --- receiving -----------------------------------------------------------------------------------
+
+
+def _items(payload: Any) -> list[Any]:
+    items = payload.get("value") if isinstance(payload, dict) else None
+    if not isinstance(items, list):
+        raise UnreadableNotification('expected Graph\'s notification collection: {"value": [...]}')
+    return items
+
+
+def _verified(item: Any) -> GraphSubscription | None:
+    """The subscription an item is for, if its clientState matches ours (compared in constant time, also
+    for an unknown subscription, so the answer's timing says nothing about which ids exist)."""
+    if not isinstance(item, dict):
+        return None
+    subscription_id, client_state = item.get("subscriptionId"), item.get("clientState")
+    if not isinstance(subscription_id, str) or not isinstance(client_state, str) or not subscription_id:
+        return None
+    sub = GraphSubscription.objects.filter(subscription_id=subscription_id).select_related("channel").first()
+    expected = sub.client_state_digest if sub and sub.client_state_digest else _NO_DIGEST
+    if not hmac.compare_digest(_digest(client_state), expected) or sub is None:
+        return None
+    return sub
+
+
+def notifications_receive(payload: Any, *, lifecycle: bool) -> ReceiveOutcome:
+    """Queue the work a POST to our notification (or lifecycle) URL asks for; raises UnreadableNotification."""
+    outcome = ReceiveOutcome()
+    events: set[tuple[int, str]] = set()
+    seen: set[int] = set()
+    for item in _items(payload):
+        sub = _verified(item)
+        event = item.get("lifecycleEvent") if isinstance(item, dict) else None
+        if sub is None or (lifecycle and event not in LifecycleEvent.ALL):
+            outcome.ignored += 1
+            continue
+        seen.add(sub.pk)
+        if lifecycle:
+            events.add((sub.channel_id, str(event)))
+        else:
+            outcome.channel_ids.add(sub.channel_id)
+    if outcome.ignored:
+        logger.info("Ignored %s Graph notification item(s) of no subscription of ours", outcome.ignored)
+    GraphSubscription.objects.filter(pk__in=seen).update(last_notification_at=timezone.now())
+    for channel_id in sorted(outcome.channel_ids):
+        async_task("channels_app.tasks.push_sync_channel", channel_id, task_name=f"push-{channel_id}")
+    for channel_id, event in sorted(events):
+        outcome.channel_ids.add(channel_id)
+        async_task("channels_app.tasks.graph_lifecycle_channel", channel_id, event, task_name=f"graph-{event}")
+    return outcome
+
+
+def poll_not_due_ids(now: datetime | None = None) -> list[int]:
+    """Channels with a live Graph subscription that were synced less than PUSH_POLL_INTERVAL_SECONDS ago:
+    the scheduled poll, now only a safety net for them, leaves them out."""
+    now = now or timezone.now()
+    recent = now - timedelta(seconds=settings.PUSH_POLL_INTERVAL_SECONDS)
+    return list(
+        Channel.objects.filter(pk__in=healthy_subscription_channel_ids(now), last_synced_at__gt=recent).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+def graph_push_renews_at(channel: Channel) -> datetime | None:
+    """When a healthy subscription is next renewed (the provider's renewal interval after the last, and
+    never after it expires); None when the channel does not get Graph notifications now."""
+    if not graph_push_healthy(channel):
+        return None
+    sub = GraphSubscription.objects.get(channel=channel)
+    if sub.expires_at is None:
+        return None
+    last = sub.renewed_at or sub.created_at or timezone.now()
+    return min(last + timedelta(hours=get_provider("microsoft").renewal_after_hours), sub.expires_at)
