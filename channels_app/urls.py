@@ -5,6 +5,7 @@ from channels_app.views import (
     backfill,
     channel_pages,
     connect,
+    gmail_push,
     home,
     messages_tab,
     oauth_callback,
@@ -22,6 +23,7 @@ add_patterns = [
 
 urlpatterns = [
     path("", home.home, name="home"),
+    path("push/gmail/", gmail_push.gmail_push, name="gmail_push"),
     path("settings/", space_pages.settings_root, name="settings"),
     path("settings/company/channels/", space_pages.company_channels, name="company_channels"),
     path(

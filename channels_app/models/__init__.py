@@ -5,6 +5,7 @@ from channels_app.models.channels import (
     ProviderRequestWindow,
     ReasonCode,
 )
+from channels_app.models.gmail_watch import GmailWatch
 from channels_app.models.messages import Backfill, BackfillStatus, MailFolder, Message
 from channels_app.models.notifications import (
     PROBLEM_KINDS,
@@ -38,6 +39,7 @@ __all__ = [
     "Company",
     "CompanyMembership",
     "EmailState",
+    "GmailWatch",
     "Inbox",
     "MailFolder",
     "InboxKind",

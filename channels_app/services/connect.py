@@ -28,6 +28,7 @@ from channels_app.models import (
 from channels_app.providers import Credentials, ImapEndpoint, RevokeOutcome, get_provider
 from channels_app.providers.imap_network import Deadline
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
+from channels_app.services.gmail_push import gmail_provider, watch_soon
 from channels_app.services.notifications import resolve_problems
 from channels_app.services.oauth_state import PendingAuthorization
 from channels_app.services.reauth_links import LinkProblem, LinkUnusable, link_claim, link_reason
@@ -221,6 +222,9 @@ def channel_create(
             actor=actor,
             log_unchanged=True,
         )
+    if gmail_provider(channel) is not None:
+        # Push from the start: the watch is made right after the channel is saved.
+        watch_soon(channel.pk)
     return channel
 
 

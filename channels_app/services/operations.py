@@ -19,6 +19,7 @@ from channels_app.services.backfill import (
     open_backfill,
 )
 from channels_app.services.budget import budget_remaining, next_reset
+from channels_app.services.gmail_push import gmail_provider, poll_found_mail, watch_renew
 from channels_app.services.mailbox import channel_mailbox, refresh_tokens
 from channels_app.services.sync import import_new_messages
 
@@ -29,9 +30,20 @@ def sync(channel: Channel) -> str:
     While the daily download budget is used up nothing is fetched (no login either): the import
     is paused, and says until when, without alerting anyone.
     """
+    return _sync(channel)[0]
+
+
+def poll(channel: Channel) -> str:
+    """The scheduled sync: as `sync`, and mail it finds tells whether a push watch went silent."""
+    done, imported = _sync(channel)
+    poll_found_mail(channel, imported)
+    return done
+
+
+def _sync(channel: Channel) -> tuple[str, int]:
     backfill = open_backfill(channel)
     if budget_remaining(channel) == 0:
-        return _paused(backfill, next_reset())
+        return _paused(backfill, next_reset()), 0
     if backfill is not None:
         backfill_mark_running(backfill)
     try:
@@ -45,10 +57,10 @@ def sync(channel: Channel) -> str:
     if outcome.relocated:
         done += f", found {outcome.relocated} stored one(s) moved or renumbered"
     if outcome.paused_until is not None:
-        return f"{done}; {_paused(backfill, outcome.paused_until)}"
+        return f"{done}; {_paused(backfill, outcome.paused_until)}", outcome.imported
     if backfill is not None:
-        return f"{done}; {backfill_finish(backfill)}"
-    return done
+        return f"{done}; {backfill_finish(backfill)}", outcome.imported
+    return done, outcome.imported
 
 
 def _paused(backfill: Backfill | None, until: datetime) -> str:
@@ -75,10 +87,13 @@ def keep_alive(channel: Channel) -> str:
 def renew_subscription(channel: Channel) -> str:
     """Renew our standing with the provider by a real authenticated round trip.
 
-    Gmail's watch and Microsoft Graph's subscriptions expire within days; for
-    our IMAP-based channels the renewal is a fresh login and SELECT, which a
-    provider that stopped honouring our access refuses just the same.
+    A Gmail channel with push configured renews its watch (users.watch; it lapses after 7 days).
+    Microsoft Graph's subscriptions expire within days too; for our IMAP-based channels the renewal is
+    a fresh login and SELECT, which a provider that stopped honouring our access refuses just the same.
     """
+    gmail = gmail_provider(channel)
+    if gmail is not None:
+        return watch_renew(channel, gmail)
     with channel_mailbox(channel) as client:
         client.select_folder("INBOX", readonly=True)
     Channel.objects.filter(pk=channel.pk).update(subscription_renewed_at=timezone.now())

@@ -27,3 +27,5 @@ def channel_reconnected(
         incident_started_at=incident_started_at,
     )
     async_task("channels_app.tasks.backfill_channel", channel_id, task_name=f"backfill-{channel_id}")
+    # A Gmail watch may have lapsed, or died with the old grant, while the channel was out: make it again.
+    async_task("channels_app.tasks.renew_watch_channel", channel_id, task_name=f"watch-{channel_id}")
