@@ -10,7 +10,7 @@ from typing import NoReturn
 from localprovider import control
 from localprovider.personas import PERSONAS
 
-SURFACES: tuple[control.AnswerSurface, ...] = ("token", "imap")
+SURFACES: tuple[control.AnswerSurface, ...] = ("token", "imap", "watch")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,6 +50,13 @@ def main(argv: list[str] | None = None) -> int:
         "--then-deliver", type=int, default=0, metavar="N", help="then deliver N new messages: mail keeps arriving"
     )
     sub.add_parser("expire", help="expire the access tokens of an account").add_argument("email")
+    push = sub.add_parser("push-subscription", help="a Pub/Sub topic and a push subscription to ENDPOINT")
+    push.add_argument("topic", help="projects/PROJECT/topics/NAME (the app's GMAIL_PUBSUB_TOPIC)")
+    push.add_argument("endpoint", help="where pushes go, e.g. http://127.0.0.1:8000/push/gmail/")
+    push.add_argument("--audience", help="the token's aud (default: the endpoint URL, as at Pub/Sub)")
+    push.add_argument("--emulator", metavar="URL", help="publish through the Pub/Sub emulator at URL instead")
+    forget = sub.add_parser("forget-history", help="Gmail forgets a mailbox's history: older ids answer 404")
+    forget.add_argument("email")
     args = parser.parse_args(argv)
 
     instance = control.instance_from_env()
@@ -104,6 +111,13 @@ def _run(args: argparse.Namespace, instance: control.Instance) -> int:
             print(f"delivered {control.append_messages(instance, args.email, messages)} new messages to {args.email}")
     elif args.command == "expire":
         print(control.expire_tokens(instance, args.email))
+    elif args.command == "push-subscription":
+        control.create_push_subscription(
+            instance, args.topic, args.endpoint, audience=args.audience, emulator=args.emulator
+        )
+        print(f"{args.topic} pushes to {args.endpoint}{' through the emulator' if args.emulator else ''}")
+    elif args.command == "forget-history":
+        print(f"{args.email}: history now starts at {control.forget_history(instance, args.email)}")
     return 0
 
 

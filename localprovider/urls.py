@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from localprovider import control_endpoint, token_views, views
+from localprovider import control_endpoint, gmail_api, token_views, views
 
 urlpatterns = [
     # Listed before DOT's urls so that ours win: the consent page (always shown, account switchable,
@@ -10,6 +10,10 @@ urlpatterns = [
     path("o/introspect/", token_views.IntrospectTokenView.as_view(), name="introspect"),
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("revoke", token_views.google_revoke, name="revoke"),
+    # Gmail's push API, for google-persona mailboxes (gmail_api.py).
+    path("gmail/v1/users/me/watch", gmail_api.watch, name="gmail_watch"),
+    path("gmail/v1/users/me/stop", gmail_api.stop, name="gmail_stop"),
+    path("gmail/v1/users/me/history", gmail_api.history, name="gmail_history"),
     path("signin/", views.SignInView.as_view(), name="signin"),
     path("signout/", views.sign_out, name="signout"),
     path("userinfo", views.userinfo, name="userinfo"),
