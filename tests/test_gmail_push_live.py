@@ -138,3 +138,24 @@ def test_a_lapsed_watch_is_not_healthy_and_the_channel_is_polled(gmail_push_on, 
     assert push_healthy(channel)
     GmailWatch.objects.filter(channel=channel).update(expires_at=timezone.now() - timedelta(minutes=1))
     assert not push_healthy(channel)
+
+
+def test_disconnecting_stops_the_watch(gmail_push_on, local_provider, gmail_channel, tenancy):
+    from channels_app.services.connect import channel_disconnect
+
+    channel, address = gmail_channel()
+    renew_subscription_channel(channel.pk)
+    assert control.gmail_watch(local_provider, address) is not None
+    channel_disconnect(channel=channel, actor=tenancy.admin)
+    assert control.gmail_watch(local_provider, address) is None
+    assert not GmailWatch.objects.filter(channel=channel).exists()
+
+
+def test_the_demo_watches_its_gmail_channels_and_subscribes_its_webhook(gmail_push_on, local_provider, gmail_channel):
+    from channels_app.demo_push import demo_gmail_push
+
+    channel, address = gmail_channel()
+    line = demo_gmail_push(local_provider, "127.0.0.1:9529")
+    # The other Gmail channel of the tenancy has no real tokens: its watch is refused.
+    assert "1 of 2 Gmail channel(s) watched" in line
+    assert control.gmail_watch(local_provider, address)["topic"] == gmail_push_on.topic

@@ -28,7 +28,7 @@ from channels_app.models import (
 from channels_app.providers import Credentials, ImapEndpoint, RevokeOutcome, get_provider
 from channels_app.providers.imap_network import Deadline
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
-from channels_app.services.gmail_push import gmail_provider, watch_soon
+from channels_app.services.gmail_push import gmail_provider, watch_soon, watch_stop
 from channels_app.services.notifications import resolve_problems
 from channels_app.services.oauth_state import PendingAuthorization
 from channels_app.services.reauth_links import LinkProblem, LinkUnusable, link_claim, link_reason
@@ -265,5 +265,6 @@ def channel_disconnect(*, channel: Channel, actor: User) -> tuple[ChannelEvent |
             reason_code=ReasonCode.BY_PERSON,
             actor=actor,
         )
+    watch_stop(channel, credentials)
     outcome = grant_discard(provider_kind=channel.provider, credentials=credentials, address=channel.address)
     return event, outcome

@@ -27,7 +27,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from channels_app.models import Channel, ChannelStatus, GmailWatch, Message, NotificationKind
-from channels_app.providers import AuthFailure, Credentials, get_provider
+from channels_app.providers import AuthFailure, Credentials, ProviderFailure, get_provider
 from channels_app.providers.gmail.api import HistoryTooOld
 from channels_app.providers.gmail.provider import GmailProvider
 from channels_app.services.mailbox import refresh_tokens, usable_credentials
@@ -68,6 +68,18 @@ def watch_renew(channel: Channel, provider: GmailProvider) -> str:
         )
         Channel.objects.filter(pk=channel.pk).update(subscription_renewed_at=now)
     return f"Gmail watch renewed until {answer.expires_at:%Y-%m-%d %H:%M} UTC"
+
+
+def watch_stop(channel: Channel, credentials: Credentials) -> None:
+    """users.stop before the grant is given back (best effort: Gmail ends an unrenewed watch in 7 days anyway)."""
+    provider = gmail_provider(channel)
+    deleted, _ = GmailWatch.objects.filter(channel=channel).delete()
+    if provider is None or not deleted or not credentials.access_token:
+        return
+    try:
+        provider.stop_watch(credentials)
+    except ProviderFailure as failure:
+        logger.info("users.stop for channel %s: %s %s", channel.pk, failure.kind, failure.code)
 
 
 def watch_soon(channel_id: int) -> None:
