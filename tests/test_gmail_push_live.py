@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from channels_app.models import Channel, ChannelStatus, GmailWatch, Message
+from channels_app.models import Channel, ChannelStatus, GmailWatch, Message, Notification, NotificationKind
 from channels_app.providers.recorded import recorded_entries
 from channels_app.services.connect import channel_create
 from channels_app.tasks import gmail_push_channel, renew_subscription_channel, sync_channel
@@ -159,3 +159,21 @@ def test_the_demo_watches_its_gmail_channels_and_subscribes_its_webhook(gmail_pu
     # The other Gmail channel of the tenancy has no real tokens: its watch is refused.
     assert "1 of 2 Gmail channel(s) watched" in line
     assert control.gmail_watch(local_provider, address)["topic"] == gmail_push_on.topic
+
+
+def test_a_poll_that_finds_mail_no_push_announced_tells_staff_once(
+    gmail_push_on, local_provider, gmail_channel, people
+):
+    channel, address = gmail_channel()
+    renew_subscription_channel(channel.pk)
+    sync_channel(channel.pk)
+    control.delete_push_subscriptions(local_provider, gmail_push_on.topic)  # the subscription was deleted
+    GmailWatch.objects.filter(channel=channel).update(created_at=timezone.now() - timedelta(hours=5))
+    arrived = timezone.now() - timedelta(minutes=20)
+    message = control.make_message(recipient=address, subject="Unannounced")
+    control.append_messages(local_provider, address, [message], arrived=arrived)
+    sync_channel(channel.pk, respect_backoff=False)
+    sync_channel(channel.pk, respect_backoff=False)
+    told = Notification.objects.filter(channel=channel, kind=NotificationKind.PUSH_SILENT)
+    assert {n.recipient.email for n in told} == people["staff"]
+    assert Message.objects.filter(channel=channel, subject="Unannounced").exists()

@@ -69,8 +69,8 @@ def test_mail_a_silent_watch_did_not_announce_is_reported_to_staff_once(push_on,
     channel = tenancy.shared_channel
     _watch(channel, last_push_at=timezone.now() - timedelta(hours=3))
     _arrived(make_message, channel, timedelta(minutes=20))
-    poll_found_mail(channel, 1)
-    poll_found_mail(channel, 1)
+    poll_found_mail(channel, imported_since=timezone.now() - timedelta(minutes=1))
+    poll_found_mail(channel, imported_since=timezone.now() - timedelta(minutes=1))
     told = Notification.objects.filter(kind=NotificationKind.PUSH_SILENT)
     assert {n.recipient.email for n in told} == people["staff"]
     assert told.count() == len(people["staff"])
@@ -92,7 +92,7 @@ def test_mail_that_a_push_could_still_announce_is_not_reported(
     channel = tenancy.shared_channel
     _watch(channel, last_push_at=timezone.now() - last_push)
     _arrived(make_message, channel, arrived)
-    poll_found_mail(channel, 1)
+    poll_found_mail(channel, imported_since=timezone.now() - timedelta(minutes=1))
     assert not Notification.objects.filter(kind=NotificationKind.PUSH_SILENT).exists()
 
 
@@ -102,7 +102,7 @@ def test_a_push_after_the_report_makes_the_watch_healthy_and_resolves_it(
     channel = tenancy.shared_channel
     _watch(channel, last_push_at=timezone.now() - timedelta(hours=3))
     _arrived(make_message, channel, timedelta(minutes=20))
-    poll_found_mail(channel, 1)
+    poll_found_mail(channel, imported_since=timezone.now() - timedelta(minutes=1))
     with django_capture_on_commit_callbacks():
         assert push_received(address=channel.address.upper(), history_id=101) is PushOutcome.QUEUED
     assert push_healthy(channel)

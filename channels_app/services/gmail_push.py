@@ -16,7 +16,7 @@
 import enum
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from django.conf import settings
@@ -150,10 +150,11 @@ def push_import(channel: Channel, history_id: int, *, sync: Callable[[Channel], 
     return f"{history.messages_added} added: {done}"
 
 
-def poll_found_mail(channel: Channel, imported: int) -> None:
+def poll_found_mail(channel: Channel, *, imported_since: datetime) -> None:
     """A scheduled poll imported mail: if no push came from the watch for PUSH_SILENCE_MINUTES, the watch
     lets mail arrive unannounced (topic or subscription deleted, endpoint moved): tell staff, once."""
-    if imported <= 0 or gmail_provider(channel) is None:
+    found = Message.objects.filter(channel=channel, imported_at__gte=imported_since)
+    if gmail_provider(channel) is None or not found.exists():
         return
     now = timezone.now()
     quiet = timedelta(minutes=settings.PUSH_SILENCE_MINUTES)
@@ -163,20 +164,18 @@ def poll_found_mail(channel: Channel, imported: int) -> None:
             return
         quiet_since = watch.last_push_at or watch.created_at
         # Mail that arrived after the last push, long enough ago that its own push would have come by now.
-        unannounced = Message.objects.filter(
-            channel=channel, internal_date__gt=quiet_since, internal_date__lt=now - PUSH_IN_FLIGHT
-        )
+        unannounced = found.filter(internal_date__gt=quiet_since, internal_date__lt=now - PUSH_IN_FLIGHT)
         if now - quiet_since < quiet or not unannounced.exists():
             return
         GmailWatch.objects.filter(pk=watch.pk).update(silent_reported_at=now)
-        since = f"since {quiet_since:%Y-%m-%d %H:%M} UTC"
+        since, count = f"since {quiet_since:%Y-%m-%d %H:%M} UTC", unannounced.count()
         logger.warning("Gmail watch of channel %s silent %s while polls found mail", channel.pk, since)
         notify_problem(
             channel=channel,
             kind=NotificationKind.PUSH_SILENT,
             recipients=staff_recipients(),
             text=(
-                f"No Gmail push for {channel.address} {since}, yet polling found {imported} new message(s): check "
+                f"No Gmail push for {channel.address} {since}, yet polling found {count} new message(s): check "
                 "the Pub/Sub push subscription of GMAIL_PUBSUB_TOPIC and its endpoint. Mail still arrives by "
                 "polling every minute."
             ),

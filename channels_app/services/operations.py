@@ -30,20 +30,9 @@ def sync(channel: Channel) -> str:
     While the daily download budget is used up nothing is fetched (no login either): the import
     is paused, and says until when, without alerting anyone.
     """
-    return _sync(channel)[0]
-
-
-def poll(channel: Channel) -> str:
-    """The scheduled sync: as `sync`, and mail it finds tells whether a push watch went silent."""
-    done, imported = _sync(channel)
-    poll_found_mail(channel, imported)
-    return done
-
-
-def _sync(channel: Channel) -> tuple[str, int]:
     backfill = open_backfill(channel)
     if budget_remaining(channel) == 0:
-        return _paused(backfill, next_reset()), 0
+        return _paused(backfill, next_reset())
     if backfill is not None:
         backfill_mark_running(backfill)
     try:
@@ -57,10 +46,18 @@ def _sync(channel: Channel) -> tuple[str, int]:
     if outcome.relocated:
         done += f", found {outcome.relocated} stored one(s) moved or renumbered"
     if outcome.paused_until is not None:
-        return f"{done}; {_paused(backfill, outcome.paused_until)}", outcome.imported
+        return f"{done}; {_paused(backfill, outcome.paused_until)}"
     if backfill is not None:
-        return f"{done}; {backfill_finish(backfill)}", outcome.imported
-    return done, outcome.imported
+        return f"{done}; {backfill_finish(backfill)}"
+    return done
+
+
+def poll(channel: Channel) -> str:
+    """The scheduled sync: as `sync`, and mail it finds tells whether a push watch went silent."""
+    started = timezone.now()
+    done = sync(channel)
+    poll_found_mail(channel, imported_since=started)
+    return done
 
 
 def _paused(backfill: Backfill | None, until: datetime) -> str:
