@@ -13,7 +13,7 @@ SYSTEM_PACKAGES := dovecot-imapd chromium
 run: $(STAMP) system-packages
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py createcachetable
-	DEBUG=1 $(PY) manage.py run_demo
+	DEBUG=1 GMAIL_PUBSUB_TOPIC=$${GMAIL_PUBSUB_TOPIC-projects/local-mail/topics/gmail} $(PY) manage.py run_demo
 
 test: $(STAMP) system-packages
 	$(VENV)/bin/ruff check .

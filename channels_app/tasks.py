@@ -17,7 +17,8 @@ from django_q.tasks import async_task
 
 from channels_app.models import Channel, ChannelStatus
 from channels_app.providers import AuthReason, get_provider
-from channels_app.services import graph_push, operations
+from channels_app.push_health import polled_recently_under_push
+from channels_app.services import gmail_push, graph_push, operations
 from channels_app.services.emails import notification_email_send, notification_emails_retry
 from channels_app.services.health import CheckOutcome, run_check
 
@@ -25,17 +26,32 @@ logger = logging.getLogger(__name__)
 
 
 def sync_channel(channel_id: int, respect_backoff: bool = True) -> str:
-    return str(run_check(channel_id, operations.sync, cause="sync task", respect_backoff=respect_backoff))
+    return str(run_check(channel_id, operations.poll, cause="sync task", respect_backoff=respect_backoff))
+
+
+def _run_waiting(channel_id: int, operation: Callable[[Channel], str], *, cause: str, wait_seconds: int) -> str:
+    """Run now, waiting up to `wait_seconds` for a sync already running on the channel to finish."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        result = run_check(channel_id, operation, cause=cause, respect_backoff=False)
+        if result.outcome != CheckOutcome.BUSY or time.monotonic() > deadline:
+            return str(result)
+        time.sleep(0.2)
 
 
 def backfill_channel(channel_id: int) -> str:
     """Sync right after a reconnect, waiting briefly for a sync already running on the channel to finish."""
-    deadline = time.monotonic() + settings.BACKFILL_WAIT_SECONDS
-    while True:
-        result = run_check(channel_id, operations.sync, cause="backfill task", respect_backoff=False)
-        if result.outcome != CheckOutcome.BUSY or time.monotonic() > deadline:
-            return str(result)
-        time.sleep(1)
+    return _run_waiting(channel_id, operations.sync, cause="backfill task", wait_seconds=settings.BACKFILL_WAIT_SECONDS)
+
+
+def gmail_push_channel(channel_id: int, history_id: int) -> str:
+    """Import what a Gmail push announced. A sync already running may have started before the new mail
+    arrived, so the push waits for it and reads again rather than being dropped as busy."""
+
+    def work(channel: Channel) -> str:
+        return gmail_push.push_import(channel, history_id, sync=operations.sync)
+
+    return _run_waiting(channel_id, work, cause="Gmail push", wait_seconds=settings.BACKFILL_WAIT_SECONDS)
 
 
 def probe_channel(channel_id: int, respect_backoff: bool = True) -> str:
@@ -56,12 +72,9 @@ def renew_subscription_channel(channel_id: int) -> str:
 def push_sync_channel(channel_id: int) -> str:
     """A push (a Graph notification) says new mail is there: sync now. A sync already running on the channel
     (a poll) may have listed the folder before the mail arrived, so wait for it to end and sync after it."""
-    deadline = time.monotonic() + settings.PUSH_SYNC_WAIT_SECONDS
-    while True:
-        result = run_check(channel_id, operations.sync, cause="push notification")
-        if result.outcome != CheckOutcome.BUSY or time.monotonic() > deadline:
-            return str(result)
-        time.sleep(0.2)
+    return _run_waiting(
+        channel_id, operations.sync, cause="push notification", wait_seconds=settings.PUSH_SYNC_WAIT_SECONDS
+    )
 
 
 def graph_lifecycle_channel(channel_id: int, event: str) -> str:
@@ -75,6 +88,15 @@ def graph_lifecycle_channel(channel_id: int, event: str) -> str:
         else graph_push.subscription_recreate
     )
     return str(run_check(channel_id, operation, cause=f"Graph {event}", auth_reason=AuthReason.SUBSCRIPTION))
+
+
+def renew_watch_channel(channel_id: int) -> str:
+    """After a reconnect: a watched Gmail channel's watch at once; nothing for the others (their renewal
+    keeps its schedule)."""
+    channel = Channel.objects.get(pk=channel_id)
+    if gmail_push.gmail_provider(channel) is None:
+        return f"{channel.address}: no push watch to renew"
+    return renew_subscription_channel(channel_id)
 
 
 def check_each(run_one: Callable[[int], str], channel_ids: Iterable[int]) -> Iterator[tuple[int, str]]:
@@ -95,9 +117,12 @@ def _due(channels: QuerySet[Channel]) -> QuerySet[Channel]:
 
 def channels_to_sync() -> QuerySet[Channel]:
     # Unreachable channels keep being tried (with backoff): that is how they recover on their own.
-    channels = _due(Channel.objects.filter(status__in=[ChannelStatus.ACTIVE, ChannelStatus.UNREACHABLE]))
-    # Graph-notified channels: polled only as a safety net (PUSH_POLL_INTERVAL_SECONDS).
-    return channels.exclude(pk__in=graph_push.poll_not_due_ids())
+    due = _due(Channel.objects.filter(status__in=[ChannelStatus.ACTIVE, ChannelStatus.UNREACHABLE]))
+    # Push (Gmail's watch, push_health.py; Graph's notifications, graph_push.py) brings mail in seconds:
+    # polling is then a slower safety net (PUSH_POLL_INTERVAL_SECONDS).
+    return due.exclude(pk__in=polled_recently_under_push().values("channel_id")).exclude(
+        pk__in=graph_push.poll_not_due_ids()
+    )
 
 
 def channels_to_probe() -> QuerySet[Channel]:

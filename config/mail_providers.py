@@ -19,6 +19,10 @@ PROVIDERS_DIR = Path(__file__).resolve().parent.parent / "channels_app" / "provi
 KINDS = sorted(path.name for path in PROVIDERS_DIR.iterdir() if (path / "provider.py").exists())
 
 
+# The service account Local mail's push subscriptions sign as, unless told another.
+LOCAL_PUSH_SERVICE_ACCOUNT = "gmail-push@local-mail.iam.gserviceaccount.test"
+
+
 def _scopes(name: str) -> list[str]:
     return env_str(name).split()
 
@@ -43,6 +47,15 @@ OVERRIDABLE: dict[str, Callable[[str], Any]] = {
     "TESTING_MODE": lambda name: env_bool(name, False),
     "DAILY_DOWNLOAD_BYTES": lambda name: env_int(name, 0, minimum=0),
     "GRAPH_URL": env_str,
+    # Gmail push notifications (channels_app/providers/gmail/push.py).
+    "API_URL": env_str,
+    "PUBSUB_TOPIC": env_str,
+    "WATCH_LABEL_IDS": env_str,
+    "PUSH_VERIFY": env_str,
+    "PUSH_AUDIENCE": env_str,
+    "PUSH_SERVICE_ACCOUNT": env_str,
+    "PUSH_JWKS_URL": env_str,
+    "PUSH_ISSUER": env_str,
 }
 
 
@@ -69,6 +82,14 @@ def local_endpoints(kind: str) -> dict[str, Any]:
         values["REVOKE_URL"] = f"{base}/o/revoke_token/"
     elif kind == "gmail":
         values.update(REVOKE_URL=f"{base}/revoke", ISSUER=base)
+        # Local mail serves Gmail's watch, stop and history and pushes as Pub/Sub does, signed with its own
+        # keys (localprovider/pubsub.py). Push stays off until GMAIL_PUBSUB_TOPIC names a topic.
+        values.update(
+            API_URL=base,
+            PUSH_JWKS_URL=f"{base}/o/.well-known/jwks.json",
+            PUSH_ISSUER=base,
+            PUSH_SERVICE_ACCOUNT=LOCAL_PUSH_SERVICE_ACCOUNT,
+        )
     elif kind == "microsoft":
         values.update(ISSUER=f"{base}/{{tenantid}}/v2.0", USERINFO_URL="", GRAPH_URL=f"{base}/graph/v1.0")
     return values

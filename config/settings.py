@@ -191,6 +191,16 @@ if LOCAL_PROVIDER_ENABLED:
 # Mail providers: each provider package holds its real values; the environment overrides them
 # (config/mail_providers.py), and Local mail stands in for Gmail and Microsoft where it is enabled.
 MAIL_PROVIDERS = mail_providers.mail_providers(dict(os.environ), local_enabled=LOCAL_PROVIDER_ENABLED)
+# Gmail push (GMAIL_PUBSUB_TOPIC and friends, see channels_app/providers/gmail/push.py): the Pub/Sub emulator
+# sends pushes without a token, so GMAIL_PUSH_VERIFY=emulator is refused outside development and tests.
+if MAIL_PROVIDERS["gmail"].get("PUSH_VERIFY", "oidc") not in ("oidc", "emulator"):
+    raise ImproperlyConfigured("GMAIL_PUSH_VERIFY must be oidc or emulator.")
+if MAIL_PROVIDERS["gmail"].get("PUSH_VERIFY") == "emulator" and not (DEBUG or TESTING):
+    raise ImproperlyConfigured("GMAIL_PUSH_VERIFY=emulator accepts unsigned pushes: only with DEBUG or in tests.")
+# A Gmail channel whose watch is healthy is still polled, this often, as a safety net.
+PUSH_POLL_INTERVAL_SECONDS = env_int("PUSH_POLL_INTERVAL_SECONDS", 600, minimum=60)
+# A watch from which no push came for this long while polls found new mail is reported to staff.
+PUSH_SILENCE_MINUTES = env_int("PUSH_SILENCE_MINUTES", 60, minimum=1)
 OAUTH_HTTP_TIMEOUT_SECONDS = env_int("OAUTH_HTTP_TIMEOUT_SECONDS", 15, minimum=1)
 # allauth's requests to a company's identity provider (discovery, token, userinfo, keys) wait as long.
 SOCIALACCOUNT_REQUESTS_TIMEOUT = OAUTH_HTTP_TIMEOUT_SECONDS

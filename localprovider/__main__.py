@@ -11,7 +11,7 @@ from typing import NoReturn
 from localprovider import control, graph
 from localprovider.personas import PERSONAS
 
-SURFACES: tuple[control.AnswerSurface, ...] = ("token", "imap", "graph")
+SURFACES: tuple[control.AnswerSurface, ...] = ("token", "imap", "graph", "watch")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -58,6 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     event = sub.add_parser("graph-event", help="post a Graph lifecycle event to a mailbox's subscriptions")
     event.add_argument("email")
     event.add_argument("event", choices=graph.LIFECYCLE_EVENTS)
+    push = sub.add_parser("push-subscription", help="a Pub/Sub topic and a push subscription to ENDPOINT")
+    push.add_argument("topic", help="projects/PROJECT/topics/NAME (the app's GMAIL_PUBSUB_TOPIC)")
+    push.add_argument("endpoint", help="where pushes go, e.g. http://127.0.0.1:8000/push/gmail/")
+    push.add_argument("--audience", help="the token's aud (default: the endpoint URL, as at Pub/Sub)")
+    push.add_argument("--emulator", metavar="URL", help="publish through the Pub/Sub emulator at URL instead")
+    forget = sub.add_parser("forget-history", help="Gmail forgets a mailbox's history: older ids answer 404")
+    forget.add_argument("email")
     args = parser.parse_args(argv)
 
     instance = control.instance_from_env()
@@ -117,6 +124,13 @@ def _run(args: argparse.Namespace, instance: control.Instance) -> int:
     elif args.command == "graph-event":
         statuses = control.graph_lifecycle(instance, args.email, args.event)
         print(f"{args.email}: {args.event} posted to {len(statuses)} subscription(s), answered {statuses}")
+    elif args.command == "push-subscription":
+        control.create_push_subscription(
+            instance, args.topic, args.endpoint, audience=args.audience, emulator=args.emulator
+        )
+        print(f"{args.topic} pushes to {args.endpoint}{' through the emulator' if args.emulator else ''}")
+    elif args.command == "forget-history":
+        print(f"{args.email}: history now starts at {control.forget_history(instance, args.email)}")
     return 0
 
 

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
@@ -17,7 +18,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any, Literal
 
-from localprovider import dovecot, graph, maildir, personas
+from localprovider import dovecot, gmail_state, graph, maildir, personas, pubsub
 from localprovider.imap_front import process as imap_front
 from localprovider.instance import (
     REPO_DIR,
@@ -30,10 +31,13 @@ from localprovider.maildir import make_message
 from localprovider.personas import PERSONAS, MailboxState, Persona
 from localprovider.processes import log_tail, pid_alive, port_accepts, read_pid, terminate, wait_until
 
+# The service account Local mail's push subscriptions sign as by default (the main app's stand-in expects it).
+LOCAL_PUSH_SERVICE_ACCOUNT = "gmail-push@local-mail.iam.gserviceaccount.test"
+
 # Where Gmail shows every message once, whatever its labels (special use \All in dovecot.conf).
 GMAIL_ALL_MAIL = "[Gmail]/All Mail"
 
-AnswerSurface = Literal["token", "imap", "graph"]
+AnswerSurface = Literal["token", "imap", "graph", "watch"]
 
 __all__ = [
     "Instance",
@@ -44,6 +48,10 @@ __all__ = [
     "clear_answers",
     "create_mailbox",
     "create_mailboxes",
+    "create_push_subscription",
+    "delete_push_subscriptions",
+    "forget_history",
+    "gmail_watch",
     "issue_tokens",
     "expire_tokens",
     "force_answer",
@@ -315,21 +323,24 @@ def set_persona(instance: Instance, email: str, persona: Persona, email_claim: s
         token_answer=None,
         imap_answer=None,
         graph_answer=None,
+        watch_answer=None,
     )
 
 
 def force_answer(instance: Instance, email: str, surface: AnswerSurface, name: str | None) -> MailboxState:
     """Makes the mailbox answer on `surface` ("token": its code exchanges and refreshes; "imap": its logins;
-    "graph": Graph subscription create, renew and reauthorize) with the persona's recorded answer `name`
-    until cleared (name None)."""
-    if surface not in ("token", "imap", "graph"):
-        raise LocalProviderError(f"no surface {surface!r}; token, imap or graph")
+    "graph": Graph subscription create, renew and reauthorize; "watch": Gmail's users.watch and users.stop)
+    with the persona's recorded answer `name` until cleared (name None)."""
+    if surface not in ("token", "imap", "graph", "watch"):
+        raise LocalProviderError(f"no surface {surface!r}; token, imap, graph or watch")
     return _write_state(instance, _existing(instance, email), **{f"{surface}_answer": name})
 
 
 def clear_answers(instance: Instance, email: str) -> MailboxState:
     """The mailbox answers normally again on every surface."""
-    return _write_state(instance, _existing(instance, email), token_answer=None, imap_answer=None, graph_answer=None)
+    return _write_state(
+        instance, _existing(instance, email), token_answer=None, imap_answer=None, graph_answer=None, watch_answer=None
+    )
 
 
 def mailbox_state(instance: Instance, email: str) -> MailboxState:
@@ -378,6 +389,7 @@ def append_messages(
     persona = personas.read_state(instance.dir, email).persona
     if persona == "google" and folder != GMAIL_ALL_MAIL:
         maildir.deliver(instance, email, messages, GMAIL_ALL_MAIL, arrived)
+        _announce(instance, email, count)
     if persona == "microsoft" and folder == "INBOX":
         # Graph notifies the subscriptions to the Inbox of each new message (graph.py); posted from here,
         # once the files are in place, so the subscriber finds the mail when it looks.
@@ -397,6 +409,55 @@ def graph_lifecycle(instance: Instance, email: str, event: str) -> list[int]:
 def graph_subscriptions(instance: Instance, email: str) -> list[graph.Subscription]:
     """The live Graph subscriptions of `email`."""
     return graph.of_mailbox(instance.dir, _normalise(email))
+
+
+def _announce(instance: Instance, email: str, count: int) -> None:
+    """Gmail's side of a delivery: a history record, and a Pub/Sub push while the mailbox is watched
+    (https://developers.google.com/workspace/gmail/api/guides/push#receiving_notifications)."""
+    history_id, watch = gmail_state.record_delivery(instance.dir, email, count, now_ms=int(time.time() * 1000))
+    if watch is not None:
+        pubsub.publish(instance, watch["topic"], {"emailAddress": email, "historyId": history_id})
+
+
+def create_push_subscription(
+    instance: Instance,
+    topic: str,
+    endpoint: str,
+    *,
+    audience: str | None = None,
+    service_account: str = LOCAL_PUSH_SERVICE_ACCOUNT,
+    name: str | None = None,
+    emulator: str | None = None,
+) -> None:
+    """A Pub/Sub topic (`projects/P/topics/T`) and a push subscription on it to `endpoint`, whose pushes carry
+    an OIDC token for `audience` (None: the endpoint URL, as at Pub/Sub) as `service_account`; with
+    `emulator` (its base URL), pushes go through a real topic of the Pub/Sub emulator instead."""
+    project = topic.split("/")[1] if topic.startswith("projects/") else "local-mail"
+    pubsub.create_push_subscription(
+        instance,
+        name=name or f"projects/{project}/subscriptions/{topic.rsplit('/', 1)[-1]}-push",
+        topic=topic,
+        endpoint=endpoint,
+        audience=audience,
+        service_account=service_account,
+        emulator=emulator,
+    )
+
+
+def delete_push_subscriptions(instance: Instance, topic: str) -> None:
+    """Nobody receives the topic's messages any more (a subscription deleted by mistake)."""
+    pubsub.delete_subscriptions(instance, topic)
+
+
+def forget_history(instance: Instance, email: str) -> int:
+    """Gmail no longer keeps the mailbox's history before now: history.list from any earlier id answers
+    404. Returns the new current history id."""
+    return gmail_state.forget_history(instance.dir, _existing(instance, email))
+
+
+def gmail_watch(instance: Instance, email: str) -> dict[str, Any] | None:
+    """The mailbox's watch ({topic, label_ids, expiration_ms}) while it lasts, else None."""
+    return gmail_state.live_watch(gmail_state.read(instance.dir, _normalise(email)), int(time.time() * 1000))
 
 
 def move_messages(instance: Instance, email: str, source: str, dest: str, *, matching: bytes | None = None) -> int:

@@ -21,7 +21,7 @@ from localprovider.instance import REPO_DIR
 
 Persona = Literal["plain", "google", "microsoft"]
 PERSONAS: tuple[Persona, ...] = ("plain", "google", "microsoft")
-Surface = Literal["token", "authorize", "imap", "graph"]
+Surface = Literal["token", "authorize", "imap", "graph", "watch", "history"]
 
 # Which main-app provider package records the answers each persona reproduces.
 _RECORDED_KIND = {"google": "gmail", "microsoft": "microsoft", "plain": "imap"}
@@ -42,6 +42,8 @@ class MailboxState:
     # What the person consented to at the last code exchange (microsoft persona): a refresh may ask for
     # any of it, one resource at a time, as Microsoft's refresh tokens allow.
     consented_scopes: str | None = None
+    # Gmail's users.watch and users.stop (gmail_api.py) answer with this recorded answer while it is set.
+    watch_answer: str | None = None
 
 
 def _path(instance_dir: Path, email: str) -> Path:
@@ -67,7 +69,12 @@ def write_state(instance_dir: Path, email: str, **changes: Any) -> MailboxState:
     state = replace(read_state(instance_dir, email), **changes)
     if state.persona not in PERSONAS:
         raise ValueError(f"unknown persona {state.persona!r}; one of {', '.join(PERSONAS)}")
-    for surface, name in (("token", state.token_answer), ("imap", state.imap_answer), ("graph", state.graph_answer)):
+    for surface, name in (
+        ("token", state.token_answer),
+        ("imap", state.imap_answer),
+        ("graph", state.graph_answer),
+        ("watch", state.watch_answer),
+    ):
         if name is not None and name not in recorded(state.persona, surface):  # type: ignore[arg-type]
             known = ", ".join(recorded(state.persona, surface)) or "none"  # type: ignore[arg-type]
             raise ValueError(f"the {state.persona} persona has no recorded {surface} answer {name!r} (known: {known})")

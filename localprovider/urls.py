@@ -1,7 +1,7 @@
 from django.urls import include, path
 from oauth2_provider.views import ConnectDiscoveryInfoView
 
-from localprovider import control_endpoint, graph_views, token_views, views
+from localprovider import control_endpoint, gmail_api, graph_views, token_views, views
 
 urlpatterns = [
     # Listed before DOT's urls so that ours win: the consent page (always shown, account switchable,
@@ -14,6 +14,10 @@ urlpatterns = [
     # /.well-known/openid-configuration, as clients that take only an issuer (allauth's) look for it.
     path(".well-known/openid-configuration", ConnectDiscoveryInfoView.as_view(), name="openid-configuration"),
     path("revoke", token_views.google_revoke, name="revoke"),
+    # Gmail's push API, for google-persona mailboxes (gmail_api.py).
+    path("gmail/v1/users/me/watch", gmail_api.watch, name="gmail_watch"),
+    path("gmail/v1/users/me/stop", gmail_api.stop, name="gmail_stop"),
+    path("gmail/v1/users/me/history", gmail_api.history, name="gmail_history"),
     path("signin/", views.SignInView.as_view(), name="signin"),
     path("signout/", views.sign_out, name="signout"),
     path("userinfo", views.userinfo, name="userinfo"),

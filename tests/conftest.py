@@ -33,6 +33,7 @@ from channels_app.models import (
 # Fixtures for tests against the real local provider live beside this file.
 pytest_plugins = [
     "tests.provider_fixtures",
+    "tests.gmail_push_fixtures",
     "tests.provider_fakes",
     "tests.failure_expectations",
     "tests.network_fakes",

@@ -25,6 +25,8 @@ class FakeTokenEndpoint:
     key: jwk.JWK
     answer: dict[str, Any] = field(default_factory=dict)
     posts: list[dict[str, list[str]]] = field(default_factory=list)
+    # What the Gmail API paths (/gmail/...) answer, GET or POST; the token endpoint keeps `answer`.
+    api_answer: dict[str, Any] = field(default_factory=dict)
 
     @property
     def token_url(self) -> str:
@@ -62,7 +64,16 @@ def _handler(fake: FakeTokenEndpoint) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
+        def _api(self) -> bool:
+            if not self.path.startswith("/gmail/"):
+                return False
+            answer = fake.api_answer
+            self._send(answer.get("status", 200), answer.get("headers", {}), answer.get("body", {}))
+            return True
+
         def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            if self._api():
+                return
             public = json.loads(fake.key.export_public())
             self._send(200, {}, {"keys": [public]})
 
@@ -70,6 +81,8 @@ def _handler(fake: FakeTokenEndpoint) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length", "0"))
             form = parse_qs(self.rfile.read(length).decode())
             fake.posts.append({"path": [self.path], **form})
+            if self._api():
+                return
             if self.path.startswith("/revoke"):
                 self._send(200, {}, {})
                 return

@@ -117,3 +117,15 @@ def test_bad_imap_network_settings_stop_start_up_naming_the_variable(name, value
     result = _manage("check", env={**PRODUCTION_ENV, name: value})
     assert result.returncode != 0
     assert name in result.stderr
+
+
+@pytest.mark.parametrize("value", ["emulator", "none"])
+def test_unsigned_gmail_pushes_are_refused_in_production(value):
+    result = _manage("check", env={**PRODUCTION_ENV, "GMAIL_PUSH_VERIFY": value})
+    assert result.returncode != 0
+    assert "GMAIL_PUSH_VERIFY" in result.stderr
+
+
+def test_emulator_pushes_are_allowed_in_development():
+    result = _manage("check", env={**PRODUCTION_ENV, "DEBUG": "1", "GMAIL_PUSH_VERIFY": "emulator"})
+    assert result.returncode == 0, result.stderr

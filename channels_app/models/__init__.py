@@ -6,6 +6,7 @@ from channels_app.models.channels import (
     ReasonCode,
 )
 from channels_app.models.company_sign_in import CompanySignIn, CompanySignInDomain
+from channels_app.models.gmail_watch import GmailWatch
 from channels_app.models.graph import GraphSubscription
 from channels_app.models.messages import Backfill, BackfillStatus, MailFolder, Message
 from channels_app.models.notifications import (
@@ -43,6 +44,7 @@ __all__ = [
     "CompanyMembership",
     "EmailState",
     "GraphSubscription",
+    "GmailWatch",
     "Inbox",
     "MailFolder",
     "InboxKind",

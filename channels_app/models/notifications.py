@@ -19,6 +19,8 @@ class NotificationKind(models.TextChoices):
     # What became of a reauthorization link someone sent (services/reauth_links.py).
     LINK_USED = "link_used", "Reauthorized through a link"
     LINK_REFUSED = "link_refused", "Reauthorization link refused"
+    # A Gmail watch stopped announcing new mail that polls then found (services/gmail_push.py): staff only.
+    PUSH_SILENT = "push_silent", "Push notifications silent"
 
 
 # Kinds that describe an ongoing problem: shown as a pop-up until resolved.
@@ -29,9 +31,15 @@ PROBLEM_KINDS = (
     NotificationKind.CONFIGURATION,
     NotificationKind.UNRECOGNISED,
     NotificationKind.CRASH,
+    NotificationKind.PUSH_SILENT,
 )
 # Kinds told to staff (configuration also to company admins): staff act on them from Django admin.
-STAFF_KINDS = (NotificationKind.CONFIGURATION, NotificationKind.UNRECOGNISED, NotificationKind.CRASH)
+STAFF_KINDS = (
+    NotificationKind.CONFIGURATION,
+    NotificationKind.UNRECOGNISED,
+    NotificationKind.CRASH,
+    NotificationKind.PUSH_SILENT,
+)
 
 
 class EmailState(models.TextChoices):

@@ -39,6 +39,7 @@ from channels_app.providers import (
 from channels_app.providers.imap_network import Deadline
 from channels_app.services import graph_push
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
+from channels_app.services.gmail_push import gmail_provider, watch_soon, watch_stop
 from channels_app.services.notifications import resolve_problems
 from channels_app.services.oauth_state import PendingAuthorization
 from channels_app.services.reauth_links import LinkProblem, LinkUnusable, link_claim, link_reason
@@ -306,6 +307,9 @@ def channel_create(
             log_unchanged=True,
         )
         graph_push.subscription_wanted(channel)
+    if gmail_provider(channel) is not None:
+        # Push from the start: the watch is made right after the channel is saved.
+        watch_soon(channel.pk)
     return channel
 
 
@@ -359,5 +363,6 @@ def channel_disconnect(*, channel: Channel, actor: User) -> tuple[ChannelEvent |
             actor=actor,
         )
         graph_push.subscription_forget(channel)
+    watch_stop(channel, credentials)
     outcome = grant_discard(provider_kind=channel.provider, credentials=credentials, address=channel.address)
     return event, outcome

@@ -103,6 +103,8 @@ def problem_text(channel: Channel, kind: str) -> str:
         return f"The channel {channel.address} cannot be reached; we keep trying and will tell you when it is back."
     if kind == NotificationKind.CRASH:
         return f"Internal error on the channel {channel.address}"
+    if kind == NotificationKind.PUSH_SILENT:
+        return f"Gmail push notifications for {channel.address} stopped arriving"
     return (
         f"The channel {channel.address} cannot sync because this app's {channel.get_provider_display()} "
         "settings need fixing by staff. Nobody needs to reauthorize."

@@ -20,6 +20,7 @@ from channels_app.services.backfill import (
     open_backfill,
 )
 from channels_app.services.budget import budget_remaining, next_reset
+from channels_app.services.gmail_push import gmail_provider, poll_found_mail, watch_renew
 from channels_app.services.mailbox import channel_mailbox, refresh_tokens
 from channels_app.services.sync import import_new_messages
 
@@ -52,6 +53,14 @@ def sync(channel: Channel) -> str:
     return done
 
 
+def poll(channel: Channel) -> str:
+    """The scheduled sync: as `sync`, and mail it finds tells whether a push watch went silent."""
+    started = timezone.now()
+    done = sync(channel)
+    poll_found_mail(channel, imported_since=started)
+    return done
+
+
 def _paused(backfill: Backfill | None, until: datetime) -> str:
     if backfill is not None:
         backfill_pause(backfill, until)
@@ -76,11 +85,14 @@ def keep_alive(channel: Channel) -> str:
 def renew_subscription(channel: Channel) -> str:
     """Renew our standing with the provider by a real authenticated round trip.
 
-    Gmail's watch and Microsoft Graph's subscriptions expire within days; for
-    our IMAP-based channels the renewal is a fresh login and SELECT, which a
-    provider that stopped honouring our access refuses just the same. Microsoft channels renew (or
-    create) their real Graph subscription for new mail (graph_push.py).
+    A Gmail channel with push configured renews its watch (users.watch; it lapses after 7 days); a
+    Microsoft channel renews (or creates) its Graph subscription for new mail (graph_push.py). For our
+    other IMAP-based channels the renewal is a fresh login and SELECT, which a provider that stopped
+    honouring our access refuses just the same.
     """
+    gmail = gmail_provider(channel)
+    if gmail is not None:
+        return watch_renew(channel, gmail)
     if graph_push.graph_push_wanted(channel):
         return graph_push.or_polling(graph_push.subscription_renew)(channel)
     with channel_mailbox(channel) as client:

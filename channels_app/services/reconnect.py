@@ -31,3 +31,5 @@ def channel_reconnected(
     async_task("channels_app.tasks.backfill_channel", channel_id, task_name=f"backfill-{channel_id}")
     # Its Graph subscription may have lapsed while our access was refused.
     graph_push.subscription_wanted(Channel.objects.get(pk=channel_id))
+    # A Gmail watch may have lapsed, or died with the old grant, while the channel was out: make it again.
+    async_task("channels_app.tasks.renew_watch_channel", channel_id, task_name=f"watch-{channel_id}")

@@ -34,6 +34,10 @@ class Command(BaseCommand):
             instance = None
         call_command("seed_demo")
         call_command("ensure_schedules")
+        if instance is not None:
+            from channels_app.demo_push import demo_gmail_push
+
+            self.stdout.write(demo_gmail_push(instance, addr))
         manage = [sys.executable, "manage.py"]
         processes = [
             subprocess.Popen([*manage, "runserver", addr, "--noreload"]),  # noqa: S603

@@ -106,3 +106,40 @@ def imap_answer(text: str) -> ProviderFailure | None:
     if "[ALERT]" in text:
         return unrecognised("[ALERT]", words)
     return None
+
+
+def api_error(status: int, body: object, retry_after: int | None) -> ProviderFailure:
+    """What an error answer of the Gmail API (users.watch, users.stop, users.history.list) means.
+
+    Google's format: {"error": {"code", "message", "errors": [{"reason"}], "status"}}
+    (https://developers.google.com/workspace/gmail/api/guides/handle-errors); examples in recorded.json.
+    """
+    details = body.get("error") if isinstance(body, dict) else None
+    details = details if isinstance(details, dict) else {}
+    reasons = [e.get("reason", "") for e in details.get("errors", []) if isinstance(e, dict)]
+    reason = next((r for r in reasons if r), str(details.get("status", "")))
+    code = reason or f"HTTP {status}"
+    words = str(details.get("message", ""))
+    if status == 401:
+        # An access token refused even after a refresh: the grant is gone.
+        return AuthFailure("Google refused our access to this mailbox.", code=code, provider_words=words)
+    if status == 429 or status >= 500 or reason in ("rateLimitExceeded", "userRateLimitExceeded", "backendError"):
+        return PassingFailure(
+            "Google is throttling our requests or having trouble.",
+            code=code,
+            retry_after=retry_after,
+            throttled=status == 429 or "RateLimit" in reason,
+        )
+    if status == 403 and reason == "insufficientPermissions":
+        return AuthFailure("The grant no longer includes access to this mailbox.", code=code, provider_words=words)
+    if (status == 403 and reason in ("forbidden", "accessNotConfigured", "PERMISSION_DENIED")) or (
+        status in (400, 404) and reason in ("invalidArgument", "INVALID_ARGUMENT", "notFound", "NOT_FOUND")
+    ):
+        # The Pub/Sub topic (its name, its project, Gmail's right to publish to it) is ours to set up.
+        return ConfigurationFailure(
+            "Gmail refused to send notifications to this app's Pub/Sub topic: staff must check GMAIL_PUBSUB_TOPIC, "
+            "its project, and that gmail-api-push@system.gserviceaccount.com may publish to it.",
+            code=code,
+            provider_words=words,
+        )
+    return unrecognised(code, words)

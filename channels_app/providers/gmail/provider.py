@@ -3,7 +3,7 @@
 from typing import Any, ClassVar
 
 from channels_app.providers.base import ConfigurationFailure, Credentials, ProviderFailure
-from channels_app.providers.gmail import errors
+from channels_app.providers.gmail import api, errors
 from channels_app.providers.oauth import OAuthProvider, TokenAnswer
 
 
@@ -42,14 +42,47 @@ class GmailProvider(OAuthProvider):
         "AUTHORIZE_PARAMS": {"access_type": "offline", "prompt": "select_account consent"},
         # Google drops refresh tokens unused for six months: https://developers.google.com/identity/protocols/oauth2#expiration
         "TOKEN_DISUSE_DAYS": 180,
-        # A Gmail watch expires after 7 days; renew a day early.
-        "RENEWAL_AFTER_HOURS": 24 * 6,
+        # A Gmail watch lapses after 7 days; Google asks for users.watch once a day:
+        # https://developers.google.com/workspace/gmail/api/guides/push#renewing_mailbox_watch
+        "RENEWAL_AFTER_HOURS": 24,
         "RATE_LIMIT": 20,
         # An app in Testing mode gets refresh tokens that expire after 7 days (same page as above).
         "TESTING_MODE": False,
         # Gmail allows about 2.5 GB of IMAP downloads a day: https://support.google.com/a/answer/1071518
         "DAILY_DOWNLOAD_BYTES": 2_000_000_000,
+        # Push notifications (api.py, push.py). Off until staff name the Pub/Sub topic Gmail publishes to,
+        # `projects/PROJECT/topics/NAME`, on which gmail-api-push@system.gserviceaccount.com may publish:
+        # https://developers.google.com/workspace/gmail/api/guides/push#grant_publish_rights_on_your_topic
+        "API_URL": "https://gmail.googleapis.com",
+        "PUBSUB_TOPIC": "",
+        # Every change of the mailbox is announced (no label filter): we import All Mail, and a message a
+        # filter keeps out of the inbox must arrive as fast. history.list then asks for messageAdded only.
+        "WATCH_LABEL_IDS": "",
+        # The push subscription's authentication: its audience (empty: SITE_URL + /push/gmail/, Pub/Sub's own
+        # default being the endpoint URL) and service account; tokens signed with Google's keys.
+        "PUSH_VERIFY": "oidc",
+        "PUSH_AUDIENCE": "",
+        "PUSH_SERVICE_ACCOUNT": "",
+        "PUSH_JWKS_URL": "https://www.googleapis.com/oauth2/v3/certs",
+        "PUSH_ISSUER": "https://accounts.google.com",
     }
+
+    # --- push notifications ----------------------------------------------------------------------
+
+    def push_configured(self) -> bool:
+        return bool(self.values.get("PUBSUB_TOPIC"))
+
+    def watch(self, credentials: Credentials) -> api.WatchAnswer:
+        labels = str(self.values.get("WATCH_LABEL_IDS") or "").replace(",", " ").split()
+        return api.watch(
+            self.values["API_URL"], credentials.access_token, topic=self.values["PUBSUB_TOPIC"], label_ids=labels
+        )
+
+    def stop_watch(self, credentials: Credentials) -> None:
+        api.stop(self.values["API_URL"], credentials.access_token)
+
+    def history_since(self, credentials: Credentials, start_history_id: int) -> api.HistoryAnswer:
+        return api.history_since(self.values["API_URL"], credentials.access_token, start_history_id)
 
     def token_error(self, answer: TokenAnswer, credentials: Credentials | None) -> ProviderFailure:
         return errors.token_error(answer, credentials, testing_mode=bool(self.values["TESTING_MODE"]))

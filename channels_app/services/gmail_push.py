@@ -1,0 +1,182 @@
+"""Gmail push: the watch on each Gmail channel, the pushes it brings, and noticing when they stop.
+
+- `watch_renew` (the renewal operation of a Gmail channel while GMAIL_PUBSUB_TOPIC is set) calls
+  users.watch; a refusal is classified like every other failure (providers/gmail/errors.py), and the
+  renewal task records an auth failure with the subscription reason.
+- `push_received` (the webhook, after verification) records the push and queues `push_import`, so
+  the push is answered at once.
+- `push_import` reads users.history.list from our history id: added messages are imported by the
+  channel's own IMAP incremental sync (cursors per folder, inserts that skip stored messages, so a
+  push and a poll that race neither lose nor double a message); a history id Gmail no longer holds
+  (404) means the same sync without a shortcut, never a gap; a push announcing only other changes
+  (labels, reads) costs no login.
+- `poll_found_mail` (the scheduled poll) notices a watch that lets mail arrive unannounced.
+"""
+
+import enum
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from channels_app.models import Channel, ChannelStatus, GmailWatch, Message, NotificationKind
+from channels_app.providers import AuthFailure, Credentials, ProviderFailure, get_provider
+from channels_app.providers.gmail.api import HistoryTooOld
+from channels_app.providers.gmail.provider import GmailProvider
+from channels_app.services.mailbox import refresh_tokens, usable_credentials
+from channels_app.services.notifications import notify_problem, resolve_problems, staff_recipients
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+# Pub/Sub delivers within seconds; mail younger than this may still have its push on the way.
+PUSH_IN_FLIGHT = timedelta(minutes=2)
+
+
+def gmail_provider(channel: Channel) -> GmailProvider | None:
+    """The Gmail provider when this channel is watched: a Gmail channel, with a Pub/Sub topic configured."""
+    provider = get_provider(channel.provider)
+    return provider if isinstance(provider, GmailProvider) and provider.push_configured() else None
+
+
+def _with_fresh_token(channel: Channel, call: Callable[[Credentials], T]) -> T:
+    """One API call; a token refused while we believed it valid gets one refresh and one more try."""
+    credentials, refreshed = usable_credentials(channel)
+    try:
+        return call(credentials)
+    except AuthFailure:
+        if refreshed:
+            raise
+    return call(refresh_tokens(channel))
+
+
+def watch_renew(channel: Channel, provider: GmailProvider) -> str:
+    """users.watch (creating or renewing the watch); our history id is kept, so nothing is skipped."""
+    answer = _with_fresh_token(channel, provider.watch)
+    now = timezone.now()
+    with transaction.atomic():
+        GmailWatch.objects.update_or_create(
+            channel=channel,
+            defaults={"expires_at": answer.expires_at, "renewed_at": now},
+            create_defaults={"expires_at": answer.expires_at, "renewed_at": now, "history_id": answer.history_id},
+        )
+        Channel.objects.filter(pk=channel.pk).update(subscription_renewed_at=now)
+    return f"Gmail watch renewed until {answer.expires_at:%Y-%m-%d %H:%M} UTC"
+
+
+def watch_stop(channel: Channel, credentials: Credentials) -> None:
+    """users.stop before the grant is given back (best effort: Gmail ends an unrenewed watch in 7 days anyway)."""
+    provider = gmail_provider(channel)
+    deleted, _ = GmailWatch.objects.filter(channel=channel).delete()
+    if provider is None or not deleted or not credentials.access_token:
+        return
+    try:
+        provider.stop_watch(credentials)
+    except ProviderFailure as failure:
+        logger.info("users.stop for channel %s: %s %s", channel.pk, failure.kind, failure.code)
+
+
+def watch_soon(channel_id: int) -> None:
+    """Queue the watch of a channel just connected or reconnected (after the transaction commits)."""
+    transaction.on_commit(
+        lambda: async_task("channels_app.tasks.renew_subscription_channel", channel_id, task_name=f"watch-{channel_id}")
+    )
+
+
+class PushOutcome(enum.Enum):
+    QUEUED = "queued"
+    # No watched, active channel has this address: told apart from nothing by the webhook, on purpose.
+    UNKNOWN = "unknown"
+
+
+def push_received(*, address: str, history_id: int) -> PushOutcome:
+    """Record the push on each watched channel of `address` and queue its import."""
+    watches = GmailWatch.objects.filter(
+        channel__provider="gmail",
+        channel__address__iexact=address,
+        channel__status__in=[ChannelStatus.ACTIVE, ChannelStatus.UNREACHABLE],
+    ).select_related("channel")
+    now = timezone.now()
+    queued = False
+    for watch in watches:
+        if gmail_provider(watch.channel) is None:
+            continue
+        with transaction.atomic():
+            GmailWatch.objects.filter(pk=watch.pk).update(
+                last_push_at=now, pushes=F("pushes") + 1, silent_reported_at=None
+            )
+            if watch.silent_reported_at is not None:
+                resolve_problems(channel=watch.channel, kinds=(NotificationKind.PUSH_SILENT,))
+        channel_id = watch.channel_id
+        transaction.on_commit(
+            lambda channel_id=channel_id: async_task(  # type: ignore[misc]
+                "channels_app.tasks.gmail_push_channel", channel_id, history_id, task_name=f"push-{channel_id}"
+            )
+        )
+        queued = True
+    return PushOutcome.QUEUED if queued else PushOutcome.UNKNOWN
+
+
+def _advance(channel: Channel, history_id: int) -> None:
+    # Never backwards: pushes may arrive out of order.
+    GmailWatch.objects.filter(channel=channel).update(history_id=Greatest(F("history_id"), history_id))
+
+
+def push_import(channel: Channel, history_id: int, *, sync: Callable[[Channel], str]) -> str:
+    """The work a push asks for (run under the channel's lease by tasks.gmail_push_channel)."""
+    provider = gmail_provider(channel)
+    watch = GmailWatch.objects.filter(channel=channel).first()
+    if provider is None or watch is None:
+        return "not watched: the scheduled sync imports its mail"
+    if history_id <= watch.history_id:
+        return f"history {history_id} already read"
+    try:
+        history = _with_fresh_token(channel, lambda c: provider.history_since(c, watch.history_id))
+    except HistoryTooOld:
+        done = sync(channel)
+        _advance(channel, history_id)
+        return f"history {watch.history_id} is too old for Gmail: full incremental sync, {done}"
+    if history.messages_added == 0:
+        _advance(channel, max(history.history_id, history_id))
+        return "no new messages (other changes only)"
+    done = sync(channel)
+    _advance(channel, max(history.history_id, history_id))
+    return f"{history.messages_added} added: {done}"
+
+
+def poll_found_mail(channel: Channel, *, imported_since: datetime) -> None:
+    """A scheduled poll imported mail: if no push came from the watch for PUSH_SILENCE_MINUTES, the watch
+    lets mail arrive unannounced (topic or subscription deleted, endpoint moved): tell staff, once."""
+    found = Message.objects.filter(channel=channel, imported_at__gte=imported_since)
+    if gmail_provider(channel) is None or not found.exists():
+        return
+    now = timezone.now()
+    quiet = timedelta(minutes=settings.PUSH_SILENCE_MINUTES)
+    with transaction.atomic():
+        watch = GmailWatch.objects.select_for_update().filter(channel=channel).first()
+        if watch is None or watch.silent_reported_at is not None:
+            return
+        quiet_since = watch.last_push_at or watch.created_at
+        # Mail that arrived after the last push, long enough ago that its own push would have come by now.
+        unannounced = found.filter(internal_date__gt=quiet_since, internal_date__lt=now - PUSH_IN_FLIGHT)
+        if now - quiet_since < quiet or not unannounced.exists():
+            return
+        GmailWatch.objects.filter(pk=watch.pk).update(silent_reported_at=now)
+        since, count = f"since {quiet_since:%Y-%m-%d %H:%M} UTC", unannounced.count()
+        logger.warning("Gmail watch of channel %s silent %s while polls found mail", channel.pk, since)
+        notify_problem(
+            channel=channel,
+            kind=NotificationKind.PUSH_SILENT,
+            recipients=staff_recipients(),
+            text=(
+                f"No Gmail push for {channel.address} {since}, yet polling found {count} new message(s): check "
+                "the Pub/Sub push subscription of GMAIL_PUBSUB_TOPIC and its endpoint. Mail still arrives by "
+                "polling every minute."
+            ),
+        )
