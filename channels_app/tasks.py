@@ -9,6 +9,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -17,6 +18,7 @@ from django_q.tasks import async_task
 
 from channels_app.models import Channel, ChannelStatus
 from channels_app.providers import AuthReason, get_provider
+from channels_app.selectors import idle_healthy
 from channels_app.services import operations
 from channels_app.services.emails import notification_email_send, notification_emails_retry
 from channels_app.services.health import CheckOutcome, run_check
@@ -28,14 +30,25 @@ def sync_channel(channel_id: int, respect_backoff: bool = True) -> str:
     return str(run_check(channel_id, operations.sync, cause="sync task", respect_backoff=respect_backoff))
 
 
-def backfill_channel(channel_id: int) -> str:
-    """Sync right after a reconnect, waiting briefly for a sync already running on the channel to finish."""
+def _sync_after_busy(channel_id: int, *, cause: str, respect_backoff: bool) -> str:
+    """Sync, waiting briefly for a sync already running on the channel to finish: that one may have listed
+    the folder before the mail we were told about arrived, so skipping ours could leave it for the next poll."""
     deadline = time.monotonic() + settings.BACKFILL_WAIT_SECONDS
     while True:
-        result = run_check(channel_id, operations.sync, cause="backfill task", respect_backoff=False)
+        result = run_check(channel_id, operations.sync, cause=cause, respect_backoff=respect_backoff)
         if result.outcome != CheckOutcome.BUSY or time.monotonic() > deadline:
             return str(result)
         time.sleep(1)
+
+
+def backfill_channel(channel_id: int) -> str:
+    """Sync right after a reconnect."""
+    return _sync_after_busy(channel_id, cause="backfill task", respect_backoff=False)
+
+
+def new_mail_channel(channel_id: int) -> str:
+    """Sync because the server announced new mail (the IDLE listener); a channel in backoff waits for it."""
+    return _sync_after_busy(channel_id, cause="new mail announced", respect_backoff=True)
 
 
 def probe_channel(channel_id: int, respect_backoff: bool = True) -> str:
@@ -69,9 +82,14 @@ def _due(channels: QuerySet[Channel]) -> QuerySet[Channel]:
     return channels.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
 
 
-def channels_to_sync() -> QuerySet[Channel]:
+def channels_to_sync(now: datetime | None = None) -> QuerySet[Channel]:
     # Unreachable channels keep being tried (with backoff): that is how they recover on their own.
-    return _due(Channel.objects.filter(status__in=[ChannelStatus.ACTIVE, ChannelStatus.UNREACHABLE]))
+    # A channel whose IDLE is healthy is told of new mail within seconds: it is polled only as a safety
+    # net, every PUSH_POLL_INTERVAL_SECONDS (counted from its last sync, whatever started that one).
+    now = now or timezone.now()
+    recently = now - timedelta(seconds=settings.PUSH_POLL_INTERVAL_SECONDS)
+    announced = idle_healthy(now) & Q(last_synced_at__gt=recently)
+    return _due(Channel.objects.filter(status__in=[ChannelStatus.ACTIVE, ChannelStatus.UNREACHABLE])).exclude(announced)
 
 
 def channels_to_probe() -> QuerySet[Channel]:
