@@ -12,7 +12,7 @@ from channels_app.http import AuthedRequest
 from channels_app.models import Channel
 from channels_app.permissions import access_channel, can_manage_channel, require_manage_channel, space_of_channel
 from channels_app.providers import RevokeOutcome, get_provider
-from channels_app.selectors import open_links
+from channels_app.selectors import mail_delivery, open_links
 from channels_app.services.backfill import latest_receipt
 from channels_app.services.connect import channel_disconnect
 from channels_app.views.support import support_context
@@ -35,6 +35,7 @@ def overview(request: AuthedRequest, channel_id: int, support_form: SupportReque
     context["events"] = channel.events.select_related("actor")[:50]
     context.update(support_context(channel, support_form))
     context["receipt"] = latest_receipt(channel)
+    context["delivery"] = mail_delivery(channel)
     return render(request, "channels_app/channel/overview.html", context)
 
 
