@@ -14,36 +14,12 @@ from django.db import connection
 from django.utils import timezone
 
 from channels_app.models import Channel, ChannelStatus, Message, Notification, NotificationKind
-from channels_app.providers import Credentials
 from channels_app.services import operations
-from channels_app.services.credentials import channel_store_credentials
 from channels_app.services.idle import IdleListener, Phase
 from channels_app.tasks import new_mail_channel, sync_channel
 from localprovider import control
 
 pytestmark = [pytest.mark.local_provider, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def imap_channel(tenancy, make_mailbox, local_provider) -> Callable[..., Channel]:
-    """The tenancy's shared channel as a password IMAP channel on a fresh Local mail mailbox."""
-
-    def make(channel: Channel | None = None) -> Channel:
-        mailbox = make_mailbox("idle")
-        channel = channel or tenancy.shared_channel
-        Channel.objects.filter(pk=channel.pk).update(
-            provider="imap",
-            address=mailbox.address,
-            imap_host="127.0.0.1",
-            imap_port=local_provider.imap_port,
-            imap_security="none",
-            imap_username=mailbox.address,
-        )
-        channel.refresh_from_db()
-        channel_store_credentials(channel=channel, credentials=Credentials(password=mailbox.password))
-        return channel
-
-    return make
 
 
 def step_until(listeners: list[IdleListener], done: Callable[[], bool], seconds: float = 15) -> None:
