@@ -220,3 +220,23 @@ def test_mail_delivery_reads_the_listener_and_since(tenancy):
     shared.refresh_from_db()
     delivery = mail_delivery(shared, now)
     assert (delivery.by_idle, delivery.listener, delivery.since) == (True, "listener-1", now)
+
+
+def test_while_the_database_fails_connections_are_kept_until_the_leases_run_out(tenancy, listener, settings):
+    from django.db import DatabaseError
+
+    listener.step(timeout=0)
+    assert len(listener.connections) == 2
+
+    def failing() -> None:
+        raise DatabaseError("the database went away")
+
+    listener.lease_round = failing
+    listener.clock_control.advance(settings.IDLE_LEASE_SECONDS / 3)
+    listener.step(timeout=0)
+    assert len(listener.connections) == 2
+    listener.clock_control.advance(settings.IDLE_LEASE_SECONDS)
+    listener.step(timeout=0)
+    assert listener.connections == {}
+    # Not released: the database cannot be asked, and another listener may already hold them.
+    assert Channel.objects.filter(idle_owner="unit").count() == 2

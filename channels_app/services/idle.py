@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 from django_q.tasks import async_task
 from imapclient import IMAPClient
@@ -66,6 +66,8 @@ _NEW_MAIL = re.compile(rb"^\* \d+ (?:EXISTS|RECENT)\b", re.IGNORECASE)
 _BYE = re.compile(rb"^\* BYE\b", re.IGNORECASE)
 # A connection that held this long was healthy: its next drop starts the backoff from the beginning.
 _STABLE_SECONDS = 60
+# What the server may send during IDLE without ending a line (untagged answers are short).
+_LONGEST_LINE = 64 * 1024
 # Another worker holds the channel's sync lease: try again shortly.
 _BUSY_RETRY_SECONDS = 2.0
 
@@ -77,6 +79,10 @@ def queue_new_mail_sync(channel_id: int) -> None:
 def listener_name() -> str:
     """Shown on the channel's Overview tab: which machine and process holds its IDLE."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"[:100]
+
+
+class _TakenOver(Exception):
+    """Our IDLE lease went to another listener while we signed in."""
 
 
 class Phase(enum.Enum):
@@ -112,10 +118,14 @@ class IdleConnection:
 
 @dataclass(frozen=True)
 class _Opened:
+    """What a connection attempt left: a client idling, or why not and how long to wait."""
+
     client: IMAPClient | None
     stack: ExitStack | None
     outcome: CheckOutcome
-    retry_after: float
+    retry_after: float = 0.0
+    # The server offers no IDLE: the channel was let go, to polling.
+    unsupported: bool = False
 
 
 def read_idle_lines(client: IMAPClient, conn: IdleConnection, *, signalled: bool) -> tuple[list[bytes], bool]:
@@ -148,6 +158,8 @@ def read_idle_lines(client: IMAPClient, conn: IdleConnection, *, signalled: bool
         with suppress(OSError):
             sock.settimeout(settings.IMAP_TIMEOUT_SECONDS)
     *lines, conn.pending = (conn.pending + got).split(b"\r\n")
+    if len(conn.pending) > _LONGEST_LINE:
+        closed = True  # not IMAP: a server that sends this much without a line end is not idling
     return lines, closed
 
 
@@ -192,6 +204,7 @@ class IdleListener:
         self._stopping = threading.Event()
         self._closing = False
         self._next_round = 0.0
+        self._renewed_at = self.monotonic()
 
     # The loop ---------------------------------------------------------------------------------
 
@@ -211,7 +224,7 @@ class IdleListener:
         """One turn: the lease round when due, connections due to (re)connect or re-issue, then whatever the
         servers and the workers have to say."""
         if self.monotonic() >= self._next_round:
-            self.lease_round()
+            self._lease_round_or_let_go()
             self._next_round = self.monotonic() + settings.IDLE_LEASE_SECONDS / 3
         self._start_due_work()
         for key, _ in self._selector.select(timeout):
@@ -226,6 +239,21 @@ class IdleListener:
             except queue.Empty:
                 break
             handed_back()
+
+    def _lease_round_or_let_go(self) -> None:
+        """A lease round; while the database fails we keep our connections until our leases have run out,
+        then let go of all of them, since another listener may hold them by now."""
+        try:
+            self.lease_round()
+        except DatabaseError:
+            logger.exception("IDLE listener %s could not renew its leases", self.name)
+            if not connection.in_atomic_block:  # (a test runs the loop inside its transaction)
+                connection.close()  # opened afresh at the next round
+            if self.monotonic() - self._renewed_at > settings.IDLE_LEASE_SECONDS:
+                for channel_id in list(self.connections):
+                    self._let_go(channel_id, release=False)
+            return
+        self._renewed_at = self.monotonic()
 
     def lease_round(self) -> None:
         """Renew what we hold, let go of what another listener took over or that no longer wants IDLE, and
@@ -344,17 +372,25 @@ class IdleListener:
             held.append((stack, client))
             return "IDLE started"
 
-        result = run_check(channel_id, start_idle, cause="IDLE listener")
-        now = self.clock()
+        try:
+            result = run_check(channel_id, start_idle, cause="IDLE listener")
+            now = self.clock()
+            if held and not idle_started(owner=self.name, channel_id=channel_id, now=now):
+                raise _TakenOver
+        except BaseException as error:
+            # Recording the outcome failed, or another listener took the channel while we signed in:
+            # nothing may keep the connection (a context left to the garbage collector logs out blocking).
+            for stack, client in held:
+                close_idle_connection(client, stack)
+            if isinstance(error, _TakenOver):
+                return _Opened(None, None, CheckOutcome.SKIPPED)
+            raise
         if held:
             stack, client = held[0]
-            if not idle_started(owner=self.name, channel_id=channel_id, now=now):
-                stack.close()  # taken over while we signed in
-                return _Opened(None, None, CheckOutcome.SKIPPED, 0)
-            return _Opened(client, stack, result.outcome, 0)
+            return _Opened(client, stack, result.outcome)
         if unsupported:
             idle_unsupported(owner=self.name, channel_id=channel_id, now=now)
-            return _Opened(None, None, CheckOutcome.SKIPPED, -1)
+            return _Opened(None, None, CheckOutcome.SKIPPED, unsupported=True)
         if result.outcome is CheckOutcome.BUSY:
             return _Opened(None, None, result.outcome, _BUSY_RETRY_SECONDS)
         # Skipped for its backoff, or failed (recorded by run_check): not before its next attempt.
@@ -369,7 +405,7 @@ class IdleListener:
             self._close_later(conn)
             return
         if opened.client is None:
-            if opened.retry_after < 0:  # no IDLE at this server: idle_unsupported let it go
+            if opened.unsupported:
                 self.connections.pop(conn.channel_id, None)
                 return
             if opened.outcome is not CheckOutcome.BUSY:
