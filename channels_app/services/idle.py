@@ -241,15 +241,16 @@ class IdleListener:
             handed_back()
 
     def _lease_round_or_let_go(self) -> None:
-        """A lease round; while the database fails we keep our connections until our leases have run out,
-        then let go of all of them, since another listener may hold them by now."""
+        """A lease round; while the database fails we keep our connections until our leases are about to run
+        out, then let go of all of them, since another listener may claim them then."""
         try:
             self.lease_round()
         except DatabaseError:
             logger.exception("IDLE listener %s could not renew its leases", self.name)
             if not connection.in_atomic_block:  # (a test runs the loop inside its transaction)
                 connection.close()  # opened afresh at the next round
-            if self.monotonic() - self._renewed_at > settings.IDLE_LEASE_SECONDS:
+            # Before the leases expire (rounds come every third of them), not after: no second holder.
+            if self.monotonic() - self._renewed_at >= settings.IDLE_LEASE_SECONDS * 2 / 3:
                 for channel_id in list(self.connections):
                     self._let_go(channel_id, release=False)
             return
