@@ -135,6 +135,7 @@ class ChannelEventInline(admin.TabularInline):
 class ChannelAdmin(admin.ModelAdmin):
     list_display = (
         "address",
+        "delegate_address",
         "provider",
         "status",
         "status_reason",
@@ -144,10 +145,12 @@ class ChannelAdmin(admin.ModelAdmin):
         "company",
     )
     list_filter = ("status", "reason_code", "provider", UnrecognisedAnswerFilter, "inbox__company")
-    search_fields = ("address", "inbox__name", "last_error_code")
+    search_fields = ("address", "delegate_address", "inbox__name", "last_error_code")
     list_select_related = ("inbox", "inbox__company")
     exclude = SECRET_FIELDS + ("lease_owner",)
     readonly_fields = (
+        # Whose sign-in the stored credentials are: it changes only with them (Reauthorize).
+        "delegate_address",
         "status",
         "status_reason",
         "reason_code",

@@ -23,6 +23,14 @@ WES = DemoPerson("wes@acme.test", "Wes", "workspace admin of Sales")
 STAFF = DemoPerson("staff@acme.test", "Stella", "staff: Django admin at /admin/", is_staff=True)
 PEOPLE = (DANA, SAM, WES, STAFF)
 
+# A second company whose domain signs in through its identity provider: Local mail plays it (its OpenID
+# Connect client below), so Ivy has no password here and signs in at Local mail with MAILBOX_PASSWORD.
+SSO_COMPANY = "Initech"
+SSO_DOMAIN = "initech.test"
+IVY = DemoPerson("ivy@initech.test", "Ivy", "company admin of Initech: signs in through Initech's identity provider")
+SSO_CLIENT_ID = "initech-sign-in"
+SSO_CLIENT_SECRET = "initech-demo-secret"  # a demo value at a loopback test double, like MAILBOX_PASSWORD
+
 
 def local_consent(address: str, password: str, kind: str = "local") -> Credentials:
     """Real tokens for a Local mail mailbox: the whole round trip (sign-in, consent, code exchange)

@@ -1,8 +1,13 @@
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 
-from channels_app.models import Workspace
+from channels_app.models import Company, CompanySignInDomain, User, Workspace
 from channels_app.providers import ImapSecurity, get_provider, provider_classes
 from channels_app.providers.imap_network import imap_host
 from channels_app.providers.imap_session import has_control_characters
@@ -59,12 +64,36 @@ class _SpaceForm(forms.Form):
 
 class OAuthConnectForm(_SpaceForm):
     provider = forms.ChoiceField(choices=[], widget=forms.RadioSelect)
+    shared_address = forms.EmailField(
+        label="A shared mailbox I have access to",
+        required=False,
+        help_text="Optional. Sign in as yourself, a delegate with Full Access, and we open this address with your "
+        "sign-in. Leave empty to connect the account you sign in with.",
+    )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         field = self.fields["provider"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = oauth_provider_choices()
+        self.shared_labels = [get_provider(kind).label for kind, _ in field.choices if _opens_shared(kind)]
+        if not self.shared_labels:
+            del self.fields["shared_address"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        shared, kind = data.get("shared_address"), data.get("provider")
+        if shared and kind and not _opens_shared(kind):
+            self.add_error(
+                "shared_address",
+                f"{get_provider(kind).label} has no shared mailboxes opened through a delegate: "
+                f"choose {' or '.join(self.shared_labels)}, or leave this empty.",
+            )
+        return data
+
+
+def _opens_shared(kind: str) -> bool:
+    return get_provider(kind).opens_shared_mailboxes
 
 
 def could_not_sign_in(host: str, port: int) -> str:
@@ -165,3 +194,94 @@ class SupportRequestForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text="For example what you were doing when mail stopped. Never include passwords.",
     )
+
+
+# A host name of two or more labels (RFC 1123): what an email domain must be.
+_DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def clean_email_domain(text: str) -> str:
+    """`Acme.COM` → `acme.com`; a non-ASCII name in its IDNA form; else ValidationError naming it."""
+    domain = text.strip().lower().removeprefix("@").rstrip(".")
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValidationError(f"{text!r} is not a domain name.") from None
+    labels = domain.split(".")
+    if len(domain) > 253 or len(labels) < 2 or not all(_DOMAIN_LABEL.match(label) for label in labels):
+        raise ValidationError(f"{text!r} is not a domain name like example.com.")
+    return domain
+
+
+class CompanySignInForm(forms.Form):
+    """The company's identity provider. Domains are checked against who has an account here: a domain
+    may send to this company's provider only people who are members of this company (staff aside)."""
+
+    domains = forms.CharField(
+        label="Email domains",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="The domains your company owns, one per line or separated by commas, e.g. acme.com.",
+    )
+    issuer_url = forms.CharField(
+        label="Issuer URL",
+        max_length=500,
+        help_text="Okta: https://YOUR-ORG.okta.com · Entra ID: https://login.microsoftonline.com/TENANT-ID/v2.0 · "
+        "Google Workspace: https://accounts.google.com",
+    )
+    client_id = forms.CharField(label="Client ID", max_length=255)
+    client_secret = forms.CharField(
+        label="Client secret",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )
+
+    def __init__(self, *args: Any, company: Company, has_secret: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.company = company
+        self.has_secret = has_secret
+        if has_secret:
+            self.fields["client_secret"].help_text = "Stored encrypted. Leave empty to keep the current one."
+
+    def clean_domains(self) -> list[str]:
+        domains: list[str] = []
+        for text in re.split(r"[\s,;]+", self.cleaned_data["domains"]):
+            if text and (domain := clean_email_domain(text)) not in domains:
+                domains.append(domain)
+        if not domains:
+            raise ValidationError("Name at least one domain.")
+        taken = CompanySignInDomain.objects.filter(domain__in=domains).exclude(sign_in__company=self.company)
+        if found := sorted(taken.values_list("domain", flat=True)):
+            raise ValidationError(f"Another company signs in people of {', '.join(found)}.")
+        for domain in domains:
+            outsiders = User.objects.filter(email__iendswith=f"@{domain}", is_staff=False, is_superuser=False).exclude(
+                company_membership__company=self.company
+            )
+            if outsiders.exists():
+                raise ValidationError(
+                    f"Some people with an address at {domain} are not members of {self.company.name}, so "
+                    f"{self.company.name} cannot take over their sign-in."
+                )
+        return domains
+
+    def clean_issuer_url(self) -> str:
+        url = self.cleaned_data["issuer_url"].strip().rstrip("/")
+        parts = urlsplit(url)
+        try:
+            URLValidator(schemes=["https", "http"])(url)
+        except ValidationError:
+            raise ValidationError("Enter the issuer's address, like https://acme.okta.com.") from None
+        if parts.query or parts.fragment:
+            # OpenID Connect Discovery 1.0, section 2: an issuer has no query or fragment.
+            raise ValidationError("An issuer URL has no ?query or #fragment.")
+        local = settings.LOCAL_PROVIDER_ENABLED and parts.hostname in {"127.0.0.1", "localhost"}
+        if parts.scheme != "https" and not local:
+            raise ValidationError("The issuer URL must start with https://.")
+        return url
+
+    def clean_client_secret(self) -> str | None:
+        """None keeps the stored secret."""
+        secret = self.cleaned_data["client_secret"]
+        if not secret and not self.has_secret:
+            raise ValidationError("Enter the client secret your identity provider gave you.")
+        return secret or None

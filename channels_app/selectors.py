@@ -15,6 +15,7 @@ from channels_app.models import (
     Channel,
     ChannelEvent,
     ChannelStatus,
+    CompanySignIn,
     Notification,
     ReauthorizationLink,
     User,
@@ -201,3 +202,23 @@ def mail_delivery(channel: Channel, now: datetime | None = None) -> MailDelivery
             poll_minutes=settings.PUSH_POLL_INTERVAL_SECONDS // 60,
         )
     return MailDelivery(by_idle=False, poll_minutes=settings.SYNC_INTERVAL_MINUTES)
+
+
+def email_domain(email: str) -> str:
+    """The lowercased part after the last @, or "" for text that is no address."""
+    local, at, domain = email.strip().rpartition("@")
+    return domain.lower() if local and at else ""
+
+
+def company_sign_in_for_email(email: str) -> CompanySignIn | None:
+    """The identity provider that people of this address's domain sign in through, while it is on."""
+    domain = email_domain(email)
+    if not domain:
+        return None
+    return CompanySignIn.objects.select_related("company").filter(enabled=True, domains__domain=domain).first()
+
+
+def keeps_password_sign_in(user: User) -> bool:
+    """Staff and superusers always sign in with their password, so a broken identity provider can
+    lock nobody out of the admin that would fix it."""
+    return user.is_staff or user.is_superuser

@@ -4,6 +4,7 @@ from channels_app.views import (
     alerts,
     backfill,
     channel_pages,
+    company_sign_in,
     connect,
     home,
     messages_tab,
@@ -24,6 +25,12 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("settings/", space_pages.settings_root, name="settings"),
     path("settings/company/channels/", space_pages.company_channels, name="company_channels"),
+    path("settings/company/sign-in/", company_sign_in.company_sign_in_settings, name="company_sign_in"),
+    path(
+        "settings/company/sign-in/<str:action>/",
+        company_sign_in.company_sign_in_switch,
+        name="company_sign_in_switch",
+    ),
     path(
         "settings/workspaces/<int:workspace_id>/channels/",
         space_pages.workspace_channels,

@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "allauth",
     "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "django_q",
     "channels_app",
 ]
@@ -120,6 +122,14 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_ADAPTER = "channels_app.auth_adapter.NoSignupAccountAdapter"
+# Company sign-in: a company admin points their email domains at their OpenID Connect identity provider
+# (channels_app/services/company_sign_in.py). allauth's apps come from those settings, never from its
+# SocialApp table; only people who already have an account sign in (nobody is created), and no
+# provider token is kept.
+SOCIALACCOUNT_ADAPTER = "channels_app.auth_adapter.CompanySignInAdapter"
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_AUTO_SIGNUP = False
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
@@ -182,6 +192,8 @@ if LOCAL_PROVIDER_ENABLED:
 # (config/mail_providers.py), and Local mail stands in for Gmail and Microsoft where it is enabled.
 MAIL_PROVIDERS = mail_providers.mail_providers(dict(os.environ), local_enabled=LOCAL_PROVIDER_ENABLED)
 OAUTH_HTTP_TIMEOUT_SECONDS = env_int("OAUTH_HTTP_TIMEOUT_SECONDS", 15, minimum=1)
+# allauth's requests to a company's identity provider (discovery, token, userinfo, keys) wait as long.
+SOCIALACCOUNT_REQUESTS_TIMEOUT = OAUTH_HTTP_TIMEOUT_SECONDS
 # How long a started OAuth round trip may take before its state expires.
 OAUTH_STATE_MAX_AGE_SECONDS = env_int("OAUTH_STATE_MAX_AGE_SECONDS", 600, minimum=30)
 

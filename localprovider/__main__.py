@@ -1,4 +1,4 @@
-"""CLI: python -m localprovider start|stop|status|create-mailbox|persona|answer|answers|append|revoke|expire.
+"""CLI: python -m localprovider start|stop|status|create-mailbox|persona|answer|answers|append|revoke|expire|delegate.
 
 The instance comes from LOCAL_PROVIDER_DIR / _HTTP_PORT / _IMAP_PORT (defaults: .testbed/dev, 8765, 14143).
 """
@@ -50,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         "--then-deliver", type=int, default=0, metavar="N", help="then deliver N new messages: mail keeps arriving"
     )
     sub.add_parser("expire", help="expire the access tokens of an account").add_argument("email")
+    delegate = sub.add_parser("delegate", help="give an account Full Access to a (shared) mailbox, or take it away")
+    delegate.add_argument("mailbox")
+    delegate.add_argument("delegate")
+    delegate.add_argument("--remove", action="store_true", help="take the access away")
     args = parser.parse_args(argv)
 
     instance = control.instance_from_env()
@@ -104,6 +108,8 @@ def _run(args: argparse.Namespace, instance: control.Instance) -> int:
             print(f"delivered {control.append_messages(instance, args.email, messages)} new messages to {args.email}")
     elif args.command == "expire":
         print(control.expire_tokens(instance, args.email))
+    elif args.command == "delegate":
+        print(control.set_delegate(instance, args.mailbox, args.delegate, allowed=not args.remove))
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Mailbox accounts and their tokens: the changes `localprovider.control` asks of the provider database.
+"""Mailbox accounts, their tokens and extra OAuth clients: the changes `localprovider.control` asks of
+the provider database.
 
 Two ways in, one code: the admin endpoint (`control_endpoint.py`) while the OAuth server runs, and the
 `localprovider` management command in a subprocess when it does not. Both call `perform`, which runs
@@ -10,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
@@ -17,8 +19,9 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application, RefreshToken
 from oauth2_provider.settings import oauth2_settings
 
+from localprovider import personas
 from localprovider.grants import revoke_grant
-from localprovider.instance import MAIN_CLIENT_ID
+from localprovider.instance import INTROSPECTION_CLIENT_ID, MAIN_CLIENT_ID
 
 
 class AccountError(Exception):
@@ -98,6 +101,43 @@ def token_state(*, email: str) -> dict[str, object]:
     }
 
 
+def delegate(*, mailbox: str, delegate: str, allowed: bool) -> str:
+    """Gives `delegate` Full Access to `mailbox` (an Exchange shared mailbox's delegate), or takes it away:
+    from the next login on, the delegate's own token opens `mailbox` with XOAUTH2 user=`mailbox`, or no
+    longer does. Both must be accounts here."""
+    for account in (mailbox, delegate):
+        _user(account)
+    if mailbox == delegate:
+        raise AccountError(f"{mailbox} cannot be its own delegate")
+    # getattr: INSTANCE_DIR exists only in localprovider.settings, which the type checker does not load.
+    instance_dir = getattr(settings, "INSTANCE_DIR")  # noqa: B009
+    others = [d for d in personas.read_state(instance_dir, mailbox).delegates if d != delegate]
+    personas.write_state(instance_dir, mailbox, delegates=tuple([*others, delegate] if allowed else others))
+    return f"{delegate} {'has' if allowed else 'no longer has'} Full Access to {mailbox}"
+
+
+def register_client(*, client_id: str, client_secret: str, redirect_uris: Sequence[str]) -> str:
+    """Registers (or updates) another OpenID Connect client, as a company registers an app with its
+    identity provider: the main app's company sign-in uses Local mail as that provider in the tests and
+    the demo. Its ID tokens are RS256-signed like the main client's, so they verify against the JWKS."""
+    if client_id in (MAIN_CLIENT_ID, INTROSPECTION_CLIENT_ID):
+        raise AccountError(f"{client_id} is one of the instance's own clients")
+    _, created = Application.objects.update_or_create(
+        client_id=client_id,
+        defaults={
+            "name": f"OpenID Connect client {client_id}",
+            "client_type": Application.CLIENT_CONFIDENTIAL,
+            "authorization_grant_type": Application.GRANT_AUTHORIZATION_CODE,
+            "client_secret": client_secret,
+            "hash_client_secret": False,
+            "redirect_uris": " ".join(redirect_uris),
+            "skip_authorization": False,
+            "algorithm": Application.RS256_ALGORITHM,
+        },
+    )
+    return f"{'registered' if created else 'updated'} client {client_id}"
+
+
 def _user(email: str) -> AbstractBaseUser:
     try:
         return get_user_model().objects.get(username=email)
@@ -109,6 +149,13 @@ def _text(payload: Mapping[str, Any], key: str) -> str:
     value = payload.get(key)
     if not isinstance(value, str) or not value:
         raise AccountError(f"{key} must be a non-empty string")
+    return value
+
+
+def _flag(payload: Mapping[str, Any], key: str) -> bool:
+    value = payload.get(key)
+    if not isinstance(value, bool):
+        raise AccountError(f"{key} must be true or false")
     return value
 
 
@@ -135,6 +182,14 @@ ACTIONS: dict[str, Callable[[Mapping[str, Any]], object]] = {
     "revoke": lambda p: revoke(email=_text(p, "email")),
     "expire": lambda p: expire(email=_text(p, "email")),
     "token-state": lambda p: token_state(email=_text(p, "email")),
+    "delegate": lambda p: delegate(
+        mailbox=_text(p, "mailbox"), delegate=_text(p, "delegate"), allowed=_flag(p, "allowed")
+    ),
+    "register-client": lambda p: register_client(
+        client_id=_text(p, "client_id"),
+        client_secret=_text(p, "client_secret"),
+        redirect_uris=_texts(p, "redirect_uris"),
+    ),
 }
 
 

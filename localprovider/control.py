@@ -56,9 +56,11 @@ __all__ = [
     "make_message",
     "move_messages",
     "recorded_answers",
+    "register_client",
     "renumber_mailbox",
     "revoke_tokens",
     "set_password",
+    "set_delegate",
     "set_persona",
     "start",
     "start_http",
@@ -414,3 +416,32 @@ def newest_still_live(taken: dict[str, Any], now: dict[str, Any] | None = None) 
         "refresh": taken["newest_refresh"] in now["live_refresh"],
         "access": taken["newest_access"] in now["live_access"],
     }
+
+
+def set_delegate(instance: Instance, mailbox: str, delegate: str, *, allowed: bool = True) -> str:
+    """Gives `delegate` Full Access to `mailbox`, as an Exchange administrator does for a shared mailbox
+    (allowed=False takes it away): the delegate's own token then opens `mailbox` when the XOAUTH2 user
+    names `mailbox`, from the next login on."""
+    return str(
+        _account_action(
+            instance,
+            "delegate",
+            mailbox=_existing(instance, mailbox),
+            delegate=_existing(instance, delegate),
+            allowed=allowed,
+        )
+    )
+
+
+def register_client(instance: Instance, client_id: str, client_secret: str, redirect_uris: Iterable[str]) -> str:
+    """Registers another OpenID Connect client (or updates it), for the main app's company sign-in:
+    issuer `instance.base_url`, discovery at `<issuer>/.well-known/openid-configuration`."""
+    return str(
+        _account_action(
+            instance,
+            "register-client",
+            client_id=client_id,
+            client_secret=client_secret,
+            redirect_uris=list(redirect_uris),
+        )
+    )

@@ -10,7 +10,13 @@ from pathlib import Path
 from string import Template
 from urllib.parse import quote
 
-from localprovider.instance import INTROSPECTION_CLIENT_ID, Instance, LocalProviderError, LocalProviderUnavailable
+from localprovider.instance import (
+    IMAP_MASTER_USER,
+    INTROSPECTION_CLIENT_ID,
+    Instance,
+    LocalProviderError,
+    LocalProviderUnavailable,
+)
 from localprovider.processes import imap_greets, log_tail, pid_alive, read_pid, terminate, wait_until
 
 DOVECOT = Path("/usr/sbin/dovecot")
@@ -92,7 +98,7 @@ def _render_config(instance: Instance) -> str:
 
 
 def write_config(instance: Instance) -> Path:
-    """Renders dovecot.conf and its two passdb configs into the instance's dovecot dir."""
+    """Renders dovecot.conf, its two passdb configs and the IMAP front's master user into the dovecot dir."""
     d = instance.dovecot_dir
     for sub in (d, d / "state", d / "log", d / "mail"):
         _owned_dir(sub)
@@ -100,6 +106,7 @@ def write_config(instance: Instance) -> Path:
     _write_owned(d / "dovecot.conf", _render("dovecot.conf", values), 0o644)
     _write_owned(d / "dovecot-oauth2.conf.ext", _render("dovecot-oauth2.conf.ext", values), 0o600)
     _write_owned(d / "dovecot-dict-auth.conf.ext", _render("dovecot-dict-auth.conf.ext", values), 0o644)
+    _write_owned(d / "master-users", f"{IMAP_MASTER_USER}:{{PLAIN}}{instance.imap_master_secret()}\n", 0o600)
     return d / "dovecot.conf"
 
 

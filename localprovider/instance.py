@@ -16,6 +16,11 @@ MAIN_CLIENT_ID = "channels-app"
 DEFAULT_CLIENT_SECRET = "local-dev-secret"  # a dev/test default, like Django's dev SECRET_KEY
 INTROSPECTION_CLIENT_ID = "dovecot-introspection"
 ADMIN_SECRET_FILE = "admin-secret"  # in the instance dir; see control_endpoint.py
+# Dovecot's master user the IMAP front logs in as to open a shared mailbox for its delegate (dovecot.conf).
+IMAP_MASTER_USER = "imap-front"
+IMAP_MASTER_SEPARATOR = "*"
+INTROSPECTION_SECRET_FILE = "introspection-secret"
+IMAP_MASTER_SECRET_FILE = "imap-master-secret"
 
 
 def instance_secret(path: Path, make: Callable[[], str] = lambda: secrets.token_urlsafe(32)) -> str:
@@ -121,7 +126,11 @@ class Instance:
 
     def introspection_secret(self) -> str:
         """Dovecot's client secret at the OAuth server: random per instance, kept in a 0600 file."""
-        return instance_secret(self.dir / "introspection-secret")
+        return instance_secret(self.dir / INTROSPECTION_SECRET_FILE)
+
+    def imap_master_secret(self) -> str:
+        """The IMAP front's password as Dovecot's master user (opening shared mailboxes for delegates)."""
+        return instance_secret(self.dir / IMAP_MASTER_SECRET_FILE)
 
     def admin_secret(self) -> str:
         """What `localprovider.control` shows the server's admin endpoint: random per instance, 0600."""

@@ -34,6 +34,9 @@ class MailboxState:
     email_claim: str | None = None
     token_answer: str | None = None
     imap_answer: str | None = None
+    # Accounts with Full Access to this mailbox (an Exchange shared mailbox's delegates): each may open it
+    # with its own token, naming this address as the XOAUTH2 user (see imap_front/delegation.py).
+    delegates: tuple[str, ...] = ()
 
 
 def _path(instance_dir: Path, email: str) -> Path:
@@ -49,6 +52,8 @@ def read_state(instance_dir: Path, email: str) -> MailboxState:
     except (FileNotFoundError, ValueError):
         return MailboxState()
     known = {key: data[key] for key in asdict(MailboxState()) if key in data}
+    if "delegates" in known:
+        known["delegates"] = tuple(known["delegates"])
     return MailboxState(**known)
 
 

@@ -16,8 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from channels_app.demo import local_consent
-from channels_app.models import Channel
+from channels_app.models import Channel, Company, CompanySignIn
 from channels_app.providers import Credentials
+from channels_app.services.company_sign_in import company_sign_in_save, company_sign_in_turn_on
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
 from localprovider import browser, control
 
@@ -141,5 +142,36 @@ def imap_channel(
         channel.refresh_from_db()
         channel_store_credentials(channel=channel, credentials=Credentials(password=mailbox.password))
         return channel
+
+    return make
+
+
+def sso_domain() -> str:
+    """A domain of its own per test: company sign-in domains are unique, and the provider outlives the test database."""
+    return f"sso-{uuid.uuid4().hex[:8]}.test"
+
+
+@pytest.fixture
+def company_idp(local_provider: control.Instance) -> Callable[..., CompanySignIn]:
+    """`company_idp(company, domain)`: Local mail registered as the company's identity provider (a client of
+    its own, as at Okta), with sign-in turned on for `domain` after a real discovery check."""
+
+    def make(company: Company, domain: str) -> CompanySignIn:
+        client_id, secret = f"sso-{uuid.uuid4().hex[:8]}", f"sso-secret-{uuid.uuid4().hex}"
+        callback = reverse(
+            "openid_connect_callback", kwargs={"provider_id": CompanySignIn(company=company).provider_id}
+        )
+        hosts = ("127.0.0.1", "localhost", "testserver")  # any port on the first two (RFC 8252)
+        control.register_client(local_provider, client_id, secret, [f"http://{host}{callback}" for host in hosts])
+        sign_in = company_sign_in_save(
+            company=company,
+            issuer_url=local_provider.base_url,
+            client_id=client_id,
+            client_secret=secret,
+            domains=[domain],
+        )
+        check = company_sign_in_turn_on(sign_in=sign_in)
+        assert check.ok, check.problem
+        return sign_in
 
     return make

@@ -2,8 +2,9 @@ import pytest
 from django.core.management import call_command
 
 from channels_app import crypto
-from channels_app.models import Channel
+from channels_app.models import Channel, CompanySignIn
 from channels_app.providers import Credentials
+from channels_app.services.company_sign_in import company_sign_in_save, company_sign_in_secret
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
 
 
@@ -47,3 +48,15 @@ def test_unknown_key_is_reported_without_the_ciphertext(keys):
 def test_credentials_repr_never_shows_secrets():
     text = repr(Credentials(access_token="AT-secret", refresh_token="RT-secret", password="PW-secret"))
     assert "secret" not in text
+
+
+def test_rotation_moves_company_sign_in_secrets_to_the_new_key(keys, tenancy):
+    old, new = crypto.generate_key(), crypto.generate_key()
+    keys(old)
+    sign_in = company_sign_in_save(
+        company=tenancy.company, issuer_url="https://idp.example", client_id="c", client_secret="s-1", domains=[]
+    )
+    keys(new, old)
+    call_command("rotate_credentials")
+    keys(new)
+    assert company_sign_in_secret(CompanySignIn.objects.get(pk=sign_in.pk)) == "s-1"

@@ -4,6 +4,7 @@ No Django test database: the provider runs as separate processes, like Google wo
 ports so it does not disturb a dev instance or the main app's test instance.
 """
 
+import json
 import os
 import re
 import time
@@ -15,6 +16,7 @@ import pytest
 import requests
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
+from jwcrypto import jwk, jwt
 from oauthlib.oauth2.rfc6749.errors import InvalidClientError, InvalidGrantError
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
@@ -268,3 +270,33 @@ def test_cli_revokes_access_while_mail_keeps_arriving(
     with _imap() as client:
         client.login(*ALICE)
         assert client.select_folder("INBOX")[b"EXISTS"] == before + 2
+
+
+def test_an_extra_openid_connect_client_signs_a_person_in_with_discovery_keys_and_userinfo(
+    provider: control.Instance,
+) -> None:
+    """What a company sign-in asks of an identity provider: discovery under the issuer, an RS256 ID token
+    that verifies against the published keys, and userinfo with a verified email."""
+    redirect_uri = "http://127.0.0.1:8000/accounts/oidc/company-1/login/callback/"
+    control.register_client(provider, "sso-test", "sso-test-secret", [redirect_uri])
+    discovery = requests.get(f"{provider.base_url}/.well-known/openid-configuration", timeout=10).json()
+    assert discovery["issuer"] == provider.base_url
+    oauth = OAuth2Session("sso-test", redirect_uri=redirect_uri, scope=["openid", "email", "profile"], pkce="S256")
+    url, _state = oauth.authorization_url(discovery["authorization_endpoint"], login_hint=ALICE[0])
+    browser = requests.Session()
+    query = _consent(browser, _sign_in(browser, browser.get(url), *ALICE))
+    token = oauth.fetch_token(
+        discovery["token_endpoint"],
+        authorization_response=f"{redirect_uri}?code={query['code'][0]}&state={query['state'][0]}",
+        client_secret="sso-test-secret",
+    )
+    keys = jwk.JWKSet.from_json(requests.get(discovery["jwks_uri"], timeout=10).text)
+    claims = json.loads(jwt.JWT(jwt=str(token["id_token"]), key=keys, algs=["RS256"]).claims)
+    assert (claims["iss"], claims["aud"], claims["email"]) == (provider.base_url, "sso-test", ALICE[0])
+    userinfo = oauth.get(discovery["userinfo_endpoint"], timeout=10).json()
+    assert (userinfo["email"], userinfo["email_verified"]) == (ALICE[0], True)
+
+
+def test_the_instance_s_own_clients_cannot_be_registered_over(provider: control.Instance) -> None:
+    with pytest.raises(control.LocalProviderError, match="one of the instance's own clients"):
+        control.register_client(provider, provider.client_id, "other", ["http://127.0.0.1/x/"])

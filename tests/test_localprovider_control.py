@@ -98,7 +98,10 @@ def test_the_endpoint_refuses_a_client_off_loopback(
 def test_the_endpoint_names_what_is_wrong_with_a_request(local_provider: control.Instance) -> None:
     assert _post(local_provider, "nope", {}) == (
         400,
-        {"error": "no action 'nope'; one of set-user, set-users, issue-tokens, revoke, expire, token-state"},
+        {
+            "error": "no action 'nope'; one of set-user, set-users, issue-tokens, revoke, expire, token-state, "
+            "delegate, register-client"
+        },
     )
     assert _post(local_provider, "revoke", ["x"]) == (400, {"error": "the body must be a JSON object"})
     assert _post(local_provider, "revoke", {}) == (400, {"error": "email must be a non-empty string"})
@@ -117,6 +120,8 @@ def _every_action(instance: control.Instance, address: str, password: str) -> li
     )
     answers.append(control.expire_tokens(instance, address).replace(address, "ADDRESS"))
     answers.append(control.revoke_tokens(instance, other).replace(other, "OTHER"))
+    given = control.set_delegate(instance, other, address, allowed=False)
+    answers.append(given.replace(other, "OTHER").replace(address, "ADDRESS"))
     unknown = _address("nobody")
     for failing in (control.revoke_tokens, control.expire_tokens, lambda i, a: control.issue_tokens(i, [a])):
         with pytest.raises(control.LocalProviderError) as failed:
@@ -136,6 +141,7 @@ def test_actions_answer_the_same_with_the_server_stopped(provider_servers: contr
         True,
         "expired 1 access tokens of ADDRESS",
         "revoked 1 refresh and 0 other access tokens of OTHER",
+        "ADDRESS no longer has Full Access to OTHER",
         "localprovider revoke failed: no mailbox account UNKNOWN",
         "localprovider expire failed: no mailbox account UNKNOWN",
         "localprovider issue-tokens failed: no mailbox account UNKNOWN",

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('channels_app', '0015_reauthorization_links'),
+        ('channels_app', '0017_company_sign_in'),
     ]
 
     operations = [

@@ -5,6 +5,7 @@ from channels_app.models.channels import (
     ProviderRequestWindow,
     ReasonCode,
 )
+from channels_app.models.company_sign_in import CompanySignIn, CompanySignInDomain
 from channels_app.models.messages import Backfill, BackfillStatus, MailFolder, Message
 from channels_app.models.notifications import (
     PROBLEM_KINDS,
@@ -28,6 +29,8 @@ from channels_app.models.tenancy import (
 )
 
 __all__ = [
+    "CompanySignIn",
+    "CompanySignInDomain",
     "PROBLEM_KINDS",
     "STAFF_KINDS",
     "Backfill",

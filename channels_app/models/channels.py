@@ -50,6 +50,9 @@ class Channel(models.Model):
     # Choices from the provider registry, as a callable: a new provider needs no migration.
     provider = models.CharField(max_length=20, choices=provider_choices)
     address = models.EmailField()
+    # A Microsoft 365 shared mailbox has no sign-in of its own: it is opened with the token of this
+    # delegate (a person with Full Access to it). Empty: the address's own sign-in holds the credentials.
+    delegate_address = models.EmailField("opened through delegate", blank=True, default="")
     status = models.CharField(max_length=20, choices=ChannelStatus.choices, default=ChannelStatus.ACTIVE)
     status_reason = models.CharField(max_length=500, blank=True)
     status_since = models.DateTimeField(default=timezone.now)

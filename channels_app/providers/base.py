@@ -246,6 +246,8 @@ class MailProvider(ABC):
     # provider syncs over IMAP today, and Gmail's and Outlook's IMAP servers offer IDLE, so all of them
     # do until a provider has a push of its own (Gmail watch, Graph subscriptions) and turns this off.
     idle_push: ClassVar[bool] = True
+    # A delegate's own token opens a shared mailbox when the IMAP login names the shared address (Exchange).
+    opens_shared_mailboxes: ClassVar[bool] = False
 
     @property
     def values(self) -> dict[str, Any]:

@@ -10,8 +10,10 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
+from imapclient import IMAPClient
 
 from channels_app.models import (
     Channel,
@@ -25,7 +27,15 @@ from channels_app.models import (
     User,
     Workspace,
 )
-from channels_app.providers import Credentials, ImapEndpoint, RevokeOutcome, get_provider
+from channels_app.providers import (
+    AuthFailure,
+    Credentials,
+    ImapEndpoint,
+    MailProvider,
+    ProviderFailure,
+    RevokeOutcome,
+    get_provider,
+)
 from channels_app.providers.imap_network import Deadline
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
 from channels_app.services.notifications import resolve_problems
@@ -40,14 +50,12 @@ logger = logging.getLogger(__name__)
 def grant_discard(*, provider_kind: str, credentials: Credentials, address: str) -> RevokeOutcome:
     """Give back a grant we will not keep.
 
-    Not when another channel uses the same account: Google revokes the whole grant of an account
-    for our app, so revoking a stray token would also cut off that channel.
+    Not when another channel uses the same account (as its address, or as the delegate opening a shared
+    mailbox): Google revokes the whole grant of an account for our app, so revoking a stray token would
+    also cut off that channel.
     """
-    if (
-        Channel.objects.filter(provider=provider_kind, address__iexact=address)
-        .exclude(credentials_ciphertext="")
-        .exists()
-    ):
+    same_account = Q(address__iexact=address) | Q(delegate_address__iexact=address)
+    if Channel.objects.filter(same_account, provider=provider_kind).exclude(credentials_ciphertext="").exists():
         return RevokeOutcome.NOTHING_TO_REVOKE
     outcome = get_provider(provider_kind).revoke(credentials)
     logger.info("Gave back a %s grant we do not keep: %s", provider_kind, outcome.value)
@@ -86,6 +94,22 @@ class WrongAccount(Exception):
         )
 
 
+class NotADelegate(WrongAccount):
+    """The signed-in account could not open the shared mailbox: it is not (or no longer) a delegate with
+    Full Access to it. Single sign-on is no explanation here: any delegate may sign in as themselves."""
+
+    def __init__(self, *, used: str, shared: str, delegate: str = "") -> None:
+        self.delegate = delegate
+        super().__init__(used=used, expected=shared)
+
+    def message(self, *, through_link: bool) -> str:
+        who = f"{self.delegate} or another delegate" if self.delegate else "a delegate"
+        return (
+            f"You signed in as {self.used}, who cannot open the shared mailbox {self.expected}. "
+            f"Nothing was changed: sign in as {who} with Full Access to it."
+        )
+
+
 class DuplicateChannel(Exception):
     def __init__(self, address: str) -> None:
         super().__init__(f"{address} is already connected in your company.")
@@ -100,30 +124,77 @@ def imap_verify_login(*, imap: ImapEndpoint, password: str) -> None:
     """
     provider = get_provider("imap")
     with provider.open_mailbox(imap, Credentials(password=password)) as client:
-        deadline = Deadline(settings.IMAP_LOGIN_DEADLINE_SECONDS)
-        deadline.watch(client.socket())
-        try:
-            client.select_folder("INBOX", readonly=True)
-        finally:
-            deadline.cancel()
+        _select_inbox(client)
 
 
-def channel_reauthorize(*, channel: Channel, credentials: Credentials, actor: User | None, reason: str = "") -> None:
+def shared_mailbox_verify(*, provider: MailProvider, shared: str, credentials: Credentials) -> None:
+    """Open the shared mailbox `shared` with a delegate's token (the XOAUTH2 user names the shared address:
+    https://learn.microsoft.com/en-us/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth,
+    "SASL XOAUTH2 authentication for shared mailboxes") and SELECT its INBOX, as every sync will. An
+    AuthFailure means this person has no Full Access to it."""
+    with provider.open_mailbox(provider.imap_endpoint(address=shared), credentials) as client:
+        _select_inbox(client)
+
+
+def _select_inbox(client: IMAPClient) -> None:
+    # A person waits for the answer: the SELECT gets a deadline as the sign-in did.
+    deadline = Deadline(settings.IMAP_LOGIN_DEADLINE_SECONDS)
+    deadline.watch(client.socket())
+    try:
+        client.select_folder("INBOX", readonly=True)
+    finally:
+        deadline.cancel()
+
+
+def account_may_hold(*, channel: Channel, provider: MailProvider, used: str, credentials: Credentials) -> str:
+    """Whether the account `used`, just signed in at the provider, may hold this channel's credentials.
+
+    Returns the delegate to record: "" when it is the channel's own address; `used` when the channel is a
+    shared mailbox opened through a delegate and `used` can open it (any delegate may take over, verified by
+    opening the mailbox). Anyone else is refused with WrongAccount (NotADelegate for a shared mailbox).
+    """
+    if used.lower() == channel.address.lower():
+        return ""
+    if not channel.delegate_address:
+        raise WrongAccount(used=used, expected=channel.address)
+    try:
+        shared_mailbox_verify(provider=provider, shared=channel.address, credentials=credentials)
+    except AuthFailure:
+        raise NotADelegate(used=used, shared=channel.address, delegate=channel.delegate_address) from None
+    return used.lower()
+
+
+def channel_reauthorize(
+    *,
+    channel: Channel,
+    credentials: Credentials,
+    actor: User | None,
+    reason: str = "",
+    delegate_address: str | None = None,
+) -> None:
     """Replace the credentials, make the channel active, record who did it, and close the incident.
 
     `actor` is None when someone without an account with us did it (a reauthorization link); `reason`
-    then says who."""
+    then says who. `delegate_address`: whose sign-in the credentials are, for a shared mailbox opened
+    through a delegate ("" for the address's own); None leaves it as it was."""
     # Mail stopped when the channel left active (a reauthorization of a working channel misses nothing).
     stopped = channel.status_since if channel.status != ChannelStatus.ACTIVE else None
+    if delegate_address is not None:
+        channel.delegate_address = delegate_address
+    through = f" Opened through delegate {channel.delegate_address}." if channel.delegate_address else ""
     with transaction.atomic():
         channel_store_credentials(channel=channel, credentials=credentials)
         Channel.objects.filter(pk=channel.pk).update(
-            failing_since=None, consecutive_failures=0, last_error="", next_attempt_at=None
+            failing_since=None,
+            consecutive_failures=0,
+            last_error="",
+            next_attempt_at=None,
+            delegate_address=channel.delegate_address,
         )
         channel_set_status(
             channel=channel,
             status=ChannelStatus.ACTIVE,
-            reason=reason or f"Reauthorized by {actor}.",
+            reason=(reason or f"Reauthorized by {actor}.") + through,
             reason_code=ReasonCode.BY_PERSON,
             actor=actor,
             log_unchanged=True,
@@ -159,9 +230,11 @@ def oauth_reauthorize_finish(
         code=code, redirect_uri=pending.redirect_uri, code_verifier=pending.code_verifier
     )
     used = provider.account_address(credentials)
-    if used.lower() != channel.address.lower():
+    try:
+        delegate = account_may_hold(channel=channel, provider=provider, used=used, credentials=credentials)
+    except (WrongAccount, ProviderFailure):
         grant_discard(provider_kind=channel.provider, credentials=credentials, address=used)
-        raise WrongAccount(used=used, expected=channel.address)
+        raise
     replaced = channel_credentials(channel) if channel.credentials_ciphertext else None
     with transaction.atomic():
         if link is not None and not link_claim(link):
@@ -169,7 +242,9 @@ def oauth_reauthorize_finish(
                 provider.revoke(credentials)
             raise LinkUnusable(LinkProblem.USED, link)
         reason = link_reason(link) if link else ""
-        channel_reauthorize(channel=channel, credentials=credentials, actor=actor, reason=reason)
+        channel_reauthorize(
+            channel=channel, credentials=credentials, actor=actor, reason=reason, delegate_address=delegate
+        )
     if replaced and replaced.refresh_token != credentials.refresh_token and not provider.revocation_ends_grant:
         # The old tokens would stay alive where revoking ends one token only; where it ends the whole
         # grant (Google) it would end the new tokens too, and the old ones are the same grant anyway.
@@ -187,8 +262,11 @@ def channel_create(
     credentials: Credentials,
     imap: ImapEndpoint | None = None,
     import_days: int | None = None,
+    delegate_address: str = "",
 ) -> Channel:
     """A new inbox with its channel: shared in `workspace`, or the actor's own when it is None.
+
+    `delegate_address`: the delegate whose credentials open `address`, a shared mailbox ("" for its own).
 
     Its first import brings in the mail of the last `import_days` days (0: everything; None: the
     FIRST_IMPORT_DAYS setting), so a large mailbox does not run into the provider's download limits.
@@ -207,17 +285,22 @@ def channel_create(
             owner=None if workspace else actor,
         )
         channel = Channel.objects.create(
-            inbox=inbox, provider=provider, address=address.lower(), import_since=import_since
+            inbox=inbox,
+            provider=provider,
+            address=address.lower(),
+            delegate_address=delegate_address.lower(),
+            import_since=import_since,
         )
         if imap is not None:
             channel.imap_host, channel.imap_port, channel.imap_security = imap.host, imap.port, imap.security
             channel.imap_username = imap.username
             channel.save(update_fields=["imap_host", "imap_port", "imap_security", "imap_username"])
         channel_store_credentials(channel=channel, credentials=credentials)
+        through = f" Opened through delegate {channel.delegate_address}." if channel.delegate_address else ""
         channel_set_status(
             channel=channel,
             status=ChannelStatus.ACTIVE,
-            reason=f"Connected by {actor}.",
+            reason=f"Connected by {actor}.{through}",
             actor=actor,
             log_unchanged=True,
         )
@@ -231,7 +314,18 @@ def oauth_connect_finish(
     credentials = provider.exchange_code(
         code=code, redirect_uri=pending.redirect_uri, code_verifier=pending.code_verifier
     )
-    address = provider.account_address(credentials)
+    used = provider.account_address(credentials)
+    address, delegate = used, ""
+    if pending.shared_address and pending.shared_address.lower() != used.lower():
+        # A shared mailbox through its delegate: opened before anything is saved.
+        address, delegate = pending.shared_address.lower(), used
+        try:
+            shared_mailbox_verify(provider=provider, shared=address, credentials=credentials)
+        except ProviderFailure as failure:
+            grant_discard(provider_kind=pending.provider, credentials=credentials, address=used)
+            if isinstance(failure, AuthFailure):
+                raise NotADelegate(used=used, shared=address) from None
+            raise
     try:
         return channel_create(
             actor=actor,
@@ -241,9 +335,10 @@ def oauth_connect_finish(
             provider=pending.provider,
             address=address,
             credentials=credentials,
+            delegate_address=delegate,
         )
     except DuplicateChannel:
-        grant_discard(provider_kind=pending.provider, credentials=credentials, address=address)
+        grant_discard(provider_kind=pending.provider, credentials=credentials, address=used)
         raise
 
 

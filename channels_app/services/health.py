@@ -45,8 +45,10 @@ from channels_app.services.notifications import (
     blocked_text,
     configuration_recipients,
     crash_text,
+    delegate_note,
     notify_follow_up,
     notify_problem,
+    problem_text,
     resolve_problems,
     staff_recipients,
     unrecognised_text,
@@ -150,14 +152,17 @@ def record_auth_failure(
     channel: Channel, failure: AuthFailure, *, cause: str, reason: AuthReason | None = None
 ) -> None:
     reason = reason or failure.reason
+    # A shared mailbox's alert names the delegate whose access ended and says anyone else can take over.
+    note = delegate_note(channel)
     _stop_until_fixed(
         channel,
         failure,
         cause=cause,
         status=ChannelStatus.NEEDS_REAUTH,
-        reason=reason.text,
+        reason=f"{reason.text} {note}".strip()[:500],
         reason_code=ReasonCode(reason.value),
         kind=NotificationKind.NEEDS_REAUTH,
+        text=f"{problem_text(channel, NotificationKind.NEEDS_REAUTH)} {reason.text} {note}" if note else "",
     )
 
 

@@ -61,6 +61,17 @@ def blocked_text(channel: Channel, failure: PolicyFailure) -> str:
     return f"The channel {channel.address} is blocked by an administrator at {label}. {said} {advice}"
 
 
+def delegate_note(channel: Channel) -> str:
+    """For a shared mailbox opened through a delegate: whose access ended, and that anyone else with access
+    can take over ("" for a mailbox opened with its own sign-in)."""
+    if not channel.delegate_address:
+        return ""
+    return (
+        f"{channel.address} is a shared mailbox opened through delegate {channel.delegate_address}, whose "
+        "access ended. Any other delegate with Full Access to it can take over by reauthorizing."
+    )
+
+
 def unrecognised_text(channel: Channel, failure: PassingFailure) -> str:
     label = get_provider(channel.provider).label
     words = f" (“{failure.provider_words}”)" if failure.provider_words else ""

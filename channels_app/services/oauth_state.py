@@ -40,6 +40,8 @@ class PendingAuthorization:
     link_id: int | None = None
     # For "connect": where the new channel goes.
     space: dict[str, Any] = field(default_factory=dict)
+    # For "connect": a shared mailbox to open with the signed-in delegate's token ("": the account itself).
+    shared_address: str = ""
     created: float = field(default_factory=time.time)
 
 

@@ -88,6 +88,14 @@ def link_send_throttle(*, sender_id: int, channel_id: int, now: float | None = N
     return None
 
 
+def _as_whom(channel: Channel) -> str:
+    """Who can reauthorize: the account itself, or for a shared mailbox opened through a delegate, any
+    delegate with Full Access to it."""
+    if channel.delegate_address:
+        return f"a delegate with Full Access to {channel.address} (last: {channel.delegate_address})"
+    return channel.address
+
+
 def _email_text(link: ReauthorizationLink, url: str, sender: User) -> tuple[str, str]:
     channel = link.channel
     label = get_provider(channel.provider).label
@@ -96,9 +104,9 @@ def _email_text(link: ReauthorizationLink, url: str, sender: User) -> tuple[str,
     who = f"{name} <{sender.email}>" if name != sender.email else sender.email
     subject = f"{name} asks you to reconnect {channel.address} to Shared Inbox"
     body = (
-        f"{who} of {company} asks you to sign in to {label} as {channel.address}, so that "
-        f"Shared Inbox can read that mailbox again for their team.\n\n"
-        f"Open this link and sign in as {channel.address} (no account with Shared Inbox is needed):\n{url}\n\n"
+        f"{who} of {company} asks you to sign in to {label} as {_as_whom(channel)}, so that "
+        f"Shared Inbox can read {channel.address} again for their team.\n\n"
+        f"Open this link and sign in as {_as_whom(channel)} (no account with Shared Inbox is needed):\n{url}\n\n"
         f"The link works once, until {link.expires_at:%Y-%m-%d %H:%M} UTC. If you did not expect it, "
         f"ignore this email: nothing changes unless someone signs in as {channel.address}.\n"
     )

@@ -9,7 +9,13 @@ register = template.Library()
 
 @register.inclusion_tag("channels_app/settings/_sidebar.html", takes_context=True)
 def settings_sidebar(context: template.Context, current: Space) -> dict[str, object]:
-    return {"spaces": settings_spaces(context["request"].user), "current_key": current.key}
+    """The spaces, with the current one's pages; `settings_page` in the context names the open one (Channels
+    unless it says otherwise)."""
+    return {
+        "spaces": settings_spaces(context["request"].user),
+        "current_key": current.key,
+        "current_page": context.get("settings_page") or "channels",
+    }
 
 
 @register.inclusion_tag("channels_app/channel/_backfill.html")

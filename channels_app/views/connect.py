@@ -66,6 +66,7 @@ def add_channel(request: AuthedRequest, space_kind: str, workspace_id: int | Non
             user_id=request.user.pk,
             code_verifier=new_code_verifier(),
             redirect_uri=request.build_absolute_uri(reverse("oauth_callback")),
+            shared_address=(form.cleaned_data.get("shared_address") or "").lower(),
             space={
                 "kind": space_kind,
                 "space_workspace_id": workspace_id,

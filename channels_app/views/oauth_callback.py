@@ -75,8 +75,9 @@ def _finish_connect(request: AuthedRequest, pending: PendingAuthorization) -> Ht
         channel = oauth_connect_finish(
             pending=pending, code=request.GET["code"], actor=request.user, workspace=workspace
         )
-    except (DuplicateChannel, ProviderFailure) as error:
-        text = str(error) if isinstance(error, DuplicateChannel) else failure_message(error, provider.label)
+    except (DuplicateChannel, WrongAccount, ProviderFailure) as error:
+        # WrongAccount: a shared mailbox the signed-in person cannot open (NotADelegate).
+        text = failure_message(error, provider.label) if isinstance(error, ProviderFailure) else str(error)
         messages.error(request, text)
         return redirect(space.url)
     messages.success(request, f"Connected {channel.address}.")

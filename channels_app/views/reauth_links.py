@@ -147,7 +147,11 @@ def _start_sign_in(request: HttpRequest, link: ReauthorizationLink) -> HttpRespo
     )
     state = state_stash(request.session, pending)
     url = provider.authorization_url(
-        redirect_uri=pending.redirect_uri, state=state, code_verifier=pending.code_verifier, login_hint=link.address
+        redirect_uri=pending.redirect_uri,
+        state=state,
+        code_verifier=pending.code_verifier,
+        # A shared mailbox has no sign-in of its own: its last delegate is the likeliest holder.
+        login_hint=channel.delegate_address or link.address,
     )
     return _private(redirect(url))
 

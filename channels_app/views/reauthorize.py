@@ -46,7 +46,8 @@ def reauthorize(request: AuthedRequest, channel_id: int) -> HttpResponse:
             redirect_uri=pending.redirect_uri,
             state=state,
             code_verifier=pending.code_verifier,
-            login_hint=channel.address,
+            # A shared mailbox has no sign-in of its own: suggest the delegate who opened it last.
+            login_hint=channel.delegate_address or channel.address,
         )
     )
 

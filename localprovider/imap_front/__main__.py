@@ -1,4 +1,4 @@
-"""python -m localprovider.imap_front --instance-dir DIR --listen HOST:PORT --upstream HOST:PORT
+"""python -m localprovider.imap_front --instance-dir DIR --listen HOST:PORT --upstream HOST:PORT [--oauth-server URL]
 
 Runs the IMAP front of one instance until SIGTERM; logs one line per refused or forced login to stderr
 (`control` sends it to <instance dir>/imap-front.log).
@@ -13,7 +13,14 @@ import sys
 from pathlib import Path
 
 from localprovider import personas
+from localprovider.imap_front.delegation import Delegation, introspecting
 from localprovider.imap_front.server import ImapFront
+from localprovider.instance import (
+    IMAP_MASTER_SECRET_FILE,
+    INTROSPECTION_CLIENT_ID,
+    INTROSPECTION_SECRET_FILE,
+    instance_secret,
+)
 
 logger = logging.getLogger("localprovider.imap_front")
 
@@ -42,9 +49,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instance-dir", type=Path, required=True, help="where the mailboxes' persona state lives")
     parser.add_argument("--listen", type=_address, required=True, metavar="HOST:PORT")
     parser.add_argument("--upstream", type=_address, required=True, metavar="HOST:PORT", help="Dovecot")
+    parser.add_argument(
+        "--oauth-server", metavar="URL", help="the instance's OAuth server: shared mailboxes open for their delegates"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    front = ImapFront(upstream=args.upstream, state_for=functools.partial(personas.read_state, args.instance_dir))
+    delegation = None
+    if args.oauth_server:
+        # The secrets stay in the instance's 0600 files, never in argv.
+        secret = instance_secret(args.instance_dir / INTROSPECTION_SECRET_FILE)
+        owner = introspecting(f"{args.oauth_server.rstrip('/')}/o/introspect/", INTROSPECTION_CLIENT_ID, secret)
+        delegation = Delegation(owner, instance_secret(args.instance_dir / IMAP_MASTER_SECRET_FILE))
+    front = ImapFront(
+        upstream=args.upstream,
+        state_for=functools.partial(personas.read_state, args.instance_dir),
+        delegation=delegation,
+    )
     try:
         asyncio.run(_serve(front, args.listen))
     except OSError as e:

@@ -44,7 +44,8 @@ def start(instance: Instance) -> None:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
             [sys.executable, "-m", "localprovider.imap_front", "--instance-dir", str(instance.dir)]
             + ["--listen", f"{instance.imap_host}:{instance.imap_port}"]
-            + ["--upstream", f"{instance.imap_host}:{instance.dovecot_port}"],
+            + ["--upstream", f"{instance.imap_host}:{instance.dovecot_port}"]
+            + ["--oauth-server", instance.base_url],
             env=env,
             cwd=REPO_DIR,
             stdin=subprocess.DEVNULL,

@@ -5,6 +5,7 @@ a login (LOGIN, AUTHENTICATE PLAIN / XOAUTH2 / OAUTHBEARER) is looked up in the 
 a forced "login" answer is given without asking Dovecot, a refusal by Dovecot is reworded as the
 persona's (Google's or Microsoft's), and a forced "after_login" or "fetch" answer replaces the replies to
 the commands that follow. A login with nothing forced turns the connection into a plain byte relay.
+A bearer login naming a shared mailbox with a delegate's token is opened for the delegate (delegation.py).
 
 With `upstream=None` the front serves an in-memory mailbox instead of Dovecot (see memory.py), through
 the very same code, so the recorded answers can be replayed on machines without Dovecot.
@@ -19,7 +20,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from localprovider.imap_front.answers import ImapAnswer, forced_answer, refusal_answer
+from localprovider.imap_front.answers import CHALLENGE_MECHANISMS, ImapAnswer, forced_answer, refusal_answer
+from localprovider.imap_front.delegation import Delegation
 from localprovider.imap_front.memory import MECHANISMS, InMemoryImap, Refuses, never_refuse
 from localprovider.imap_front.wire import (
     STREAM_LIMIT,
@@ -50,13 +52,20 @@ class ImapFront:
     """The proxy; one instance serves any number of connections (see `start` and `running`)."""
 
     def __init__(
-        self, *, upstream: tuple[str, int] | None, state_for: StateFor, refuses: Refuses = never_refuse
+        self,
+        *,
+        upstream: tuple[str, int] | None,
+        state_for: StateFor,
+        refuses: Refuses = never_refuse,
+        delegation: Delegation | None = None,
     ) -> None:
         """`upstream`: Dovecot's (host, port), or None for the in-memory mailbox; `refuses(user, secret)`:
-        which logins the in-memory mailbox refuses, as Dovecot refuses a wrong password or a revoked token."""
+        which logins the in-memory mailbox refuses, as Dovecot refuses a wrong password or a revoked token;
+        `delegation`: how shared mailboxes are opened for their delegates (None: never)."""
         self.upstream = upstream
         self.state_for = state_for
         self.refuses = refuses
+        self.delegation = delegation
         self._connections: set[asyncio.Task[None]] = set()
 
     @property
@@ -226,7 +235,7 @@ class _Connection:
             arguments = command.arguments
             mechanism = arguments[0].decode("ascii", "replace").upper() if arguments else ""
             if command.name == "LOGIN" and len(arguments) == 2:
-                logged_in = await self._log_in(command, arguments[0].decode("utf-8", "replace"), None, command)
+                logged_in = await self._log_in(command, arguments[0].decode("utf-8", "replace"), None, command, None)
             elif command.name == "AUTHENTICATE" and mechanism in MECHANISMS and len(arguments) in (1, 2):
                 if len(arguments) == 2:
                     initial = arguments[1]
@@ -240,7 +249,7 @@ class _Connection:
                 credentials: SaslCredentials | None = decode_sasl(mechanism, initial)
                 with_initial = Command((command.tag + b" AUTHENTICATE " + mechanism.encode() + b" " + initial,))
                 user = credentials.user if credentials else None
-                logged_in = await self._log_in(command, user, mechanism, with_initial)
+                logged_in = await self._log_in(command, user, mechanism, with_initial, credentials)
             else:
                 status = await self._relay(command)
                 if command.name == "LOGOUT":
@@ -260,7 +269,12 @@ class _Connection:
             return MailboxState()
 
     async def _log_in(
-        self, command: Command, user: str | None, mechanism: str | None, upstream_command: Command
+        self,
+        command: Command,
+        user: str | None,
+        mechanism: str | None,
+        upstream_command: Command,
+        credentials: SaslCredentials | None,
     ) -> _LoggedIn | None:
         """One login attempt: the forced answer, or the upstream's verdict in the persona's words."""
         tag, state = command.tag, self._state(user)
@@ -270,6 +284,12 @@ class _Connection:
             logger.info("%s %s: forced %s answer %s: %s", how, user, state.persona, forced.name, forced.reply.decode())
             await self._answer(tag, forced, mechanism)
             return None
+        delegation = self.front.delegation
+        if delegation is not None and user and credentials is not None and mechanism in CHALLENGE_MECHANISMS:
+            delegate = await asyncio.to_thread(delegation.delegate_of, state, user, credentials.secret)
+            if delegate is not None:
+                logger.info("%s %s: opened for its delegate %s", how, user, delegate)
+                upstream_command = delegation.master_login(tag, user)
         refusal = refusal_answer(state)
         self._up[1].write(upstream_command.wire)
         while True:

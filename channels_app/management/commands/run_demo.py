@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from channels_app.demo import DEMO_PASSWORD, MAILBOX_PASSWORD, PEOPLE
+from channels_app.demo import DEMO_PASSWORD, IVY, MAILBOX_PASSWORD, PEOPLE
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -73,8 +73,12 @@ class Command(BaseCommand):
             *(f"    {p.email:<20} {p.role}" for p in PEOPLE),
             "",
             f"  Local mail, the stand-in for Google and Microsoft, runs at {provider_url}: Sam's inbox is a Gmail",
-            "  channel, Support a Microsoft 365 one, Sales Local mail's own. The mailboxes support@, sales@ and",
-            f"  sam@acme.test have the password {MAILBOX_PASSWORD}.",
+            "  channel, Support a Microsoft 365 one, Sales Local mail's own; Billing (shared-billing@acme.test) is a",
+            "  Microsoft 365 shared mailbox opened through its delegate dana@ (wes@ has Full Access too). The",
+            f"  mailboxes support@, sales@, sam@, dana@ and wes@acme.test have the password {MAILBOX_PASSWORD}.",
+            "",
+            f"  Company sign-in: {IVY.email} ({IVY.role}) types only her email on the sign-in page and",
+            f"  signs in at Local mail with {MAILBOX_PASSWORD}. Initech's settings: gear → Initech → Sign-in.",
             "",
             "  Try it: sign in as sam@acme.test; then, in another terminal, have the provider revoke Google-style",
             "  access to his inbox while new mail keeps arriving:",

@@ -4,6 +4,8 @@ With the local provider running, the demo channels are connected for real: each
 gets a mailbox at Local mail, a few messages, and tokens from a real consent.
 Local mail stands in for Google and Microsoft here: Sam's inbox is a Gmail channel
 (a mailbox of the `google` persona), Support a Microsoft 365 one, Sales Local mail's own.
+Billing is a Microsoft 365 shared mailbox with no sign-in of its own, opened through Dana,
+its delegate with Full Access (Wes has Full Access too, so he can take over).
 """
 
 from typing import TYPE_CHECKING, Any
@@ -11,12 +13,27 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.urls import reverse
 
-from channels_app.demo import DANA, DEMO_PASSWORD, MAILBOX_PASSWORD, PEOPLE, SAM, WES, local_consent
+from channels_app.demo import (
+    DANA,
+    DEMO_PASSWORD,
+    IVY,
+    MAILBOX_PASSWORD,
+    PEOPLE,
+    SAM,
+    SSO_CLIENT_ID,
+    SSO_CLIENT_SECRET,
+    SSO_COMPANY,
+    SSO_DOMAIN,
+    WES,
+    local_consent,
+)
 from channels_app.models import (
     Channel,
     Company,
     CompanyMembership,
+    CompanySignIn,
     Inbox,
     InboxKind,
     Role,
@@ -24,6 +41,7 @@ from channels_app.models import (
     Workspace,
     WorkspaceMembership,
 )
+from channels_app.services.company_sign_in import company_sign_in_save
 from channels_app.services.credentials import channel_store_credentials
 
 if TYPE_CHECKING:
@@ -34,7 +52,10 @@ DEMO_CHANNELS = (
     ("support@acme.test", "Support", "Support", None, "microsoft"),
     ("sales@acme.test", "Sales", "Sales", None, "local"),
     ("sam@acme.test", "Sam's inbox", None, SAM.email, "gmail"),
+    ("shared-billing@acme.test", "Billing", "Support", None, "microsoft"),
 )
+# Shared mailboxes and their delegates with Full Access; the first one's sign-in opens it.
+SHARED_MAILBOXES = {"shared-billing@acme.test": (DANA.email, WES.email)}
 # The Local mail persona that answers like each provider.
 PERSONAS: dict[str, "Persona"] = {"gmail": "google", "microsoft": "microsoft", "local": "plain"}
 
@@ -45,6 +66,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         self._seed_company()
         if settings.LOCAL_PROVIDER_ENABLED:
+            self._seed_sign_in_company()
             self._connect_local_mailboxes()
         self.stdout.write(self.style.SUCCESS("Demo data is in place (company Acme)."))
 
@@ -87,7 +109,36 @@ class Command(BaseCommand):
                     "owner": users[owner] if owner else None,
                 },
             )
-            Channel.objects.get_or_create(inbox=inbox, defaults={"address": address, "provider": provider})
+            delegate = SHARED_MAILBOXES.get(address, ("",))[0]
+            Channel.objects.get_or_create(
+                inbox=inbox, defaults={"address": address, "provider": provider, "delegate_address": delegate}
+            )
+
+    @transaction.atomic
+    def _seed_sign_in_company(self) -> None:
+        """Initech: its domain signs in through Local mail as its identity provider (registered with Local
+        mail in _connect_local_mailboxes); Ivy, its admin, has no password here."""
+        from localprovider import control
+
+        company, _ = Company.objects.get_or_create(name=SSO_COMPANY)
+        ivy, created = User.objects.get_or_create(
+            email=IVY.email, defaults={"username": IVY.email, "first_name": IVY.first_name}
+        )
+        if created:
+            ivy.set_unusable_password()
+            ivy.save()
+        CompanyMembership.objects.get_or_create(user=ivy, company=company, defaults={"role": Role.ADMIN})
+        if not CompanySignIn.objects.filter(company=company).exists():
+            sign_in = company_sign_in_save(
+                company=company,
+                issuer_url=control.instance_from_env().base_url,
+                client_id=SSO_CLIENT_ID,
+                client_secret=SSO_CLIENT_SECRET,
+                domains=[SSO_DOMAIN],
+            )
+            # On without a discovery check: Local mail may start only later (run_demo starts it first).
+            sign_in.enabled = True
+            sign_in.save(update_fields=["enabled"])
 
     def _connect_local_mailboxes(self) -> None:
         # Imported here: localprovider is a development tool, absent from a production image's needs.
@@ -97,6 +148,13 @@ class Command(BaseCommand):
         if not control.is_running(instance):
             self.stdout.write("Local mail is not running: demo channels stay without credentials.")
             return
+        sign_in = CompanySignIn.objects.filter(company__name=SSO_COMPANY).first()
+        if sign_in is not None:
+            callback = reverse("openid_connect_callback", kwargs={"provider_id": sign_in.provider_id})
+            # Any port of the demo's runserver (RFC 8252 loopback redirects).
+            redirect_uris = [f"http://{host}{callback}" for host in ("127.0.0.1", "localhost")]
+            control.register_client(instance, SSO_CLIENT_ID, SSO_CLIENT_SECRET, redirect_uris)
+            control.create_mailbox(instance, IVY.email, MAILBOX_PASSWORD)
         for channel in Channel.objects.filter(provider__in=PERSONAS, credentials_ciphertext=""):
             control.create_mailbox(instance, channel.address, MAILBOX_PASSWORD, persona=PERSONAS[channel.provider])
             control.append_messages(
@@ -104,6 +162,12 @@ class Command(BaseCommand):
                 channel.address,
                 [control.make_message(recipient=channel.address, subject=f"Welcome to {channel.address}")],
             )
-            credentials = local_consent(channel.address, MAILBOX_PASSWORD, channel.provider)
+            for delegate in SHARED_MAILBOXES.get(channel.address, ()):
+                # The delegates' own mailboxes: their sign-in (and so their token) opens the shared one.
+                control.create_mailbox(instance, delegate, MAILBOX_PASSWORD, persona=PERSONAS[channel.provider])
+                control.set_delegate(instance, channel.address, delegate)
+            signs_in = channel.delegate_address or channel.address
+            credentials = local_consent(signs_in, MAILBOX_PASSWORD, channel.provider)
             channel_store_credentials(channel=channel, credentials=credentials)
-            self.stdout.write(f"Connected {channel.address} ({channel.get_provider_display()}) to Local mail.")
+            through = f" through delegate {channel.delegate_address}" if channel.delegate_address else ""
+            self.stdout.write(f"Connected {channel.address} ({channel.get_provider_display()}){through} to Local mail.")

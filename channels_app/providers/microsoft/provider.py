@@ -15,6 +15,10 @@ class MicrosoftProvider(OAuthProvider):
     label = "Microsoft 365"
     position = 20
     mail_scope = "https://outlook.office.com/IMAP.AccessAsUser.All"
+    # A shared mailbox has no sign-in: a delegate with Full Access signs in, and the XOAUTH2 user names the
+    # shared mailbox with the delegate's token ("SASL XOAUTH2 authentication for shared mailboxes in Office
+    # 365": https://learn.microsoft.com/en-us/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth).
+    opens_shared_mailboxes = True
     revocation_note = (
         "Microsoft offers apps no way to give their access back. To end it, remove Shared Inbox from the "
         "account's apps at https://myapps.microsoft.com (or an administrator removes it in Entra ID)."
