@@ -2,14 +2,17 @@
 ends its IDLE and releases its channels."""
 
 import os
+import resource
 import signal
 import subprocess
 import sys
 import time
+from io import StringIO
 from pathlib import Path
 
 import pytest
 
+from channels_app.management.commands.listen import Command
 from channels_app.models import Channel, Message
 from localprovider import control
 from tests.provider_fixtures import shared_database_url
@@ -59,3 +62,15 @@ def test_listen_stores_new_mail_and_releases_its_channels_on_sigterm(imap_channe
     assert "stopped; its channels are released" in output
     released = Channel.objects.get(pk=channel.pk)
     assert (released.idle_owner, released.idle_until, released.idle_since) == ("", None, None)
+
+
+def test_the_open_files_limit_is_raised_to_hold_every_channel_and_a_lower_hard_limit_is_reported(monkeypatch):
+    set_to: list[tuple[int, int]] = []
+    monkeypatch.setattr(resource, "getrlimit", lambda _which: (1024, 1500))
+    monkeypatch.setattr(resource, "setrlimit", lambda _which, limits: set_to.append(limits))
+    command = Command(stderr=StringIO())
+    command._allow_descriptors(1200)
+    assert set_to == [(1200, 1500)]
+    command._allow_descriptors(2100)
+    assert set_to[-1] == (1500, 1500)
+    assert "Open files are limited to 1500" in command.stderr.getvalue()
