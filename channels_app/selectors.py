@@ -21,6 +21,7 @@ from channels_app.models import (
     User,
 )
 from channels_app.permissions import visible_channels
+from channels_app.providers.registry import provider_classes
 
 # Statuses that begin an incident: the mailbox stops syncing without anyone asking for it.
 INCIDENT_STATUSES = (ChannelStatus.NEEDS_REAUTH, ChannelStatus.BLOCKED, ChannelStatus.UNREACHABLE)
@@ -159,6 +160,53 @@ def open_links(channel: Channel) -> list[ReauthorizationLink]:
         channel=channel, used_at=None, withdrawn_at=None, expires_at__gt=timezone.now()
     )
     return list(links.select_related("sent_by"))
+
+
+def idle_providers() -> list[str]:
+    """The providers whose new mail an IDLE listener announces (MailProvider.idle_push)."""
+    return [kind for kind, cls in provider_classes().items() if cls.idle_push]
+
+
+def idle_candidates(now: datetime) -> QuerySet[Channel]:
+    """Channels an IDLE listener should hold: those that sync (unreachable ones too: a held connection is how
+    they notice recovery at once), on a provider with IDLE, whose server did not lack IDLE in the last day."""
+    return Channel.objects.filter(
+        status__in=[ChannelStatus.ACTIVE, ChannelStatus.UNREACHABLE], provider__in=idle_providers()
+    ).filter(Q(idle_unsupported_at__isnull=True) | Q(idle_unsupported_at__lt=now - timedelta(days=1)))
+
+
+def idle_healthy(now: datetime) -> Q:
+    """Channels whose IDLE a live listener holds and the server confirmed lately (within a re-issue period
+    and a minute): their new mail is announced, so the scheduled poll is only a safety net."""
+    confirmed = now - timedelta(seconds=settings.IDLE_REISSUE_SECONDS + 60)
+    return Q(idle_until__gt=now, idle_since__isnull=False, idle_confirmed_at__gt=confirmed) & ~Q(idle_owner="")
+
+
+@dataclass(frozen=True)
+class MailDelivery:
+    """How a channel receives new mail, for its Overview tab."""
+
+    by_idle: bool
+    pushed: bool = False
+    listener: str = ""
+    since: datetime | None = None
+    poll_minutes: int = 0
+
+
+def mail_delivery(channel: Channel, now: datetime | None = None, *, pushed: bool = False) -> MailDelivery:
+    """`pushed`: the provider's own push (Gmail's watch, Graph's notifications) is healthy, so polling is
+    the slower safety net even without IDLE."""
+    now = now or timezone.now()
+    if pushed and not Channel.objects.filter(idle_healthy(now), pk=channel.pk).exists():
+        return MailDelivery(by_idle=False, pushed=True, poll_minutes=settings.PUSH_POLL_INTERVAL_SECONDS // 60)
+    if Channel.objects.filter(idle_healthy(now), pk=channel.pk).exists():
+        return MailDelivery(
+            by_idle=True,
+            listener=channel.idle_owner,
+            since=channel.idle_since,
+            poll_minutes=settings.PUSH_POLL_INTERVAL_SECONDS // 60,
+        )
+    return MailDelivery(by_idle=False, poll_minutes=settings.SYNC_INTERVAL_MINUTES)
 
 
 def email_domain(email: str) -> str:

@@ -9,6 +9,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -18,6 +19,7 @@ from django_q.tasks import async_task
 from channels_app.models import Channel, ChannelStatus
 from channels_app.providers import AuthReason, get_provider
 from channels_app.push_health import polled_recently_under_push
+from channels_app.selectors import idle_healthy
 from channels_app.services import gmail_push, graph_push, operations
 from channels_app.services.emails import notification_email_send, notification_emails_retry
 from channels_app.services.health import CheckOutcome, run_check
@@ -29,11 +31,20 @@ def sync_channel(channel_id: int, respect_backoff: bool = True) -> str:
     return str(run_check(channel_id, operations.poll, cause="sync task", respect_backoff=respect_backoff))
 
 
-def _run_waiting(channel_id: int, operation: Callable[[Channel], str], *, cause: str, wait_seconds: int) -> str:
-    """Run now, waiting up to `wait_seconds` for a sync already running on the channel to finish."""
+def _run_waiting(
+    channel_id: int,
+    operation: Callable[[Channel], str],
+    *,
+    cause: str,
+    wait_seconds: int,
+    respect_backoff: bool = False,
+) -> str:
+    """Run now, waiting up to `wait_seconds` for a sync already running on the channel to finish: that one
+    may have listed the folder before the mail we were told about arrived, so skipping ours could leave it
+    for the next poll."""
     deadline = time.monotonic() + wait_seconds
     while True:
-        result = run_check(channel_id, operation, cause=cause, respect_backoff=False)
+        result = run_check(channel_id, operation, cause=cause, respect_backoff=respect_backoff)
         if result.outcome != CheckOutcome.BUSY or time.monotonic() > deadline:
             return str(result)
         time.sleep(0.2)
@@ -52,6 +63,17 @@ def gmail_push_channel(channel_id: int, history_id: int) -> str:
         return gmail_push.push_import(channel, history_id, sync=operations.sync)
 
     return _run_waiting(channel_id, work, cause="Gmail push", wait_seconds=settings.BACKFILL_WAIT_SECONDS)
+
+
+def new_mail_channel(channel_id: int) -> str:
+    """Sync because the server announced new mail (the IDLE listener); a channel in backoff waits for it."""
+    return _run_waiting(
+        channel_id,
+        operations.sync,
+        cause="new mail announced",
+        wait_seconds=settings.BACKFILL_WAIT_SECONDS,
+        respect_backoff=True,
+    )
 
 
 def probe_channel(channel_id: int, respect_backoff: bool = True) -> str:
@@ -115,13 +137,17 @@ def _due(channels: QuerySet[Channel]) -> QuerySet[Channel]:
     return channels.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
 
 
-def channels_to_sync() -> QuerySet[Channel]:
+def channels_to_sync(now: datetime | None = None) -> QuerySet[Channel]:
     # Unreachable channels keep being tried (with backoff): that is how they recover on their own.
-    due = _due(Channel.objects.filter(status__in=[ChannelStatus.ACTIVE, ChannelStatus.UNREACHABLE]))
-    # Push (Gmail's watch, push_health.py; Graph's notifications, graph_push.py) brings mail in seconds:
-    # polling is then a slower safety net (PUSH_POLL_INTERVAL_SECONDS).
+    # Push brings mail in seconds (a healthy IDLE, selectors.idle_healthy; Gmail's watch, push_health.py;
+    # Graph's notifications, graph_push.py): such a channel is polled only as a safety net, every
+    # PUSH_POLL_INTERVAL_SECONDS (counted from its last sync, whatever started that one).
+    now = now or timezone.now()
+    recently = now - timedelta(seconds=settings.PUSH_POLL_INTERVAL_SECONDS)
+    announced = idle_healthy(now) & Q(last_synced_at__gt=recently)
+    due = _due(Channel.objects.filter(status__in=[ChannelStatus.ACTIVE, ChannelStatus.UNREACHABLE])).exclude(announced)
     return due.exclude(pk__in=polled_recently_under_push().values("channel_id")).exclude(
-        pk__in=graph_push.poll_not_due_ids()
+        pk__in=graph_push.poll_not_due_ids(now)
     )
 
 

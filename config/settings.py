@@ -197,7 +197,8 @@ if MAIL_PROVIDERS["gmail"].get("PUSH_VERIFY", "oidc") not in ("oidc", "emulator"
     raise ImproperlyConfigured("GMAIL_PUSH_VERIFY must be oidc or emulator.")
 if MAIL_PROVIDERS["gmail"].get("PUSH_VERIFY") == "emulator" and not (DEBUG or TESTING):
     raise ImproperlyConfigured("GMAIL_PUSH_VERIFY=emulator accepts unsigned pushes: only with DEBUG or in tests.")
-# A Gmail channel whose watch is healthy is still polled, this often, as a safety net.
+# A channel whose push is healthy (a held IDLE, a Gmail watch, a live Graph subscription) is still polled,
+# this often, as a safety net.
 PUSH_POLL_INTERVAL_SECONDS = env_int("PUSH_POLL_INTERVAL_SECONDS", 600, minimum=60)
 # A watch from which no push came for this long while polls found new mail is reported to staff.
 PUSH_SILENCE_MINUTES = env_int("PUSH_SILENCE_MINUTES", 60, minimum=1)
@@ -258,14 +259,25 @@ SYNC_SKIP_FOLDER_NAMES = env_list(
     ["Junk", "Spam", "Trash", "Junk E-mail", "Junk Email", "Deleted Items", "Deleted Messages"],
 )
 BACKFILL_WAIT_SECONDS = env_int("BACKFILL_WAIT_SECONDS", 120, minimum=0)
-# Channels whose push is healthy (a live Graph subscription...) are polled only this often, as a safety net.
-PUSH_POLL_INTERVAL_SECONDS = env_int("PUSH_POLL_INTERVAL_SECONDS", 600, minimum=60)
 # Microsoft Graph change notifications (services/graph_push.py): on unless turned off; the suite turns them
 # on per test (Graph must reach SITE_URL to validate it). Subscriptions last this many minutes.
 GRAPH_NOTIFICATIONS = env_bool("GRAPH_NOTIFICATIONS", not TESTING)
 GRAPH_SUBSCRIPTION_MINUTES = env_int("GRAPH_SUBSCRIPTION_MINUTES", 4230, minimum=45)
 # How long a notification's sync waits for a sync already running on the channel (a poll) to finish.
 PUSH_SYNC_WAIT_SECONDS = env_int("PUSH_SYNC_WAIT_SECONDS", 30, minimum=0)
+# The IDLE listener (`manage.py listen`, channels_app/services/idle.py). RFC 2177 lets a server log off a
+# client idle for 30 minutes: IDLE is ended and sent again before that.
+IDLE_REISSUE_SECONDS = env_int("IDLE_REISSUE_SECONDS", 25 * 60, minimum=10)
+# A listener's hold on its channels, renewed every third of it: a dead listener's channels are taken over
+# within it.
+IDLE_LEASE_SECONDS = env_int("IDLE_LEASE_SECONDS", 90, minimum=15)
+# Channels one listener claims per round (a round every third of the lease), and at most in all.
+IDLE_CLAIM_BATCH = env_int("IDLE_CLAIM_BATCH", 100, minimum=1)
+IDLE_MAX_CHANNELS = env_int("IDLE_MAX_CHANNELS", 2000, minimum=1)
+# Threads that log in, re-issue IDLE and queue syncs; the idle connections themselves need none.
+IDLE_WORKERS = env_int("IDLE_WORKERS", 8, minimum=1)
+# Reconnecting after a dropped connection waits 1, 2, 4 … seconds, at most this long.
+IDLE_RECONNECT_MAX_SECONDS = env_int("IDLE_RECONNECT_MAX_SECONDS", 300, minimum=1)
 CHANNELS_PAGE_SIZE = env_int("CHANNELS_PAGE_SIZE", 50, minimum=1)
 MESSAGES_PAGE_SIZE = env_int("MESSAGES_PAGE_SIZE", 50, minimum=1)
 REPEATED_REAUTH_THRESHOLD = env_int("REPEATED_REAUTH_THRESHOLD", 3, minimum=1)

@@ -7,8 +7,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -81,6 +83,14 @@ def tokens_for(local_provider: control.Instance, mailbox: Mailbox, kind: str = "
     return local_consent(mailbox.address, mailbox.password, kind)
 
 
+def shared_database_url() -> str:
+    """The test database as DATABASE_URL, for a child process (a worker, a listener) to share it."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 def store_issued_tokens(channel: Channel, token: dict[str, object]) -> None:
     """Give a channel the tokens `control.issue_tokens` made for its mailbox (tests and benchmarks)."""
     expires_at = timezone.now() + timedelta(seconds=int(str(token["expires_in"])))
@@ -110,6 +120,30 @@ def connect_local(local_provider: control.Instance) -> Callable[..., Channel]:
         return channel
 
     return connect
+
+
+@pytest.fixture
+def imap_channel(
+    tenancy: Any, make_mailbox: Callable[..., Mailbox], local_provider: control.Instance
+) -> Callable[..., Channel]:
+    """The tenancy's shared channel as a password IMAP channel on a fresh Local mail mailbox."""
+
+    def make(channel: Channel | None = None) -> Channel:
+        mailbox = make_mailbox("idle")
+        channel = channel or tenancy.shared_channel
+        Channel.objects.filter(pk=channel.pk).update(
+            provider="imap",
+            address=mailbox.address,
+            imap_host="127.0.0.1",
+            imap_port=local_provider.imap_port,
+            imap_security="none",
+            imap_username=mailbox.address,
+        )
+        channel.refresh_from_db()
+        channel_store_credentials(channel=channel, credentials=Credentials(password=mailbox.password))
+        return channel
+
+    return make
 
 
 def sso_domain() -> str:

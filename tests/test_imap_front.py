@@ -198,6 +198,17 @@ def test_a_login_without_forced_answer_serves_the_one_message(mailboxes, connect
     assert client.logout() == b"Logging out"
 
 
+def test_idle_is_served_through_the_front(mailboxes, connect):
+    client = connect()
+    client.login(mailboxes.add(), "any password")
+    client.select_folder("INBOX", readonly=True)
+    client.idle()
+    assert client.idle_check(timeout=0.2) == []
+    text, _ = client.idle_done()
+    assert text == b"Idle completed."
+    assert client.noop()[0] == b"NOOP completed."
+
+
 def test_a_change_of_state_applies_to_the_next_login(mailboxes, connect):
     address = mailboxes.add(persona="google", imap_answer="bandwidth_exceeded")
     with pytest.raises(LoginError, match="exceeded command or bandwidth"):
@@ -356,6 +367,36 @@ def test_live_a_normal_login_fetches_the_delivered_messages(live):
         fetched = client.fetch(uids, ["BODY.PEEK[]"])
         assert sorted(fetched[uid][b"BODY[]"] for uid in uids) == sorted(messages)
         assert client.logout().startswith(b"Logging out")
+
+
+def _new_mail_during_idle(live: control.Instance, address: str, password: str) -> list[tuple[object, ...]]:
+    with _client(live) as client:
+        client.login(address, password)
+        client.select_folder("INBOX", readonly=True)
+        client.idle()
+        control.append_messages(live, address, [control.make_message(recipient=address)])
+        deadline = time.monotonic() + 10
+        seen: list[tuple[object, ...]] = []
+        while not any(r[1:2] == (b"EXISTS",) for r in seen) and time.monotonic() < deadline:
+            seen += client.idle_check(timeout=1)
+        text, _ = client.idle_done()
+        assert text.startswith(b"Idle completed")
+        return seen
+
+
+@pytest.mark.local_provider
+@pytest.mark.parametrize(
+    "state",
+    [
+        pytest.param({}, id="relayed"),
+        pytest.param({"persona": "google", "imap_answer": "overquota"}, id="fetch-forced"),
+    ],
+)
+def test_live_idle_passes_through_and_new_mail_is_announced(live, state):
+    """Dovecot's IDLE reaches the client whether the front relays bytes or reads each command (a forced
+    answer on fetches): "+ idling", the untagged EXISTS when mail arrives, DONE answered OK."""
+    address, password = _mailbox(live, **state)
+    assert (1, b"EXISTS") in _new_mail_during_idle(live, address, password)
 
 
 @pytest.mark.local_provider

@@ -18,7 +18,7 @@ from channels_app.services.backfill import backfill_start
 from channels_app.services.ratelimit import wait_for_request_slot
 from channels_app.tasks import backfill_channel, run_batch, sync_pass
 from localprovider import control
-from tests.provider_fixtures import store_issued_tokens
+from tests.provider_fixtures import shared_database_url, store_issued_tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,13 +94,6 @@ def _redis_url() -> str | None:
     return url
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.mark.local_provider
 @pytest.mark.django_db(transaction=True)
 def test_two_worker_processes_on_the_redis_broker_sync_the_same_50_channels_once(
@@ -128,7 +121,7 @@ def test_two_worker_processes_on_the_redis_broker_sync_the_same_50_channels_once
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "TESTING": "1",
         "DEBUG": "0",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": shared_database_url(),
         "REDIS_URL": redis_url,
         "Q_CLUSTER_NAME": f"test-{run}",
         "Q_WORKERS": "2",

@@ -362,3 +362,12 @@ def test_a_server_that_hangs_up_at_login_or_turns_us_away_never_asks_for_reautho
     channel = _reload(channel)
     assert channel.status == ChannelStatus.ACTIVE and channel.consecutive_failures == 1
     assert not Notification.objects.filter(channel=channel, kind=NotificationKind.NEEDS_REAUTH).exists()
+
+
+def test_a_sync_that_finds_nothing_new_still_counts_as_a_sync(shared, local_provider):
+    """The safety-net poll beside IDLE counts from the last sync, and most syncs find nothing."""
+    channel, _, _ = shared
+    sync_channel(channel.pk)
+    Channel.objects.filter(pk=channel.pk).update(last_synced_at=timezone.now() - timedelta(hours=1))
+    assert "imported 0" in sync_channel(channel.pk)
+    assert timezone.now() - _reload(channel).last_synced_at < timedelta(minutes=1)

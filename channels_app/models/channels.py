@@ -92,6 +92,16 @@ class Channel(models.Model):
     # UPDATE. A worker that dies simply lets it expire.
     lease_owner = models.CharField(max_length=64, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
+    # The IDLE listener holding the channel's IDLE connection (services/idle_lease.py): a second lease,
+    # apart from the sync lease above, since a connection is held for hours and a sync for seconds.
+    idle_owner = models.CharField(max_length=100, blank=True)
+    idle_until = models.DateTimeField(null=True, blank=True)
+    # When the server last accepted IDLE on the current connection (None: not idling now), and when it
+    # last confirmed it (the continuation, an untagged answer, a re-issue): polling slows down only while recent.
+    idle_since = models.DateTimeField(null=True, blank=True)
+    idle_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The server does not offer IDLE (RFC 2177): polled only, asked again a day later.
+    idle_unsupported_at = models.DateTimeField(null=True, blank=True)
 
     # A new channel imports mail that arrived from this moment on (its first import is bounded, so a
     # large mailbox does not run into the provider's download limits); None: everything.

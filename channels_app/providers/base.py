@@ -242,6 +242,10 @@ class MailProvider(ABC):
     revocation_ends_grant: ClassVar[bool] = False
     # Gmail shows each message once in its All Mail folder, whatever its labels: read only that.
     sync_all_mail_only: ClassVar[bool] = False
+    # New mail is announced over an IMAP IDLE connection held by `manage.py listen` (RFC 2177). Every
+    # provider syncs over IMAP today, and Gmail's and Outlook's IMAP servers offer IDLE, so all of them
+    # do until a provider has a push of its own (Gmail watch, Graph subscriptions) and turns this off.
+    idle_push: ClassVar[bool] = True
     # A delegate's own token opens a shared mailbox when the IMAP login names the shared address (Exchange).
     opens_shared_mailboxes: ClassVar[bool] = False
 

@@ -43,6 +43,9 @@ def sync(channel: Channel) -> str:
         if backfill is not None:
             backfill_fail(backfill, failure.message)
         raise
+    # A sync that found nothing new is a sync too: "Last sync" and the safety-net poll beside IDLE
+    # (tasks.channels_to_sync) count from it. Only while the lease is ours, as every write of a sync.
+    Channel.objects.filter(pk=channel.pk, lease_owner=channel.lease_owner).update(last_synced_at=timezone.now())
     done = f"imported {outcome.imported} new message(s)"
     if outcome.relocated:
         done += f", found {outcome.relocated} stored one(s) moved or renumbered"

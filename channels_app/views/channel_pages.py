@@ -13,7 +13,7 @@ from channels_app.models import Channel
 from channels_app.permissions import access_channel, can_manage_channel, require_manage_channel, space_of_channel
 from channels_app.providers import RevokeOutcome, get_provider
 from channels_app.push_health import push_summary
-from channels_app.selectors import open_links
+from channels_app.selectors import mail_delivery, open_links
 from channels_app.services.backfill import latest_receipt
 from channels_app.services.connect import channel_disconnect
 from channels_app.services.graph_push import graph_needs_consent, graph_push_renews_at
@@ -39,7 +39,9 @@ def overview(request: AuthedRequest, channel_id: int, support_form: SupportReque
     context["receipt"] = latest_receipt(channel)
     context["graph_renews_at"] = graph_push_renews_at(channel)
     context["graph_needs_consent"] = graph_needs_consent(channel)
-    context["gmail_push"] = push_summary(channel)
+    gmail = context["gmail_push"] = push_summary(channel)
+    push_on = bool(context["graph_renews_at"]) or bool(gmail and gmail.healthy)
+    context["delivery"] = mail_delivery(channel, pushed=push_on)
     return render(request, "channels_app/channel/overview.html", context)
 
 

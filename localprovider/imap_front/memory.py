@@ -2,7 +2,7 @@
 
 It speaks like Dovecot where the front cares (greeting with LITERAL+ and SASL-IR, Dovecot's words and
 XOAUTH2/OAUTHBEARER error challenges on a refused login) and serves one INBOX holding one message,
-enough for imapclient's select_folder, search, fetch and logout.
+enough for imapclient's select_folder, search, fetch, idle and logout.
 """
 
 import asyncio
@@ -16,9 +16,9 @@ from localprovider.imap_front.wire import Command, decode_sasl, read_command, re
 Refuses = Callable[[str, str], bool]
 """(user, password or token) -> whether the login is refused, as Dovecot refuses a wrong password."""
 
-CAPABILITIES = b"IMAP4rev1 SASL-IR ID LITERAL+ AUTH=PLAIN AUTH=XOAUTH2 AUTH=OAUTHBEARER"
+CAPABILITIES = b"IMAP4rev1 SASL-IR ID IDLE LITERAL+ AUTH=PLAIN AUTH=XOAUTH2 AUTH=OAUTHBEARER"
 GREETING = b"* OK [CAPABILITY " + CAPABILITIES + b"] Local mail (in memory) ready.\r\n"
-LOGGED_IN = b"OK [CAPABILITY IMAP4rev1 SASL-IR ID LITERAL+] Logged in"
+LOGGED_IN = b"OK [CAPABILITY IMAP4rev1 SASL-IR ID IDLE LITERAL+] Logged in"
 # What Dovecot 2.3 sends on a refused login (seen on the wire; README "IMAP front").
 REFUSED = b"NO [AUTHENTICATIONFAILED] Authentication failed."
 ABORTED = b"BAD Authentication aborted by client."
@@ -108,9 +108,22 @@ class InMemoryImap:
             self._search(command)
         elif name in ("FETCH", "UID FETCH"):
             self._fetch(command)
+        elif name == "IDLE" and self.selected:
+            await self._idle(tag)
         else:
             self._send(tag + b" BAD Error in IMAP command received by server.")
         return True
+
+    async def _idle(self, tag: bytes) -> None:
+        """RFC 2177 as Dovecot words it: "+ idling", then nothing (no mail arrives here) until the client's
+        DONE. Anything else ends IDLE with a BAD, as Dovecot's does."""
+        self._send(b"+ idling")
+        await self.writer.drain()
+        done = await read_line(self.reader)
+        if done.strip().upper() == b"DONE":
+            self._send(tag + b" OK Idle completed.")
+        else:
+            self._send(tag + b" BAD Expected DONE.")
 
     async def _before_login(self, command: Command) -> None:
         tag, arguments = command.tag, command.arguments

@@ -1,4 +1,4 @@
-"""`make run`: the web server and the django-q2 worker together, until Ctrl-C stops both."""
+"""`make run`: the web server, the django-q2 worker and the IDLE listener together, until Ctrl-C stops them."""
 
 import os
 import signal
@@ -18,7 +18,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 class Command(BaseCommand):
-    help = "Run the web server and the background worker for the demo; Ctrl-C stops everything it started."
+    help = "Run the web server, the background worker and the IDLE listener for the demo; Ctrl-C stops them all."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--addr", default=os.environ.get("DEMO_ADDR", "127.0.0.1:8000"))
@@ -42,6 +42,8 @@ class Command(BaseCommand):
         processes = [
             subprocess.Popen([*manage, "runserver", addr, "--noreload"]),  # noqa: S603
             subprocess.Popen([*manage, "qcluster"]),  # noqa: S603
+            # New mail within seconds over IMAP IDLE; the scheduled poll stays as a safety net.
+            subprocess.Popen([*manage, "listen"]),  # noqa: S603
         ]
         self._print_welcome(addr, instance.base_url if instance else "(not running)")
         # Ctrl-C and `kill` both end the demo cleanly, even when started from a
@@ -93,7 +95,10 @@ class Command(BaseCommand):
             "    .venv/bin/python -m localprovider answer sam@acme.test imap too_many_connections",
             "    .venv/bin/python -m localprovider answer support@acme.test token clear",
             "",
-            "  Ctrl-C stops the web server, the worker and Local mail.",
+            "  New mail arrives within seconds (the IDLE listener); try it with",
+            "    .venv/bin/python -m localprovider append sales@acme.test",
+            "",
+            "  Ctrl-C stops the web server, the worker, the IDLE listener and Local mail.",
             "",
         ]
         self.stdout.write("\n".join(lines))

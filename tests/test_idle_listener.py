@@ -1,0 +1,153 @@
+"""The IDLE listener end to end against Local mail (Dovecot behind the IMAP front): new mail stored in
+seconds, a changed password told to the right people, a dead listener's channels taken over, and an
+announced sync racing a scheduled poll without losing or doubling a message. Tasks run inline here
+(Q_CLUSTER sync=True), on the listener's worker threads."""
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from channels_app.models import Channel, ChannelStatus, Message, Notification, NotificationKind
+from channels_app.services import operations
+from channels_app.services.idle import IdleListener, Phase
+from channels_app.tasks import new_mail_channel, sync_channel
+from localprovider import control
+
+pytestmark = [pytest.mark.local_provider, pytest.mark.django_db(transaction=True)]
+
+
+def step_until(listeners: list[IdleListener], done: Callable[[], bool], seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, "the listener did not get there in time"
+        for listener in listeners:
+            listener.step(timeout=0.1)
+
+
+def idling(listener: IdleListener, channel: Channel) -> Callable[[], bool]:
+    def check() -> bool:
+        conn = listener.connections.get(channel.pk)
+        return bool(conn and conn.phase is Phase.IDLING and not conn.syncing)
+
+    return check
+
+
+@contextmanager
+def running(listener: IdleListener) -> Iterator[IdleListener]:
+    try:
+        yield listener
+    finally:
+        listener.shutdown()
+
+
+def test_a_delivered_message_is_stored_within_seconds(imap_channel, local_provider):
+    channel = imap_channel()
+    with running(IdleListener(name="listener-a")) as listener:
+        step_until([listener], idling(listener, channel))
+        held = Channel.objects.get(pk=channel.pk)
+        assert held.idle_owner == "listener-a" and held.idle_since is not None
+        assert Message.objects.filter(channel=channel).count() == 0
+        delivered = time.monotonic()
+        control.append_messages(local_provider, channel.address, [control.make_message(recipient=channel.address)])
+        step_until([listener], lambda: Message.objects.filter(channel=channel).exists(), seconds=10)
+        assert time.monotonic() - delivered < 5
+    # A clean stop releases the channel for any other listener at once.
+    released = Channel.objects.get(pk=channel.pk)
+    assert (released.idle_owner, released.idle_until, released.idle_since) == ("", None, None)
+
+
+def test_a_password_changed_at_the_server_needs_reauthorization_and_tells_the_admins(
+    imap_channel, local_provider, provider_servers, tenancy
+):
+    channel = imap_channel()
+    with running(IdleListener(name="listener-a")) as listener:
+        step_until([listener], idling(listener, channel))
+        control.set_password(local_provider, channel.address, "changed-at-the-server")
+        # Servers end sessions on a password change (or restart); the listener signs in again.
+        control.stop_imap(local_provider)
+        control.start_imap(local_provider)
+        step_until([listener], lambda: channel.pk not in listener.connections, seconds=20)
+    channel.refresh_from_db()
+    assert channel.status == ChannelStatus.NEEDS_REAUTH
+    assert channel.idle_owner == ""
+    told = set(
+        Notification.objects.filter(channel=channel, kind=NotificationKind.NEEDS_REAUTH).values_list(
+            "recipient__email", flat=True
+        )
+    )
+    assert told == {tenancy.admin.email}  # the company admin of the shared inbox; not the plain member
+
+
+def test_a_dead_listeners_channels_are_taken_over_after_its_lease(imap_channel, local_provider, settings):
+    channel = imap_channel()
+    dead = IdleListener(name="listener-dead")
+    step_until([dead], idling(dead, channel))
+    # Killed: no DONE, no release; its connection just goes away with the process.
+    for conn in dead.connections.values():
+        assert conn.client is not None
+        conn.client.shutdown()
+    dead.connections.clear()
+    dead._pool.shutdown()
+
+    later = timezone.now() + timedelta(seconds=settings.IDLE_LEASE_SECONDS + 1)
+    with running(IdleListener(name="listener-b", clock=lambda: later)) as other:
+        other.lease_round()
+        assert channel.pk in other.connections
+        step_until([other], idling(other, channel))
+        assert Channel.objects.get(pk=channel.pk).idle_owner == "listener-b"
+        control.append_messages(local_provider, channel.address, [control.make_message(recipient=channel.address)])
+        step_until([other], lambda: Message.objects.filter(channel=channel).exists(), seconds=10)
+
+
+def test_an_announced_sync_racing_a_poll_loses_and_doubles_nothing(imap_channel, local_provider, monkeypatch):
+    """The poll lists the folder, then more mail arrives and is announced while it still runs: the announced
+    sync finds the channel busy, waits for the poll, then imports the rest. Each message is stored once."""
+    channel = imap_channel()
+    address = channel.address
+    control.append_messages(local_provider, address, [control.make_message(recipient=address) for _ in range(3)])
+    poll_listed = threading.Event()
+    announced_started = threading.Event()
+    real_sync = operations.sync
+
+    def slow_sync(ch: Channel) -> str:
+        if threading.current_thread().name == "poll":
+            line = real_sync(ch)  # stores the first three
+            control.append_messages(local_provider, address, [control.make_message(recipient=address)])
+            poll_listed.set()
+            assert announced_started.wait(10)
+            time.sleep(1.5)  # the announced sync meets the lease held
+            return line
+        return real_sync(ch)
+
+    monkeypatch.setattr(operations, "sync", slow_sync)
+    results: dict[str, str] = {}
+
+    def poll() -> None:
+        try:
+            results["poll"] = sync_channel(channel.pk)
+        finally:
+            connection.close()
+
+    def announced() -> None:
+        assert poll_listed.wait(10)
+        announced_started.set()
+        try:
+            results["announced"] = new_mail_channel(channel.pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=poll, name="poll"), threading.Thread(target=announced, name="idle")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert "imported 3" in results["poll"]
+    assert "imported 1" in results["announced"]
+    assert Message.objects.filter(channel=channel).count() == 4
+    assert Message.objects.filter(channel=channel).values("identity").distinct().count() == 4

@@ -1,0 +1,245 @@
+"""The IDLE listener's pieces without a mail server: reading what the server says during IDLE, the
+backoff, the lease round, re-issuing before the server's limit, and the safety-net poll."""
+
+import socket
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from channels_app.models import Channel, ChannelStatus
+from channels_app.selectors import mail_delivery
+from channels_app.services.idle import (
+    IdleConnection,
+    IdleListener,
+    Phase,
+    announces_new_mail,
+    backoff_seconds,
+    read_idle_lines,
+    says_bye,
+)
+from channels_app.services.idle_lease import idle_claim, idle_started
+from channels_app.tasks import channels_to_sync
+
+
+class _SocketClient:
+    """What read_idle_lines needs of an IMAPClient: its socket, and imaplib's buffered reader on it."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._imap = SimpleNamespace(file=sock.makefile("rb"))
+
+    def socket(self) -> socket.socket:
+        return self.sock
+
+
+@pytest.fixture
+def wire():
+    ours, server = socket.socketpair()
+    yield _SocketClient(ours), server
+    ours.close()
+    server.close()
+
+
+def test_lines_are_read_whole_across_reads(wire):
+    client, server = wire
+    conn = IdleConnection(1)
+    server.sendall(b"* OK Still here\r\n* 4 EXI")
+    assert read_idle_lines(client, conn, signalled=True) == ([b"* OK Still here"], False)
+    server.sendall(b"STS\r\n")
+    lines, closed = read_idle_lines(client, conn, signalled=True)
+    assert lines == [b"* 4 EXISTS"] and not closed
+    assert announces_new_mail(lines)
+
+
+def test_nothing_to_read_is_not_a_closed_connection_unless_the_socket_said_readable(wire):
+    client, server = wire
+    conn = IdleConnection(1)
+    assert read_idle_lines(client, conn, signalled=False) == ([], False)
+    server.close()
+    assert read_idle_lines(client, conn, signalled=True) == ([], True)
+
+
+def test_new_mail_is_exists_or_recent_and_bye_ends_the_connection():
+    assert announces_new_mail([b"* 12 RECENT"])
+    assert not announces_new_mail([b"* OK Still here", b"* 3 EXPUNGE", b"* 2 FETCH (FLAGS (\\Seen))"])
+    assert says_bye([b"* BYE Disconnected for inactivity."])
+    assert not says_bye([b"* OK Still here"])
+
+
+def test_reconnecting_backs_off_exponentially_up_to_the_setting(settings):
+    settings.IDLE_RECONNECT_MAX_SECONDS = 60
+    assert [backoff_seconds(n) for n in (1, 2, 3, 4, 7, 20)] == [1, 2, 4, 8, 60, 60]
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = timezone.now()
+        self.mono = 1000.0
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+        self.mono += seconds
+
+
+@pytest.fixture
+def listener(db):
+    clock = _Clock()
+    made = IdleListener(name="unit", clock=lambda: clock.now, monotonic=lambda: clock.mono, workers=1)
+    made.clock_control = clock  # type: ignore[attr-defined]
+    submitted: list[tuple[str, int]] = []
+    made._submit = lambda work, conn, hand_back=True: submitted.append((work.__name__, conn.channel_id))  # type: ignore[method-assign]
+    made.submitted = submitted  # type: ignore[attr-defined]
+    yield made
+    made._submit = lambda *a, **k: None  # type: ignore[method-assign]
+    made.shutdown()
+
+
+def test_the_lease_round_claims_at_most_a_batch_and_connects_them(
+    tenancy, make_inbox, make_channel, listener, settings
+):
+    settings.IDLE_CLAIM_BATCH = 2
+    for _ in range(3):
+        make_channel(inbox=make_inbox(workspace=tenancy.workspace))
+    listener.step(timeout=0)
+    assert len(listener.connections) == 2
+    assert [name for name, _ in listener.submitted] == ["_connect", "_connect"]
+    assert all(c.phase is Phase.CONNECTING for c in listener.connections.values())
+
+
+def test_the_lease_round_lets_go_of_a_channel_that_needs_reauthorization(tenancy, listener):
+    listener.lease_round()
+    assert set(listener.connections) == {tenancy.shared_channel.pk, tenancy.member_channel.pk}
+    Channel.objects.filter(pk=tenancy.shared_channel.pk).update(status=ChannelStatus.NEEDS_REAUTH)
+    listener.lease_round()
+    assert set(listener.connections) == {tenancy.member_channel.pk}
+    assert Channel.objects.get(pk=tenancy.shared_channel.pk).idle_owner == ""
+
+
+def test_the_lease_round_drops_a_channel_another_listener_took_over(tenancy, listener):
+    listener.lease_round()
+    Channel.objects.filter(pk=tenancy.shared_channel.pk).update(idle_owner="someone-else")
+    listener.lease_round()
+    assert tenancy.shared_channel.pk not in listener.connections
+    assert Channel.objects.get(pk=tenancy.shared_channel.pk).idle_owner == "someone-else"
+
+
+def test_idle_is_reissued_before_the_servers_thirty_minutes(tenancy, listener, settings):
+    assert settings.IDLE_REISSUE_SECONDS < 29 * 60
+    conn = IdleConnection(tenancy.shared_channel.pk, phase=Phase.IDLING)
+    conn.reissue_at = listener.clock_control.mono + settings.IDLE_REISSUE_SECONDS
+    listener.connections = {conn.channel_id: conn}
+    listener._next_round = float("inf")
+    listener.clock_control.advance(settings.IDLE_REISSUE_SECONDS - 1)
+    listener.step(timeout=0)
+    assert listener.submitted == []
+    listener.clock_control.advance(1)
+    listener.step(timeout=0)
+    assert listener.submitted == [("_reissue", conn.channel_id)] and conn.phase is Phase.REISSUING
+
+
+def test_announcements_during_a_sync_queue_one_more_sync_not_one_each(tenancy, listener):
+    conn = IdleConnection(tenancy.shared_channel.pk, phase=Phase.IDLING)
+    for _ in range(5):
+        listener._new_mail(conn)
+    assert listener.submitted == [("_queue_sync", conn.channel_id)]
+    listener._sync_queued(conn)
+    assert listener.submitted == [("_queue_sync", conn.channel_id)] * 2
+    listener._sync_queued(conn)
+    assert len(listener.submitted) == 2
+
+
+def test_a_dropped_connection_waits_longer_each_time_it_drops_quickly(tenancy, listener):
+    conn = IdleConnection(tenancy.shared_channel.pk, phase=Phase.IDLING)
+    listener.connections = {conn.channel_id: conn}
+    waits = []
+    for _ in range(3):
+        conn.phase, conn.connected_at = Phase.IDLING, listener.clock_control.mono
+        listener._dropped(conn, "test")
+        waits.append(conn.retry_at - listener.clock_control.mono)
+    assert waits == [1, 2, 4] and conn.phase is Phase.WAITING
+    conn.phase, conn.connected_at = Phase.IDLING, listener.clock_control.mono - 3600
+    listener._dropped(conn, "after an hour")
+    assert conn.retry_at - listener.clock_control.mono == 1
+
+
+def _healthy(channel: Channel, now):
+    idle_claim(owner="listener-1", limit=10, now=now)
+    idle_started(owner="listener-1", channel_id=channel.pk, now=now)
+
+
+def test_channels_with_healthy_idle_are_polled_only_as_a_safety_net(tenancy, settings):
+    shared = tenancy.shared_channel
+    Channel.objects.filter(pk=tenancy.member_channel.pk).update(status=ChannelStatus.DISCONNECTED)
+    now = timezone.now()
+    Channel.objects.filter(pk=shared.pk).update(last_synced_at=now - timedelta(minutes=2))
+    assert list(channels_to_sync(now)) == [shared]
+    _healthy(shared, now)
+    assert list(channels_to_sync(now)) == []
+    # The safety net: polled again once PUSH_POLL_INTERVAL_SECONDS have passed since its last sync.
+    Channel.objects.filter(pk=shared.pk).update(
+        last_synced_at=now - timedelta(seconds=settings.PUSH_POLL_INTERVAL_SECONDS + 1)
+    )
+    assert list(channels_to_sync(now)) == [shared]
+
+
+def test_idle_that_is_not_confirmed_or_whose_listener_died_is_polled_as_usual(tenancy, settings):
+    shared = tenancy.shared_channel
+    Channel.objects.filter(pk=tenancy.member_channel.pk).update(status=ChannelStatus.DISCONNECTED)
+    now = timezone.now()
+    Channel.objects.filter(pk=shared.pk).update(last_synced_at=now)
+    _healthy(shared, now)
+    assert list(channels_to_sync(now)) == []
+    dead = now + timedelta(seconds=settings.IDLE_LEASE_SECONDS + 1)
+    Channel.objects.filter(pk=shared.pk).update(last_synced_at=dead)
+    assert list(channels_to_sync(dead)) == [shared]
+    Channel.objects.filter(pk=shared.pk).update(idle_until=now + timedelta(hours=1))
+    unconfirmed = now + timedelta(seconds=settings.IDLE_REISSUE_SECONDS + 61)
+    Channel.objects.filter(pk=shared.pk).update(last_synced_at=unconfirmed)
+    assert list(channels_to_sync(unconfirmed)) == [shared]
+
+
+def test_overview_says_how_the_channel_receives_mail(tenancy, settings):
+    shared = tenancy.shared_channel
+    url = reverse("channel_overview", args=[shared.pk])
+    client = tenancy.client_for(tenancy.member)
+    assert f"Polling every {settings.SYNC_INTERVAL_MINUTES} min" in client.get(url).content.decode()
+    _healthy(shared, timezone.now())
+    page = client.get(url).content.decode()
+    assert "IDLE (held by listener listener-1, since" in page
+    assert f"polled every {settings.PUSH_POLL_INTERVAL_SECONDS // 60} min as a safety net" in page
+    assert tenancy.client_for(tenancy.outsider).get(url).status_code == 404
+
+
+def test_mail_delivery_reads_the_listener_and_since(tenancy):
+    shared = tenancy.shared_channel
+    now = timezone.now()
+    _healthy(shared, now)
+    shared.refresh_from_db()
+    delivery = mail_delivery(shared, now)
+    assert (delivery.by_idle, delivery.listener, delivery.since) == (True, "listener-1", now)
+
+
+def test_while_the_database_fails_connections_are_kept_until_the_leases_are_about_to_run_out(
+    tenancy, listener, settings
+):
+    from django.db import DatabaseError
+
+    listener.step(timeout=0)
+    assert len(listener.connections) == 2
+
+    def failing() -> None:
+        raise DatabaseError("the database went away")
+
+    listener.lease_round = failing
+    listener.clock_control.advance(settings.IDLE_LEASE_SECONDS / 3)
+    listener.step(timeout=0)
+    assert len(listener.connections) == 2
+    # The next round is two thirds into the leases: let go before they expire and another listener claims them.
+    listener.clock_control.advance(settings.IDLE_LEASE_SECONDS / 3)
+    listener.step(timeout=0)
+    assert listener.connections == {}
+    # Not released: the database cannot be asked, and another listener may already hold them.
+    assert Channel.objects.filter(idle_owner="unit").count() == 2
