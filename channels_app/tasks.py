@@ -38,13 +38,14 @@ def _run_waiting(
     cause: str,
     wait_seconds: int,
     respect_backoff: bool = False,
+    auth_reason: AuthReason | None = None,
 ) -> str:
     """Run now, waiting up to `wait_seconds` for a sync already running on the channel to finish: that one
     may have listed the folder before the mail we were told about arrived, so skipping ours could leave it
     for the next poll."""
     deadline = time.monotonic() + wait_seconds
     while True:
-        result = run_check(channel_id, operation, cause=cause, respect_backoff=respect_backoff)
+        result = run_check(channel_id, operation, cause=cause, respect_backoff=respect_backoff, auth_reason=auth_reason)
         if result.outcome != CheckOutcome.BUSY or time.monotonic() > deadline:
             return str(result)
         time.sleep(0.2)
@@ -112,13 +113,26 @@ def graph_lifecycle_channel(channel_id: int, event: str) -> str:
     return str(run_check(channel_id, operation, cause=f"Graph {event}", auth_reason=AuthReason.SUBSCRIPTION))
 
 
+def subscribe_channel(channel_id: int) -> str:
+    """Make (or renew) the channel's push subscription now, after a connect or a reconnect. The backfill
+    that a reconnect starts holds the channel at that very moment: wait for it rather than answer busy and
+    leave the channel without push until the hourly renewal pass."""
+    return _run_waiting(
+        channel_id,
+        operations.renew_subscription,
+        cause="renewal task",
+        wait_seconds=settings.BACKFILL_WAIT_SECONDS,
+        auth_reason=AuthReason.SUBSCRIPTION,
+    )
+
+
 def renew_watch_channel(channel_id: int) -> str:
     """After a reconnect: a watched Gmail channel's watch at once; nothing for the others (their renewal
     keeps its schedule)."""
     channel = Channel.objects.get(pk=channel_id)
     if gmail_push.gmail_provider(channel) is None:
         return f"{channel.address}: no push watch to renew"
-    return renew_subscription_channel(channel_id)
+    return subscribe_channel(channel_id)
 
 
 def check_each(run_one: Callable[[int], str], channel_ids: Iterable[int]) -> Iterator[tuple[int, str]]:

@@ -19,7 +19,7 @@ from channels_app.models import Channel, ChannelStatus, GraphSubscription, Messa
 from channels_app.services import graph_push
 from channels_app.services.credentials import channel_credentials
 from channels_app.services.lease import channel_lease
-from channels_app.tasks import push_sync_channel, renew_subscription_channel
+from channels_app.tasks import push_sync_channel, renew_subscription_channel, subscribe_channel
 from localprovider import control, maildir
 from tests.provider_fixtures import oauth_round_trip
 
@@ -234,4 +234,21 @@ def test_a_grant_made_before_graph_was_asked_for_keeps_the_mail_coming_by_pollin
     assert "reauthorize it to receive new mail within seconds" in overview
     with django_capture_on_commit_callbacks(execute=True):
         oauth_round_trip(tenancy.client_for(tenancy.admin), reverse("channel_reauthorize", args=[channel.pk]), mailbox)
+    assert graph_push.graph_push_healthy(Channel.objects.get(pk=channel.pk))
+
+
+def test_the_subscription_after_a_reconnect_waits_for_the_backfill_holding_the_channel(
+    graph_on, tenancy, make_mailbox, connect_local, settings
+):
+    channel = connect_local(tenancy.shared_channel, make_mailbox("reconnected", persona="microsoft"), "microsoft")
+    settings.BACKFILL_WAIT_SECONDS = 20
+    results: list[str] = []
+    with channel_lease(channel.pk) as held:  # the reconnect's backfill holds the channel...
+        assert held
+        worker = threading.Thread(target=lambda: results.append(subscribe_channel(channel.pk)))
+        worker.start()
+        time.sleep(0.6)
+        assert worker.is_alive()  # ...and the subscription waits instead of answering busy
+    worker.join(timeout=20)
+    assert results and "Graph subscription created" in results[0]
     assert graph_push.graph_push_healthy(Channel.objects.get(pk=channel.pk))

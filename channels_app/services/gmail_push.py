@@ -85,7 +85,7 @@ def watch_stop(channel: Channel, credentials: Credentials) -> None:
 def watch_soon(channel_id: int) -> None:
     """Queue the watch of a channel just connected or reconnected (after the transaction commits)."""
     transaction.on_commit(
-        lambda: async_task("channels_app.tasks.renew_subscription_channel", channel_id, task_name=f"watch-{channel_id}")
+        lambda: async_task("channels_app.tasks.subscribe_channel", channel_id, task_name=f"watch-{channel_id}")
     )
 
 

@@ -116,9 +116,7 @@ def subscription_wanted(channel: Channel) -> None:
         GraphSubscription.objects.filter(channel=channel).update(needs_consent_since=None)
         channel_id = channel.pk
         transaction.on_commit(
-            lambda: async_task(
-                "channels_app.tasks.renew_subscription_channel", channel_id, task_name=f"graph-{channel_id}"
-            )
+            lambda: async_task("channels_app.tasks.subscribe_channel", channel_id, task_name=f"graph-{channel_id}")
         )
 
 

@@ -9,8 +9,10 @@ from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+from django_q.tasks import async_task
 
 from channels_app.demo import DEMO_PASSWORD, IVY, MAILBOX_PASSWORD, PEOPLE
+from channels_app.services import graph_push
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -45,6 +47,10 @@ class Command(BaseCommand):
             # New mail within seconds over IMAP IDLE; the scheduled poll stays as a safety net.
             subprocess.Popen([*manage, "listen"]),  # noqa: S603
         ]
+        # Graph validates our notification URL when a subscription is made: queued now that the web
+        # server starts, for the qcluster to make once it is up.
+        for channel_id in graph_push.channels_without_subscription():
+            async_task("channels_app.tasks.subscribe_channel", channel_id, task_name=f"graph-{channel_id}")
         self._print_welcome(addr, instance.base_url if instance else "(not running)")
         # Ctrl-C and `kill` both end the demo cleanly, even when started from a
         # script that ignores SIGINT for background jobs.
