@@ -92,7 +92,7 @@ def test_a_connect_asks_for_the_subscription(microsoft, monkeypatch, django_capt
     monkeypatch.setattr("channels_app.services.graph_push.async_task", lambda *args, **kw: queued.append(args))
     with django_capture_on_commit_callbacks(execute=True):
         graph_push.subscription_wanted(microsoft)
-    assert queued == [("channels_app.tasks.renew_subscription_channel", microsoft.pk)]
+    assert queued == [("channels_app.tasks.subscribe_channel", microsoft.pk)]
 
 
 def test_the_overview_says_how_mail_arrives_and_when_the_subscription_renews(microsoft, tenancy):
