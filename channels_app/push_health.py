@@ -8,34 +8,34 @@ net, the others at every sync pass.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from channels_app.models import Channel, GmailWatch
 from channels_app.providers import get_provider
+from channels_app.providers.gmail.provider import GmailProvider
 
 
 def _push_on() -> bool:
-    return bool(get_provider("gmail").values.get("PUBSUB_TOPIC"))
+    provider = get_provider("gmail")
+    return isinstance(provider, GmailProvider) and provider.push_configured()
 
 
-def _healthy_watches(now: datetime) -> QuerySet[GmailWatch]:
+def healthy_watches(now: datetime) -> QuerySet[GmailWatch]:
+    """The watches through which new mail arrives now (none while no topic is set): their channels are
+    polled only as a safety net (tasks.channels_to_sync)."""
+    if not _push_on():
+        return GmailWatch.objects.none()
     return GmailWatch.objects.filter(channel__provider="gmail", expires_at__gt=now, silent_reported_at__isnull=True)
 
 
+def _healthy(channel: Channel, watch: GmailWatch, now: datetime) -> bool:
+    """What healthy_watches asks of each row, of a row already read."""
+    return channel.provider == "gmail" and watch.expires_at > now and watch.silent_reported_at is None
+
+
 def push_healthy(channel: Channel) -> bool:
-    return _push_on() and _healthy_watches(timezone.now()).filter(channel=channel).exists()
-
-
-def polled_recently_under_push() -> QuerySet[GmailWatch]:
-    """Channels (ids, as `channel_id`) whose push is healthy and that synced within the slower poll
-    interval: the sync pass leaves them out."""
-    now = timezone.now()
-    if not _push_on():
-        return GmailWatch.objects.none()
-    since = now - timedelta(seconds=settings.PUSH_POLL_INTERVAL_SECONDS)
-    return _healthy_watches(now).filter(channel__last_synced_at__gt=since)
+    return healthy_watches(timezone.now()).filter(channel=channel).exists()
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def push_summary(channel: Channel) -> PushSummary | None:
     hours = get_provider(channel.provider).renewal_after_hours
     renewed = channel.subscription_renewed_at or watch.renewed_at
     return PushSummary(
-        healthy=push_healthy(channel),
+        healthy=_healthy(channel, watch, timezone.now()),
         renews_at=renewed + timedelta(hours=hours),
         expires_at=watch.expires_at,
         last_push_at=watch.last_push_at,

@@ -18,7 +18,7 @@ from django_q.tasks import async_task
 
 from channels_app.models import Channel, ChannelStatus
 from channels_app.providers import AuthReason, get_provider
-from channels_app.push_health import polled_recently_under_push
+from channels_app.push_health import healthy_watches
 from channels_app.selectors import idle_healthy
 from channels_app.services import gmail_push, graph_push, operations
 from channels_app.services.emails import notification_email_send, notification_emails_retry
@@ -126,15 +126,6 @@ def subscribe_channel(channel_id: int) -> str:
     )
 
 
-def renew_watch_channel(channel_id: int) -> str:
-    """After a reconnect: a watched Gmail channel's watch at once; nothing for the others (their renewal
-    keeps its schedule)."""
-    channel = Channel.objects.get(pk=channel_id)
-    if gmail_push.gmail_provider(channel) is None:
-        return f"{channel.address}: no push watch to renew"
-    return subscribe_channel(channel_id)
-
-
 def check_each(run_one: Callable[[int], str], channel_ids: Iterable[int]) -> Iterator[tuple[int, str]]:
     """Each channel's line, in turn. `run_check` records a crash in the operation itself; this is the last
     line of defence for anything else one channel raises, so it never stops the pass over the others."""
@@ -158,10 +149,13 @@ def channels_to_sync(now: datetime | None = None) -> QuerySet[Channel]:
     # PUSH_POLL_INTERVAL_SECONDS (counted from its last sync, whatever started that one).
     now = now or timezone.now()
     recently = now - timedelta(seconds=settings.PUSH_POLL_INTERVAL_SECONDS)
-    announced = idle_healthy(now) & Q(last_synced_at__gt=recently)
-    due = _due(Channel.objects.filter(status__in=[ChannelStatus.ACTIVE, ChannelStatus.UNREACHABLE])).exclude(announced)
-    return due.exclude(pk__in=polled_recently_under_push().values("channel_id")).exclude(
-        pk__in=graph_push.poll_not_due_ids(now)
+    pushed = (
+        idle_healthy(now)
+        | Q(pk__in=healthy_watches(now).values("channel_id"))
+        | Q(pk__in=graph_push.live_subscriptions(now).values("channel_id"))
+    )
+    return _due(Channel.objects.filter(status__in=[ChannelStatus.ACTIVE, ChannelStatus.UNREACHABLE])).exclude(
+        pushed & Q(last_synced_at__gt=recently)
     )
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from channels_app.models import ChannelStatus, GraphSubscription
 from channels_app.services import graph_push
+from channels_app.services.push_subscriptions import push_subscribe_soon
 from channels_app.tasks import channels_to_sync, renewal_pass
 
 
@@ -47,7 +48,7 @@ def test_notifications_turned_off_means_no_channel_is_push_healthy(microsoft, se
     _subscribe(microsoft)
     settings.GRAPH_NOTIFICATIONS = False
     assert not graph_push.graph_push_healthy(microsoft)
-    assert graph_push.poll_not_due_ids() == []
+    assert not graph_push.live_subscriptions().exists()
 
 
 def test_a_push_healthy_channel_is_polled_only_every_push_interval(microsoft, settings):
@@ -89,9 +90,9 @@ def test_the_renewal_pass_gives_active_microsoft_channels_without_a_subscription
 
 def test_a_connect_asks_for_the_subscription(microsoft, monkeypatch, django_capture_on_commit_callbacks):
     queued: list[tuple] = []
-    monkeypatch.setattr("channels_app.services.graph_push.async_task", lambda *args, **kw: queued.append(args))
+    monkeypatch.setattr("channels_app.services.push_subscriptions.async_task", lambda *args, **kw: queued.append(args))
     with django_capture_on_commit_callbacks(execute=True):
-        graph_push.subscription_wanted(microsoft)
+        push_subscribe_soon(microsoft)
     assert queued == [("channels_app.tasks.subscribe_channel", microsoft.pk)]
 
 

@@ -39,9 +39,10 @@ from channels_app.providers import (
 from channels_app.providers.imap_network import Deadline
 from channels_app.services import graph_push
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
-from channels_app.services.gmail_push import gmail_provider, watch_soon, watch_stop
+from channels_app.services.gmail_push import watch_stop
 from channels_app.services.notifications import resolve_problems
 from channels_app.services.oauth_state import PendingAuthorization
+from channels_app.services.push_subscriptions import push_subscribe_soon
 from channels_app.services.reauth_links import LinkProblem, LinkUnusable, link_claim, link_reason
 from channels_app.services.reconnect import channel_reconnected
 from channels_app.services.status import channel_set_status
@@ -306,10 +307,7 @@ def channel_create(
             actor=actor,
             log_unchanged=True,
         )
-        graph_push.subscription_wanted(channel)
-    if gmail_provider(channel) is not None:
-        # Push from the start: the watch is made right after the channel is saved.
-        watch_soon(channel.pk)
+        push_subscribe_soon(channel)  # push from the start
     return channel
 
 

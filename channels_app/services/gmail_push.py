@@ -82,13 +82,6 @@ def watch_stop(channel: Channel, credentials: Credentials) -> None:
         logger.info("users.stop for channel %s: %s %s", channel.pk, failure.kind, failure.code)
 
 
-def watch_soon(channel_id: int) -> None:
-    """Queue the watch of a channel just connected or reconnected (after the transaction commits)."""
-    transaction.on_commit(
-        lambda: async_task("channels_app.tasks.subscribe_channel", channel_id, task_name=f"watch-{channel_id}")
-    )
-
-
 class PushOutcome(enum.Enum):
     QUEUED = "queued"
     # No watched, active channel has this address: told apart from nothing by the webhook, on purpose.

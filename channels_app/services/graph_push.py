@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -76,22 +76,19 @@ def graph_push_wanted(channel: Channel) -> bool:
     return settings.GRAPH_NOTIFICATIONS and channel.provider == "microsoft" and not channel.delegate_address
 
 
+def live_subscriptions(now: datetime | None = None) -> QuerySet[GraphSubscription]:
+    """The subscriptions through which new mail arrives now: a channel with one is polled only as a safety
+    net (tasks.channels_to_sync)."""
+    if not settings.GRAPH_NOTIFICATIONS:
+        return GraphSubscription.objects.none()
+    return GraphSubscription.objects.filter(
+        channel__provider="microsoft", channel__delegate_address="", expires_at__gt=now or timezone.now()
+    ).exclude(subscription_id="")
+
+
 def graph_push_healthy(channel: Channel, now: datetime | None = None) -> bool:
     """A live subscription: new mail arrives by notification, so polling can slow down."""
-    now = now or timezone.now()
-    sub = GraphSubscription.objects.filter(channel=channel).only("subscription_id", "expires_at").first()
-    return bool(graph_push_wanted(channel) and sub and sub.subscription_id and sub.expires_at and sub.expires_at > now)
-
-
-def healthy_subscription_channel_ids(now: datetime | None = None) -> list[int]:
-    """Microsoft channels whose Graph subscription is live (the scheduled poll can wait longer for them)."""
-    if not settings.GRAPH_NOTIFICATIONS:
-        return []
-    return list(
-        GraphSubscription.objects.filter(channel__provider="microsoft", expires_at__gt=now or timezone.now())
-        .exclude(subscription_id="")
-        .values_list("channel_id", flat=True)
-    )
+    return live_subscriptions(now).filter(channel=channel).exists()
 
 
 def channels_without_subscription() -> list[int]:
@@ -99,25 +96,19 @@ def channels_without_subscription() -> list[int]:
     creates theirs (after a connect whose first attempt failed, a removal, an expiry)."""
     if not settings.GRAPH_NOTIFICATIONS:
         return []
-    live = healthy_subscription_channel_ids()
-    waiting = GraphSubscription.objects.exclude(needs_consent_since=None).values_list("channel_id", flat=True)
+    waiting = GraphSubscription.objects.exclude(needs_consent_since=None)
     return list(
         Channel.objects.filter(provider="microsoft", status=ChannelStatus.ACTIVE, delegate_address="")
-        .exclude(pk__in=live)
-        .exclude(pk__in=list(waiting))
+        .exclude(pk__in=live_subscriptions().values("channel_id"))
+        .exclude(pk__in=waiting.values("channel_id"))
         .values_list("pk", flat=True)
     )
 
 
-def subscription_wanted(channel: Channel) -> None:
-    """After a connect or a reconnect: create (or renew) the subscription once the transaction commits
-    (a reauthorization may have brought the consent for Graph that an older grant lacked)."""
-    if graph_push_wanted(channel):
-        GraphSubscription.objects.filter(channel=channel).update(needs_consent_since=None)
-        channel_id = channel.pk
-        transaction.on_commit(
-            lambda: async_task("channels_app.tasks.subscribe_channel", channel_id, task_name=f"graph-{channel_id}")
-        )
+def consent_asked_again(channel: Channel) -> None:
+    """A reauthorization may have brought the consent for Graph that an older grant lacked: the next
+    renewal tries again (services/push_subscriptions.py queues it)."""
+    GraphSubscription.objects.filter(channel=channel).update(needs_consent_since=None)
 
 
 # --- the Graph token --------------------------------------------------------------------------
@@ -226,7 +217,7 @@ def subscription_recreate(channel: Channel) -> str:
 
 def subscription_not_consented(channel: Channel) -> str:
     """The grant predates Graph (GraphNotConsented): poll, say so on the Overview, and ask Graph again
-    only after the next reauthorization (subscription_wanted), not every hour."""
+    only after the next reauthorization (consent_asked_again), not every hour."""
     now = timezone.now()
     GraphSubscription.objects.update_or_create(
         channel=channel, defaults={"needs_consent_since": now, "subscription_id": "", "expires_at": None}
@@ -245,10 +236,6 @@ def or_polling(operation: Callable[[Channel], str]) -> Callable[[Channel], str]:
             return subscription_not_consented(channel)
 
     return run
-
-
-def graph_needs_consent(channel: Channel) -> bool:
-    return GraphSubscription.objects.filter(channel=channel).exclude(needs_consent_since=None).exists()
 
 
 def subscription_forget(channel: Channel) -> None:
@@ -309,25 +296,22 @@ def notifications_receive(payload: Any, *, lifecycle: bool) -> ReceiveOutcome:
     return outcome
 
 
-def poll_not_due_ids(now: datetime | None = None) -> list[int]:
-    """Channels with a live Graph subscription that were synced less than PUSH_POLL_INTERVAL_SECONDS ago:
-    the scheduled poll, now only a safety net for them, leaves them out."""
-    now = now or timezone.now()
-    recent = now - timedelta(seconds=settings.PUSH_POLL_INTERVAL_SECONDS)
-    return list(
-        Channel.objects.filter(pk__in=healthy_subscription_channel_ids(now), last_synced_at__gt=recent).values_list(
-            "pk", flat=True
-        )
-    )
+@dataclass(frozen=True)
+class GraphSummary:
+    """How a Microsoft channel's Graph notifications stand, for its Overview tab."""
+
+    renews_at: datetime | None  # None: no live subscription now
+    needs_consent: bool
 
 
-def graph_push_renews_at(channel: Channel) -> datetime | None:
-    """When a healthy subscription is next renewed (the provider's renewal interval after the last, and
-    never after it expires); None when the channel does not get Graph notifications now."""
-    if not graph_push_healthy(channel):
+def graph_summary(channel: Channel) -> GraphSummary | None:
+    """One read of the channel's subscription; None when the channel has none at all."""
+    sub = GraphSubscription.objects.filter(channel=channel).first()
+    if sub is None:
         return None
-    sub = GraphSubscription.objects.get(channel=channel)
-    if sub.expires_at is None:
-        return None
-    last = sub.renewed_at or sub.created_at or timezone.now()
-    return min(last + timedelta(hours=get_provider("microsoft").renewal_after_hours), sub.expires_at)
+    renews_at = None
+    if graph_push_wanted(channel) and sub.subscription_id and sub.expires_at and sub.expires_at > timezone.now():
+        # The provider's renewal interval after the last renewal, and never after it expires.
+        last = sub.renewed_at or sub.created_at or timezone.now()
+        renews_at = min(last + timedelta(hours=get_provider("microsoft").renewal_after_hours), sub.expires_at)
+    return GraphSummary(renews_at=renews_at, needs_consent=sub.needs_consent_since is not None)

@@ -10,8 +10,8 @@ from datetime import datetime
 from django_q.tasks import async_task
 
 from channels_app.models import Channel
-from channels_app.services import graph_push
 from channels_app.services.backfill import backfill_start
+from channels_app.services.push_subscriptions import push_subscribe_soon
 
 
 def channel_reconnected(
@@ -29,7 +29,6 @@ def channel_reconnected(
         incident_started_at=incident_started_at,
     )
     async_task("channels_app.tasks.backfill_channel", channel_id, task_name=f"backfill-{channel_id}")
-    # Its Graph subscription may have lapsed while our access was refused.
-    graph_push.subscription_wanted(Channel.objects.get(pk=channel_id))
-    # A Gmail watch may have lapsed, or died with the old grant, while the channel was out: make it again.
-    async_task("channels_app.tasks.renew_watch_channel", channel_id, task_name=f"watch-{channel_id}")
+    # Its push subscription (Gmail's watch, Graph's subscription) may have lapsed, or died with the old
+    # grant, while the channel was out: make it again.
+    push_subscribe_soon(Channel.objects.get(pk=channel_id))

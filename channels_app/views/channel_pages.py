@@ -16,7 +16,7 @@ from channels_app.push_health import push_summary
 from channels_app.selectors import mail_delivery, open_links
 from channels_app.services.backfill import latest_receipt
 from channels_app.services.connect import channel_disconnect
-from channels_app.services.graph_push import graph_needs_consent, graph_push_renews_at
+from channels_app.services.graph_push import graph_summary
 from channels_app.views.support import support_context
 
 
@@ -37,10 +37,9 @@ def overview(request: AuthedRequest, channel_id: int, support_form: SupportReque
     context["events"] = channel.events.select_related("actor")[:50]
     context.update(support_context(channel, support_form))
     context["receipt"] = latest_receipt(channel)
-    context["graph_renews_at"] = graph_push_renews_at(channel)
-    context["graph_needs_consent"] = graph_needs_consent(channel)
+    graph = context["graph"] = graph_summary(channel)
     gmail = context["gmail_push"] = push_summary(channel)
-    push_on = bool(context["graph_renews_at"]) or bool(gmail and gmail.healthy)
+    push_on = bool(graph and graph.renews_at) or bool(gmail and gmail.healthy)
     context["delivery"] = mail_delivery(channel, pushed=push_on)
     return render(request, "channels_app/channel/overview.html", context)
 
