@@ -51,16 +51,18 @@ logger = logging.getLogger(__name__)
 
 
 def grant_discard(*, provider_kind: str, credentials: Credentials, address: str) -> RevokeOutcome:
-    """Give back a grant we will not keep.
+    """Give back a grant we will not keep (a stray token, or tokens a reauthorization replaced).
 
-    Not when another channel uses the same account (as its address, or as the delegate opening a shared
-    mailbox): Google revokes the whole grant of an account for our app, so revoking a stray token would
-    also cut off that channel.
+    Where revoking ends the whole grant of an account for our app (Google), not while a channel uses that
+    account (as its address, or as the delegate opening a shared mailbox): it would cut that channel off.
+    Elsewhere revoking ends that one token only, so it is always given back.
     """
-    same_account = Q(address__iexact=address) | Q(delegate_address__iexact=address)
-    if Channel.objects.filter(same_account, provider=provider_kind).exclude(credentials_ciphertext="").exists():
-        return RevokeOutcome.NOTHING_TO_REVOKE
-    outcome = get_provider(provider_kind).revoke(credentials)
+    provider = get_provider(provider_kind)
+    if provider.revocation_ends_grant:
+        same_account = Q(address__iexact=address) | Q(delegate_address__iexact=address)
+        if Channel.objects.filter(same_account, provider=provider_kind).exclude(credentials_ciphertext="").exists():
+            return RevokeOutcome.NOTHING_TO_REVOKE
+    outcome = provider.revoke(credentials)
     logger.info("Gave back a %s grant we do not keep: %s", provider_kind, outcome.value)
     return outcome
 
@@ -172,20 +174,23 @@ def channel_reauthorize(
     channel: Channel,
     credentials: Credentials,
     actor: User | None,
-    reason: str = "",
+    link: ReauthorizationLink | None = None,
     delegate_address: str | None = None,
 ) -> None:
     """Replace the credentials, make the channel active, record who did it, and close the incident.
 
-    `actor` is None when someone without an account with us did it (a reauthorization link); `reason`
-    then says who. `delegate_address`: whose sign-in the credentials are, for a shared mailbox opened
-    through a delegate ("" for the address's own); None leaves it as it was."""
+    Through a reauthorization `link` (no `actor`: its holder has no account with us) the link is used up
+    in the same transaction that stores the credentials: of two tries through one link, one wins and the
+    other raises LinkUnusable and changes nothing. `delegate_address`: whose sign-in the credentials are,
+    for a shared mailbox opened through a delegate ("" for the address's own); None leaves it as it was."""
     # Mail stopped when the channel left active (a reauthorization of a working channel misses nothing).
     stopped = channel.status_since if channel.status != ChannelStatus.ACTIVE else None
     if delegate_address is not None:
         channel.delegate_address = delegate_address
     through = f" Opened through delegate {channel.delegate_address}." if channel.delegate_address else ""
     with transaction.atomic():
+        if link is not None and not link_claim(link):
+            raise LinkUnusable(LinkProblem.USED, link)
         channel_store_credentials(channel=channel, credentials=credentials)
         Channel.objects.filter(pk=channel.pk).update(
             failing_since=None,
@@ -197,7 +202,7 @@ def channel_reauthorize(
         channel_set_status(
             channel=channel,
             status=ChannelStatus.ACTIVE,
-            reason=(reason or f"Reauthorized by {actor}.") + through,
+            reason=(link_reason(link) if link else f"Reauthorized by {actor}.") + through,
             reason_code=ReasonCode.BY_PERSON,
             actor=actor,
             log_unchanged=True,
@@ -239,20 +244,15 @@ def oauth_reauthorize_finish(
         grant_discard(provider_kind=channel.provider, credentials=credentials, address=used)
         raise
     replaced = channel_credentials(channel) if channel.credentials_ciphertext else None
-    with transaction.atomic():
-        if link is not None and not link_claim(link):
-            if not provider.revocation_ends_grant:  # at Google it would end the channel's grant too
-                provider.revoke(credentials)
-            raise LinkUnusable(LinkProblem.USED, link)
-        reason = link_reason(link) if link else ""
-        channel_reauthorize(
-            channel=channel, credentials=credentials, actor=actor, reason=reason, delegate_address=delegate
-        )
-    if replaced and replaced.refresh_token != credentials.refresh_token and not provider.revocation_ends_grant:
-        # The old tokens would stay alive where revoking ends one token only; where it ends the whole
-        # grant (Google) it would end the new tokens too, and the old ones are the same grant anyway.
-        outcome = provider.revoke(replaced)
-        logger.info("Gave back the %s tokens a reauthorization replaced: %s", provider.kind, outcome.value)
+    try:
+        channel_reauthorize(channel=channel, credentials=credentials, actor=actor, link=link, delegate_address=delegate)
+    except LinkUnusable:  # another sign-in through the link won: these tokens are not kept
+        grant_discard(provider_kind=channel.provider, credentials=credentials, address=used)
+        raise
+    if replaced and replaced.refresh_token != credentials.refresh_token:
+        # The old tokens would stay alive where revoking ends one token only (where it ends the whole
+        # grant, Google, the channel holds that grant: grant_discard leaves it).
+        grant_discard(provider_kind=channel.provider, credentials=replaced, address=channel.address)
 
 
 def channel_create(

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,7 +16,6 @@ from channels_app.providers import AuthFailure, Credentials, ProviderFailure, ge
 from channels_app.services.connect import channel_reauthorize, imap_verify_login
 from channels_app.services.mailbox import channel_endpoint
 from channels_app.services.oauth_state import PendingAuthorization, new_code_verifier, state_stash
-from channels_app.services.reauth_links import LinkProblem, LinkUnusable, link_claim, link_reason
 from channels_app.services.throttle import imap_login_throttle
 
 
@@ -80,11 +78,7 @@ def password_reauthorize_attempt(
     except ProviderFailure:
         form.add_error(None, f"{could_not_sign_in(imap.host, imap.port)} Nothing was changed; try again in a moment.")
         return 200
-    with transaction.atomic():
-        if link is not None and not link_claim(link):
-            raise LinkUnusable(LinkProblem.USED, link)
-        reason = link_reason(link) if link else ""
-        channel_reauthorize(channel=channel, credentials=Credentials(password=password), actor=actor, reason=reason)
+    channel_reauthorize(channel=channel, credentials=Credentials(password=password), actor=actor, link=link)
     return None
 
 
