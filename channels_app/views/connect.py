@@ -5,7 +5,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
@@ -19,10 +18,10 @@ from channels_app.permissions import (
     company_membership,
     workspace_role,
 )
-from channels_app.providers import AuthFailure, Credentials, ImapEndpoint, ProviderFailure, get_provider
+from channels_app.providers import AuthFailure, Credentials, ImapEndpoint, ProviderFailure
 from channels_app.services.connect import DuplicateChannel, channel_create, imap_verify_login
-from channels_app.services.oauth_state import PendingAuthorization, new_code_verifier, state_stash
 from channels_app.services.throttle import imap_login_throttle
+from channels_app.views.oauth_start import oauth_start
 
 TEMPLATE_IMAP = "channels_app/settings/add_imap_channel.html"
 
@@ -58,14 +57,12 @@ def add_channel(request: AuthedRequest, space_kind: str, workspace_id: int | Non
     form = OAuthConnectForm(request.POST or None, workspaces=choose)
     if request.method == "POST" and form.is_valid():
         kind = form.cleaned_data["provider"]
-        provider = get_provider(kind)
         workspace = _chosen_workspace(space_kind, workspaces, form.cleaned_data.get("workspace"))
-        pending = PendingAuthorization(
+        return oauth_start(
+            request,
             purpose="connect",
-            provider=kind,
-            user_id=request.user.pk,
-            code_verifier=new_code_verifier(),
-            redirect_uri=request.build_absolute_uri(reverse("oauth_callback")),
+            provider_kind=kind,
+            login_hint="",
             shared_address=(form.cleaned_data.get("shared_address") or "").lower(),
             space={
                 "kind": space_kind,
@@ -74,12 +71,6 @@ def add_channel(request: AuthedRequest, space_kind: str, workspace_id: int | Non
                 "inbox_name": form.cleaned_data["inbox_name"],
                 "import_days": form.cleaned_data["import_days"],
             },
-        )
-        state = state_stash(request.session, pending)
-        return redirect(
-            provider.authorization_url(
-                redirect_uri=pending.redirect_uri, state=state, code_verifier=pending.code_verifier, login_hint=""
-            )
         )
     imap_url = request.path.rstrip("/") + "/imap/"
     return render(

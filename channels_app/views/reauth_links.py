@@ -16,7 +16,7 @@ from channels_app.models import ReauthorizationLink
 from channels_app.permissions import access_channel, require_manage_channel
 from channels_app.providers import ProviderFailure, get_provider
 from channels_app.services.connect import WrongAccount, oauth_reauthorize_finish
-from channels_app.services.oauth_state import PendingAuthorization, new_code_verifier, state_stash
+from channels_app.services.oauth_state import PendingAuthorization
 from channels_app.services.reauth_links import (
     LinkNotSent,
     LinkProblem,
@@ -31,6 +31,7 @@ from channels_app.services.reauth_links import (
 )
 from channels_app.services.throttle import throttle_hit
 from channels_app.views.oauth_answers import failure_message, provider_error
+from channels_app.views.oauth_start import channel_login_hint, oauth_start
 from channels_app.views.reauthorize import password_reauthorize_attempt
 
 # Sign-ins started from one link in an hour: each refused one emails the sender and the admins.
@@ -134,26 +135,17 @@ def landing(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _start_sign_in(request: HttpRequest, link: ReauthorizationLink) -> HttpResponse:
-    channel = link.channel
-    provider = get_provider(channel.provider)
-    pending = PendingAuthorization(
-        purpose="link",
-        provider=channel.provider,
-        user_id=request.user.pk if request.user.is_authenticated else None,
-        code_verifier=new_code_verifier(),
-        redirect_uri=request.build_absolute_uri(reverse("oauth_callback")),
-        channel_id=channel.pk,
-        link_id=link.pk,
+    channel = link.channel  # an open link's channel still has the link's address (link_check_open)
+    return _private(
+        oauth_start(
+            request,
+            purpose="link",
+            provider_kind=channel.provider,
+            login_hint=channel_login_hint(channel),
+            channel_id=channel.pk,
+            link_id=link.pk,
+        )
     )
-    state = state_stash(request.session, pending)
-    url = provider.authorization_url(
-        redirect_uri=pending.redirect_uri,
-        state=state,
-        code_verifier=pending.code_verifier,
-        # A shared mailbox has no sign-in of its own: its last delegate is the likeliest holder.
-        login_hint=channel.delegate_address or link.address,
-    )
-    return _private(redirect(url))
 
 
 def link_finish(request: HttpRequest, pending: PendingAuthorization) -> HttpResponse:

@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
@@ -15,8 +14,8 @@ from channels_app.permissions import access_channel, require_manage_channel, spa
 from channels_app.providers import AuthFailure, Credentials, ProviderFailure, get_provider
 from channels_app.services.connect import channel_reauthorize, imap_verify_login
 from channels_app.services.mailbox import channel_endpoint
-from channels_app.services.oauth_state import PendingAuthorization, new_code_verifier, state_stash
 from channels_app.services.throttle import imap_login_throttle
+from channels_app.views.oauth_start import channel_login_hint, oauth_start
 
 
 @login_required
@@ -30,23 +29,12 @@ def reauthorize(request: AuthedRequest, channel_id: int) -> HttpResponse:
     if not provider.is_configured():
         messages.error(request, f"{provider.label} is not set up for this app yet; ask your administrator.")
         return redirect("channel_settings", channel_id=channel.pk)
-    pending = PendingAuthorization(
+    return oauth_start(
+        request,
         purpose="reauthorize",
-        provider=channel.provider,
-        user_id=request.user.pk,
-        code_verifier=new_code_verifier(),
-        redirect_uri=request.build_absolute_uri(reverse("oauth_callback")),
+        provider_kind=channel.provider,
+        login_hint=channel_login_hint(channel),
         channel_id=channel.pk,
-    )
-    state = state_stash(request.session, pending)
-    return redirect(
-        provider.authorization_url(
-            redirect_uri=pending.redirect_uri,
-            state=state,
-            code_verifier=pending.code_verifier,
-            # A shared mailbox has no sign-in of its own: suggest the delegate who opened it last.
-            login_hint=channel.delegate_address or channel.address,
-        )
     )
 
 
