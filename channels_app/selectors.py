@@ -156,10 +156,7 @@ def popup_alerts(user: User, *, hide: Collection[int] = ()) -> list[Notification
 
 def open_links(channel: Channel) -> list[ReauthorizationLink]:
     """The links of `channel` that still work, newest first, for its Settings tab."""
-    links = ReauthorizationLink.objects.filter(
-        channel=channel, used_at=None, withdrawn_at=None, expires_at__gt=timezone.now()
-    )
-    return list(links.select_related("sent_by"))
+    return list(ReauthorizationLink.objects.open().filter(channel=channel).select_related("sent_by"))
 
 
 def idle_providers() -> list[str]:

@@ -14,6 +14,12 @@ class LinkState(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
+class ReauthorizationLinkQuerySet(models.QuerySet["ReauthorizationLink"]):
+    def open(self, now: datetime | None = None) -> "ReauthorizationLinkQuerySet":
+        """Links that still work: not used, not withdrawn, not expired (as `state` reads one link)."""
+        return self.filter(used_at=None, withdrawn_at=None, expires_at__gt=now or timezone.now())
+
+
 class ReauthorizationLink(models.Model):
     """A link that lets whoever holds a channel's account reauthorize it without an account with us.
 
@@ -35,6 +41,8 @@ class ReauthorizationLink(models.Model):
     withdrawn_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    objects = ReauthorizationLinkQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

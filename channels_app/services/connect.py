@@ -37,6 +37,7 @@ from channels_app.providers import (
     get_provider,
 )
 from channels_app.providers.imap_network import Deadline
+from channels_app.selectors import email_domain
 from channels_app.services import graph_push
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
 from channels_app.services.gmail_push import watch_stop
@@ -78,7 +79,7 @@ class WrongAccount(Exception):
     def same_domain(self) -> bool:
         """Another account of the channel's own domain: typically the company's single sign-on (Okta,
         Entra ID) signing the person in as themselves whatever account they asked for."""
-        return self.used.rpartition("@")[2].lower() == self.expected.rpartition("@")[2].lower()
+        return email_domain(self.used) == email_domain(self.expected)
 
     def message(self, *, through_link: bool) -> str:
         text = f"You signed in as {self.used}, but this channel is {self.expected}. Nothing was changed."

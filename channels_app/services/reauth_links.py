@@ -29,7 +29,7 @@ from channels_app.models import (
 from channels_app.models.reauth_links import LinkState
 from channels_app.providers import get_provider
 from channels_app.services.notifications import alert_recipients, notify_follow_up
-from channels_app.services.throttle import Throttled, throttle_hit
+from channels_app.services.throttle import Throttled, throttle_hit_each
 
 SALT = "channels_app.reauthorization-link"
 EVENT_CAUSE = "reauthorization link"
@@ -80,12 +80,8 @@ def link_event(link: ReauthorizationLink, reason: str, *, actor: User | None = N
 
 def link_send_throttle(*, sender_id: int, channel_id: int, now: float | None = None) -> Throttled | None:
     """Links per person and per channel in an hour: a form that emails any address must not be a spam relay."""
-    limit = settings.REAUTH_LINKS_PER_HOUR
-    for key_parts in (("reauth-link", "person", sender_id), ("reauth-link", "channel", channel_id)):
-        throttled = throttle_hit(key_parts, limit, 3600, now=now)
-        if throttled is not None:
-            return throttled
-    return None
+    keys = [("reauth-link", "person", sender_id), ("reauth-link", "channel", channel_id)]
+    return throttle_hit_each(keys, settings.REAUTH_LINKS_PER_HOUR, 3600, now=now)
 
 
 def _as_whom(channel: Channel) -> str:
@@ -171,11 +167,7 @@ def link_opened(link: ReauthorizationLink) -> None:
 def link_claim(link: ReauthorizationLink, *, now: datetime | None = None) -> bool:
     """Use the link up, atomically: of two sign-ins finishing at once only one gets it."""
     now = now or timezone.now()
-    return bool(
-        ReauthorizationLink.objects.filter(pk=link.pk, used_at=None, withdrawn_at=None, expires_at__gt=now).update(
-            used_at=now
-        )
-    )
+    return bool(ReauthorizationLink.objects.open(now).filter(pk=link.pk).update(used_at=now))
 
 
 def link_reason(link: ReauthorizationLink) -> str:

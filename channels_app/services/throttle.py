@@ -63,6 +63,18 @@ def throttle_hit(
     return Throttled(retry_after_seconds=max(1, math.ceil(window_ends - now)))
 
 
+def throttle_hit_each(
+    keys: Sequence[Sequence[object]], limit: int, window_seconds: int, *, now: float | None = None
+) -> Throttled | None:
+    """One try counted under each of `keys` in turn (e.g. per person, then per account); the first that is
+    used up answers, and the keys after it are not counted."""
+    for key_parts in keys:
+        throttled = throttle_hit(key_parts, limit, window_seconds, now=now)
+        if throttled is not None:
+            return throttled
+    return None
+
+
 def imap_login_throttle(*, person_id: int | str, address: str, now: float | None = None) -> Throttled | None:
     """One try at an IMAP password through our forms, counted for the person and for the account.
 
@@ -70,9 +82,5 @@ def imap_login_throttle(*, person_id: int | str, address: str, now: float | None
     stops one person trying many accounts; per account stops many people (or one with
     several sign-ins) guessing one account's password.
     """
-    limit, window = settings.IMAP_LOGIN_ATTEMPTS, settings.IMAP_LOGIN_WINDOW_SECONDS
-    for key_parts in (("imap-login", "person", person_id), ("imap-login", "account", address.strip().lower())):
-        throttled = throttle_hit(key_parts, limit, window, now=now)
-        if throttled is not None:
-            return throttled
-    return None
+    keys = [("imap-login", "person", person_id), ("imap-login", "account", address.strip().lower())]
+    return throttle_hit_each(keys, settings.IMAP_LOGIN_ATTEMPTS, settings.IMAP_LOGIN_WINDOW_SECONDS, now=now)
