@@ -133,13 +133,19 @@ def imap_verify_login(*, imap: ImapEndpoint, password: str) -> None:
         _select_inbox(client)
 
 
-def shared_mailbox_verify(*, provider: MailProvider, shared: str, credentials: Credentials) -> None:
-    """Open the shared mailbox `shared` with a delegate's token (the XOAUTH2 user names the shared address:
+def shared_mailbox_verify(
+    *, provider: MailProvider, shared: str, credentials: Credentials, used: str, delegate: str = ""
+) -> None:
+    """Open the shared mailbox `shared` with the token of `used`, a would-be delegate (the XOAUTH2 user names
+    the shared address:
     https://learn.microsoft.com/en-us/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth,
-    "SASL XOAUTH2 authentication for shared mailboxes") and SELECT its INBOX, as every sync will. An
-    AuthFailure means this person has no Full Access to it."""
-    with provider.open_mailbox(provider.imap_endpoint(address=shared), credentials) as client:
-        _select_inbox(client)
+    "SASL XOAUTH2 authentication for shared mailboxes") and SELECT its INBOX, as every sync will. A refused
+    login means `used` has no Full Access to it: NotADelegate (`delegate`: the one recorded so far)."""
+    try:
+        with provider.open_mailbox(provider.imap_endpoint(address=shared), credentials) as client:
+            _select_inbox(client)
+    except AuthFailure:
+        raise NotADelegate(used=used, shared=shared, delegate=delegate) from None
 
 
 def _select_inbox(client: IMAPClient) -> None:
@@ -163,10 +169,9 @@ def account_may_hold(*, channel: Channel, provider: MailProvider, used: str, cre
         return ""
     if not channel.delegate_address:
         raise WrongAccount(used=used, expected=channel.address)
-    try:
-        shared_mailbox_verify(provider=provider, shared=channel.address, credentials=credentials)
-    except AuthFailure:
-        raise NotADelegate(used=used, shared=channel.address, delegate=channel.delegate_address) from None
+    shared_mailbox_verify(
+        provider=provider, shared=channel.address, credentials=credentials, used=used, delegate=channel.delegate_address
+    )
     return used.lower()
 
 
@@ -325,11 +330,9 @@ def oauth_connect_finish(
         # A shared mailbox through its delegate: opened before anything is saved.
         address, delegate = pending.shared_address.lower(), used
         try:
-            shared_mailbox_verify(provider=provider, shared=address, credentials=credentials)
-        except ProviderFailure as failure:
+            shared_mailbox_verify(provider=provider, shared=address, credentials=credentials, used=used)
+        except (WrongAccount, ProviderFailure):  # NotADelegate is a WrongAccount
             grant_discard(provider_kind=pending.provider, credentials=credentials, address=used)
-            if isinstance(failure, AuthFailure):
-                raise NotADelegate(used=used, shared=address) from None
             raise
     try:
         return channel_create(
