@@ -17,7 +17,6 @@ import enum
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -27,14 +26,13 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from channels_app.models import Channel, ChannelStatus, GmailWatch, Message, NotificationKind
-from channels_app.providers import AuthFailure, Credentials, ProviderFailure, get_provider
+from channels_app.providers import Credentials, ProviderFailure, get_provider
 from channels_app.providers.gmail.api import HistoryTooOld
 from channels_app.providers.gmail.provider import GmailProvider
-from channels_app.services.mailbox import refresh_tokens, usable_credentials
+from channels_app.services.mailbox import with_fresh_credentials
 from channels_app.services.notifications import notify_problem, resolve_problems, staff_recipients
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 # Pub/Sub delivers within seconds; mail younger than this may still have its push on the way.
 PUSH_IN_FLIGHT = timedelta(minutes=2)
 
@@ -45,20 +43,9 @@ def gmail_provider(channel: Channel) -> GmailProvider | None:
     return provider if isinstance(provider, GmailProvider) and provider.push_configured() else None
 
 
-def _with_fresh_token(channel: Channel, call: Callable[[Credentials], T]) -> T:
-    """One API call; a token refused while we believed it valid gets one refresh and one more try."""
-    credentials, refreshed = usable_credentials(channel)
-    try:
-        return call(credentials)
-    except AuthFailure:
-        if refreshed:
-            raise
-    return call(refresh_tokens(channel))
-
-
 def watch_renew(channel: Channel, provider: GmailProvider) -> str:
     """users.watch (creating or renewing the watch); our history id is kept, so nothing is skipped."""
-    answer = _with_fresh_token(channel, provider.watch)
+    answer = with_fresh_credentials(channel, provider.watch)
     now = timezone.now()
     with transaction.atomic():
         GmailWatch.objects.update_or_create(
@@ -130,7 +117,7 @@ def push_import(channel: Channel, history_id: int, *, sync: Callable[[Channel], 
     if history_id <= watch.history_id:
         return f"history {history_id} already read"
     try:
-        history = _with_fresh_token(channel, lambda c: provider.history_since(c, watch.history_id))
+        history = with_fresh_credentials(channel, lambda c: provider.history_since(c, watch.history_id))
     except HistoryTooOld:
         done = sync(channel)
         _advance(channel, history_id)

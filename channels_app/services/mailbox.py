@@ -1,8 +1,9 @@
 """Opening a channel's mailbox with credentials that work, refreshing them when they must be."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import timedelta
+from typing import TypeVar
 
 from django.conf import settings
 from django.utils import timezone
@@ -11,6 +12,8 @@ from imapclient import IMAPClient
 from channels_app.models import Channel
 from channels_app.providers import AuthFailure, AuthReason, Credentials, ImapEndpoint, get_provider
 from channels_app.services.credentials import channel_credentials, channel_refresh_tokens
+
+T = TypeVar("T")
 
 
 def channel_endpoint(channel: Channel) -> ImapEndpoint:
@@ -67,13 +70,17 @@ def channel_mailbox(channel: Channel) -> Iterator[IMAPClient]:
     """
     provider = get_provider(channel.provider)
     endpoint = channel_endpoint(channel)
+    with ExitStack() as stack:
+        yield with_fresh_credentials(channel, lambda c: stack.enter_context(provider.open_mailbox(endpoint, c)))
+
+
+def with_fresh_credentials(channel: Channel, call: Callable[[Credentials], T]) -> T:
+    """`call` with the channel's credentials; an OAuth token refused while we believed it valid gets one
+    refresh and one more try (for a password there is nothing to refresh)."""
     credentials, refreshed = usable_credentials(channel)
-    stack = ExitStack()
     try:
-        client = stack.enter_context(provider.open_mailbox(endpoint, credentials))
+        return call(credentials)
     except AuthFailure:
-        if not provider.uses_oauth or refreshed:
+        if refreshed or not get_provider(channel.provider).uses_oauth:
             raise
-        client = stack.enter_context(provider.open_mailbox(endpoint, refresh_tokens(channel)))
-    with stack:
-        yield client
+    return call(refresh_tokens(channel))
