@@ -42,6 +42,23 @@ def test_gmail_asks_for_offline_access_and_the_account_chooser(tenancy, settings
     assert query["login_hint"] == ["support@acme.test"]
 
 
+def test_microsoft_asks_for_the_account_chooser_with_the_channels_address(tenancy, settings):
+    settings.MAIL_PROVIDERS = {
+        **settings.MAIL_PROVIDERS,
+        # Microsoft's own endpoints, not Local mail standing in for it.
+        "microsoft": {"CLIENT_ID": "id", "CLIENT_SECRET": "s"},
+    }
+    tenancy.shared_channel.provider = "microsoft"
+    tenancy.shared_channel.save()
+    response = _start(tenancy, tenancy.admin, tenancy.shared_channel)
+    query = parse_qs(urlparse(response["Location"]).query)
+    assert response["Location"].startswith("https://login.microsoftonline.com/common/oauth2/v2.0/authorize?")
+    # Microsoft takes a single prompt value, and has no access_type: offline_access is a scope there.
+    assert query["prompt"] == ["select_account"] and "access_type" not in query
+    assert "offline_access" in query["scope"][0].split()
+    assert query["login_hint"] == ["support@acme.test"]
+
+
 def test_unconfigured_provider_says_so_and_changes_nothing(tenancy, settings):
     settings.MAIL_PROVIDERS = {**settings.MAIL_PROVIDERS, "gmail": {}}
     response = _start(tenancy, tenancy.admin, tenancy.shared_channel)  # gmail without a client id
