@@ -34,6 +34,15 @@ def test_local_mail_is_offered_and_unconfigured_gmail_is_not(tenancy, settings):
     assert "Gmail" not in body
 
 
+def test_add_channel_offers_how_far_back_to_import_the_setting_first(tenancy, settings):
+    settings.FIRST_IMPORT_DAYS = 30
+    for url in (reverse("personal:add_channel"), reverse("personal:add_imap_channel")):
+        body = tenancy.client_for(tenancy.member).get(url).content.decode()
+        assert "Import mail that arrived in" in body and "Older mail stays at the provider" in body
+        assert '<option value="30" selected>the last 30 days</option>' in body
+        assert '<option value="0">everything' in body
+
+
 def test_oauth_connect_redirects_to_the_provider(tenancy):
     response = tenancy.client_for(tenancy.admin).post(
         reverse("company:add_channel"), {"provider": "local", "workspace": tenancy.workspace.pk, "inbox_name": "Help"}

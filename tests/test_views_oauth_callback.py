@@ -1,8 +1,14 @@
 """The OAuth callback: who may finish a round trip, and what happens when the world changed meanwhile."""
 
+from datetime import timedelta
+from urllib.parse import parse_qs, urlparse
+
+import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from channels_app.models import Channel
+from tests.test_provider_identity import _token
 from tests.test_provider_recorded import _start_connect
 
 
@@ -26,3 +32,21 @@ def test_an_outsider_cannot_either(fake, tenancy):
     state = _start_connect(tenancy.client_for(tenancy.admin), "gmail", tenancy.workspace)
     response = tenancy.client_for(tenancy.outsider).get(reverse("oauth_callback"), {"code": "c", "state": state})
     assert response.status_code == 403 and not fake.posts
+
+
+@pytest.mark.parametrize(("chosen", "days"), [("7", 7), ("", 30), ("0", None)])
+def test_an_oauth_channel_imports_the_days_chosen_on_add_channel(fake, tenancy, settings, chosen, days):
+    settings.FIRST_IMPORT_DAYS = 30
+    claims = {"iss": "https://issuer.test", "aud": "test-client", "sub": "1", "email_verified": True}
+    fake.answer = _token(fake, "https://mail.google.com/ openid email", email="new@gmail.test", **claims)
+    client = tenancy.client_for(tenancy.admin)
+    form = {"provider": "gmail", "workspace": tenancy.workspace.pk, "import_days": chosen}
+    state = parse_qs(urlparse(client.post(reverse("company:add_channel"), form)["Location"]).query)["state"][0]
+    before = timezone.now()
+    client.get(reverse("oauth_callback"), {"code": "code-1", "state": state})
+    after = timezone.now()
+    since = Channel.objects.get(address="new@gmail.test").import_since
+    if days is None:
+        assert since is None, "everything"
+    else:
+        assert before - timedelta(days=days) <= since <= after - timedelta(days=days)
