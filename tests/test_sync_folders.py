@@ -193,6 +193,31 @@ def test_a_crashed_workers_lease_is_taken_over_within_a_minute(connected, local_
     assert "imported 1" in _sync(channel)
 
 
+def test_a_long_import_renews_its_lease_between_batches(connected, local_provider, settings, monkeypatch):
+    channel, mailbox = connected
+    settings.SYNC_BATCH_SIZE = 1
+    _deliver(local_provider, mailbox, [f"Batch {i}" for i in range(4)])
+    from channels_app.services import sync
+
+    real, found, left = sync._store_batch, [], []
+
+    def store(channel_arg, folder, rows, **kwargs):
+        if rows:
+            # As if the lease were nearly spent by now: only a renewal after this batch moves it on.
+            found.append(Channel.objects.get(pk=channel.pk).lease_until)
+            left.append(timezone.now() + timedelta(seconds=1))
+            Channel.objects.filter(pk=channel.pk).update(lease_until=left[-1])
+        return real(channel_arg, folder, rows, **kwargs)
+
+    monkeypatch.setattr(sync, "_store_batch", store)
+    assert "imported 4" in _sync(channel)
+    assert len(found) == 4
+    # Each batch found the lease renewed, for CHANNEL_LEASE_SECONDS, after the one before it.
+    lease = timedelta(seconds=settings.CHANNEL_LEASE_SECONDS)
+    for renewed, nearly_spent in zip(found[1:], left, strict=False):
+        assert renewed >= nearly_spent + lease - timedelta(seconds=1)
+
+
 def test_a_sync_that_recovers_a_channel_by_itself_counts_the_missed_mail_in_the_receipt(
     tenancy, make_mailbox, local_provider, django_capture_on_commit_callbacks
 ):
