@@ -1,7 +1,7 @@
 """Reads about push health, for the scheduled poll and the Overview tab (no writes here).
 
 A Gmail channel's push is healthy while its watch has not lapsed and has not been reported silent
-(services/gmail_push.py): such a channel is polled only every PUSH_POLL_INTERVAL_SECONDS as a safety
+(services/push_silence.py): such a channel is polled only every PUSH_POLL_INTERVAL_SECONDS as a safety
 net, the others at every sync pass.
 """
 

@@ -200,7 +200,8 @@ if MAIL_PROVIDERS["gmail"].get("PUSH_VERIFY") == "emulator" and not (DEBUG or TE
 # A channel whose push is healthy (a held IDLE, a Gmail watch, a live Graph subscription) is still polled,
 # this often, as a safety net.
 PUSH_POLL_INTERVAL_SECONDS = env_int("PUSH_POLL_INTERVAL_SECONDS", 600, minimum=60)
-# A watch from which no push came for this long while polls found new mail is reported to staff.
+# A Gmail watch or Graph subscription that announced nothing for this long while polls found new mail
+# is reported to staff (services/push_silence.py).
 PUSH_SILENCE_MINUTES = env_int("PUSH_SILENCE_MINUTES", 60, minimum=1)
 OAUTH_HTTP_TIMEOUT_SECONDS = env_int("OAUTH_HTTP_TIMEOUT_SECONDS", 15, minimum=1)
 # allauth's requests to a company's identity provider (discovery, token, userinfo, keys) wait as long.

@@ -15,11 +15,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from channels_app import crypto
-from channels_app.models import Channel, ChannelStatus, GraphSubscription, Message, NotificationKind
+from channels_app.models import Channel, ChannelStatus, GraphSubscription, Message, Notification, NotificationKind
 from channels_app.services import graph_push
 from channels_app.services.credentials import channel_credentials
 from channels_app.services.lease import channel_lease
-from channels_app.tasks import push_sync_channel, renew_subscription_channel, subscribe_channel
+from channels_app.tasks import (
+    channels_to_sync,
+    push_sync_channel,
+    renew_subscription_channel,
+    subscribe_channel,
+    sync_channel,
+)
 from localprovider import control, maildir
 from tests.provider_fixtures import oauth_round_trip
 
@@ -136,6 +142,32 @@ def test_lifecycle_missed_runs_a_full_sync(subscribed, local_provider):
     assert _stored(channel, "Lost") == 0
     assert control.graph_lifecycle(local_provider, channel.address, "missed") == [202]
     assert _stored(channel, "Lost") == 1
+
+
+def test_a_subscription_that_stops_notifying_is_reported_once_and_the_next_notification_clears_it(
+    subscribed, local_provider, people
+):
+    channel = subscribed()
+    push_sync_channel(channel.pk)
+    GraphSubscription.objects.filter(channel=channel).update(created_at=timezone.now() - timezone.timedelta(hours=5))
+    # Delivered 20 minutes ago without a notification (Graph stopped sending them): the poll finds it.
+    unannounced = control.make_message(recipient=channel.address, subject="Unannounced")
+    maildir.deliver(
+        local_provider, channel.address, [unannounced], arrived=timezone.now() - timezone.timedelta(minutes=20)
+    )
+    sync_channel(channel.pk, respect_backoff=False)
+    sync_channel(channel.pk, respect_backoff=False)
+    told = Notification.objects.filter(channel=channel, kind=NotificationKind.PUSH_SILENT)
+    assert {n.recipient.email for n in told} == people["staff"] and _stored(channel, "Unannounced") == 1
+    assert not graph_push.graph_push_healthy(channel)
+    Channel.objects.filter(pk=channel.pk).update(last_synced_at=timezone.now())
+    assert channel in channels_to_sync()  # at the normal interval, as a channel without push
+    control.append_messages(
+        local_provider, channel.address, [control.make_message(recipient=channel.address, subject="Announced")]
+    )
+    assert _stored(channel, "Announced") == 1
+    assert graph_push.graph_push_healthy(channel)
+    assert not told.filter(resolved_at=None).exists()
 
 
 @pytest.mark.parametrize(

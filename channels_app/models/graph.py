@@ -20,7 +20,11 @@ class GraphSubscription(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(null=True, blank=True)
     renewed_at = models.DateTimeField(null=True, blank=True)
+    # The last change notification (a lifecycle event says nothing about new mail, so it does not count).
     last_notification_at = models.DateTimeField(null=True, blank=True)
+    # Set when polls found Inbox mail no notification had announced for a long time, and staff were told;
+    # the next change notification clears it (services/push_silence.py).
+    silent_reported_at = models.DateTimeField(null=True, blank=True)
     # Since when the channel's grant lacks consent for Graph (made before we asked for it): it is polled
     # until a reauthorization asks again.
     needs_consent_since = models.DateTimeField(null=True, blank=True)

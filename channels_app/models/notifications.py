@@ -19,7 +19,8 @@ class NotificationKind(models.TextChoices):
     # What became of a reauthorization link someone sent (services/reauth_links.py).
     LINK_USED = "link_used", "Reauthorized through a link"
     LINK_REFUSED = "link_refused", "Reauthorization link refused"
-    # A Gmail watch stopped announcing new mail that polls then found (services/gmail_push.py): staff only.
+    # A Gmail watch or Graph subscription stopped announcing new mail that polls then found
+    # (services/push_silence.py): staff only.
     PUSH_SILENT = "push_silent", "Push notifications silent"
 
 

@@ -10,31 +10,36 @@
   push and a poll that race neither lose nor double a message); a history id Gmail no longer holds
   (404) means the same sync without a shortcut, never a gap; a push announcing only other changes
   (labels, reads) costs no login.
-- `poll_found_mail` (the scheduled poll) notices a watch that lets mail arrive unannounced.
+- `poll_found_mail` (the scheduled poll) notices a watch that lets mail arrive unannounced, by the rule
+  Graph's subscriptions share (services/push_silence.py).
 """
 
 import enum
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from channels_app.models import Channel, ChannelStatus, GmailWatch, Message, NotificationKind
+from channels_app.models import Channel, ChannelStatus, GmailWatch
 from channels_app.providers import Credentials, ProviderFailure, get_provider
 from channels_app.providers.gmail.api import HistoryTooOld
 from channels_app.providers.gmail.provider import GmailProvider
 from channels_app.services.mailbox import with_fresh_credentials
-from channels_app.services.notifications import notify_problem, resolve_problems, staff_recipients
+from channels_app.services.push_silence import PushPath, push_silence_check, push_silence_clear
 
 logger = logging.getLogger(__name__)
-# Pub/Sub delivers within seconds; mail younger than this may still have its push on the way.
-PUSH_IN_FLIGHT = timedelta(minutes=2)
+
+# What staff are told when the watch goes silent (services/push_silence.py).
+GMAIL_PUSH = PushPath(
+    announcement="Gmail push",
+    notifications="Gmail push notifications",
+    advice="check the Pub/Sub push subscription of GMAIL_PUBSUB_TOPIC and its endpoint",
+)
 
 
 def gmail_provider(channel: Channel) -> GmailProvider | None:
@@ -87,12 +92,8 @@ def push_received(*, address: str, history_id: int) -> PushOutcome:
     for watch in watches:
         if gmail_provider(watch.channel) is None:
             continue
-        with transaction.atomic():
-            GmailWatch.objects.filter(pk=watch.pk).update(
-                last_push_at=now, pushes=F("pushes") + 1, silent_reported_at=None
-            )
-            if watch.silent_reported_at is not None:
-                resolve_problems(channel=watch.channel, kinds=(NotificationKind.PUSH_SILENT,))
+        GmailWatch.objects.filter(pk=watch.pk).update(last_push_at=now, pushes=F("pushes") + 1)
+        push_silence_clear(GmailWatch.objects.filter(pk=watch.pk), path=GMAIL_PUSH)
         channel_id = watch.channel_id
         transaction.on_commit(
             lambda channel_id=channel_id: async_task(  # type: ignore[misc]
@@ -131,32 +132,13 @@ def push_import(channel: Channel, history_id: int, *, sync: Callable[[Channel], 
 
 
 def poll_found_mail(channel: Channel, *, imported_since: datetime) -> None:
-    """A scheduled poll imported mail: if no push came from the watch for PUSH_SILENCE_MINUTES, the watch
-    lets mail arrive unannounced (topic or subscription deleted, endpoint moved): tell staff, once."""
-    found = Message.objects.filter(channel=channel, imported_at__gte=imported_since)
-    if gmail_provider(channel) is None or not found.exists():
+    """A scheduled poll imported mail: if the watch let it arrive unannounced, tell staff, once."""
+    if gmail_provider(channel) is None:
         return
-    now = timezone.now()
-    quiet = timedelta(minutes=settings.PUSH_SILENCE_MINUTES)
-    with transaction.atomic():
-        watch = GmailWatch.objects.select_for_update().filter(channel=channel).first()
-        if watch is None or watch.silent_reported_at is not None:
-            return
-        quiet_since = watch.last_push_at or watch.created_at
-        # Mail that arrived after the last push, long enough ago that its own push would have come by now.
-        unannounced = found.filter(internal_date__gt=quiet_since, internal_date__lt=now - PUSH_IN_FLIGHT)
-        if now - quiet_since < quiet or not unannounced.exists():
-            return
-        GmailWatch.objects.filter(pk=watch.pk).update(silent_reported_at=now)
-        since, count = f"since {quiet_since:%Y-%m-%d %H:%M} UTC", unannounced.count()
-        logger.warning("Gmail watch of channel %s silent %s while polls found mail", channel.pk, since)
-        notify_problem(
-            channel=channel,
-            kind=NotificationKind.PUSH_SILENT,
-            recipients=staff_recipients(),
-            text=(
-                f"No Gmail push for {channel.address} {since}, yet polling found {count} new message(s): check "
-                "the Pub/Sub push subscription of GMAIL_PUBSUB_TOPIC and its endpoint. Mail still arrives by "
-                "polling every minute."
-            ),
-        )
+    push_silence_check(
+        channel,
+        rows=GmailWatch.objects.filter(channel=channel),
+        quiet_since=lambda watch: watch.last_push_at or watch.created_at,
+        path=GMAIL_PUSH,
+        imported_since=imported_since,
+    )

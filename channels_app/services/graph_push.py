@@ -9,6 +9,9 @@ notifications and lifecycle events make us do.
 - Lifecycle events (https://learn.microsoft.com/en-us/graph/change-notifications-lifecycle-events):
   `reauthorizationRequired` → POST /subscriptions/{id}/reauthorize; `subscriptionRemoved` → create it
   again; `missed` → a full incremental sync (the notifications themselves are lost).
+- A subscription that lets Inbox mail arrive unannounced (the scheduled poll finds it) is reported to
+  staff once and polled every pass until a notification arrives again (`poll_found_mail`, by the rule
+  Gmail's watch shares: services/push_silence.py).
 """
 
 import hashlib
@@ -21,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -32,6 +35,7 @@ from channels_app.providers import AuthFailure, get_provider
 from channels_app.providers.microsoft import graph
 from channels_app.providers.microsoft.errors import SubscriptionGone
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
+from channels_app.services.push_silence import PushPath, push_silence_check, push_silence_clear
 
 logger = logging.getLogger(__name__)
 
@@ -76,14 +80,19 @@ def graph_push_wanted(channel: Channel) -> bool:
     return settings.GRAPH_NOTIFICATIONS and channel.provider == "microsoft" and not channel.delegate_address
 
 
-def live_subscriptions(now: datetime | None = None) -> QuerySet[GraphSubscription]:
-    """The subscriptions through which new mail arrives now: a channel with one is polled only as a safety
-    net (tasks.channels_to_sync)."""
+def _subscribed(now: datetime | None = None) -> QuerySet[GraphSubscription]:
+    """The subscriptions Graph holds for us now, silent or not: the renewal pass keeps these."""
     if not settings.GRAPH_NOTIFICATIONS:
         return GraphSubscription.objects.none()
     return GraphSubscription.objects.filter(
         channel__provider="microsoft", channel__delegate_address="", expires_at__gt=now or timezone.now()
     ).exclude(subscription_id="")
+
+
+def live_subscriptions(now: datetime | None = None) -> QuerySet[GraphSubscription]:
+    """The subscriptions through which new mail arrives now (not reported silent): a channel with one is
+    polled only as a safety net (tasks.channels_to_sync)."""
+    return _subscribed(now).filter(silent_reported_at__isnull=True)
 
 
 def graph_push_healthy(channel: Channel, now: datetime | None = None) -> bool:
@@ -92,14 +101,15 @@ def graph_push_healthy(channel: Channel, now: datetime | None = None) -> bool:
 
 
 def channels_without_subscription() -> list[int]:
-    """Active Microsoft channels that should have a subscription and have none live: the renewal pass
-    creates theirs (after a connect whose first attempt failed, a removal, an expiry)."""
+    """Active Microsoft channels that should have a subscription and Graph holds none: the renewal pass
+    creates theirs (after a connect whose first attempt failed, a removal, an expiry). A silent one is
+    kept: it is renewed as usual, and a notification through it makes it healthy again."""
     if not settings.GRAPH_NOTIFICATIONS:
         return []
     waiting = GraphSubscription.objects.exclude(needs_consent_since=None)
     return list(
         Channel.objects.filter(provider="microsoft", status=ChannelStatus.ACTIVE, delegate_address="")
-        .exclude(pk__in=live_subscriptions().values("channel_id"))
+        .exclude(pk__in=_subscribed().values("channel_id"))
         .exclude(pk__in=waiting.values("channel_id"))
         .values_list("pk", flat=True)
     )
@@ -287,7 +297,10 @@ def notifications_receive(payload: Any, *, lifecycle: bool) -> ReceiveOutcome:
             outcome.channel_ids.add(sub.channel_id)
     if outcome.ignored:
         logger.info("Ignored %s Graph notification item(s) of no subscription of ours", outcome.ignored)
-    GraphSubscription.objects.filter(pk__in=seen).update(last_notification_at=timezone.now())
+    if not lifecycle:
+        notified = GraphSubscription.objects.filter(pk__in=seen)
+        notified.update(last_notification_at=timezone.now())
+        push_silence_clear(notified, path=_graph_path())
     for channel_id in sorted(outcome.channel_ids):
         async_task("channels_app.tasks.push_sync_channel", channel_id, task_name=f"push-{channel_id}")
     for channel_id, event in sorted(events):
@@ -296,12 +309,52 @@ def notifications_receive(payload: Any, *, lifecycle: bool) -> ReceiveOutcome:
     return outcome
 
 
+# --- noticing silence ----------------------------------------------------------------------------
+
+
+def _graph_path() -> PushPath:
+    """What staff are told when a subscription goes silent (services/push_silence.py)."""
+    return PushPath(
+        announcement="Microsoft Graph notification",
+        notifications="Microsoft Graph notifications",
+        advice=f"check that Graph reaches our notification URL {_urls()[0]} (SITE_URL)",
+        # We subscribe to the Inbox only (graph.INBOX_RESOURCE): mail a rule files elsewhere is never announced.
+        announces=Q(folder__name__iexact="INBOX"),
+    )
+
+
+def _quiet_since(sub: GraphSubscription) -> datetime | None:
+    # A subscription made after the last notification (subscriptionRemoved, an expiry) starts its own clock.
+    return max((t for t in (sub.last_notification_at, sub.created_at) if t is not None), default=None)
+
+
+def poll_found_mail(channel: Channel, *, imported_since: datetime) -> None:
+    """A scheduled poll imported mail: if the channel's subscription let Inbox mail arrive unannounced,
+    tell staff, once, and poll the channel every pass until a notification arrives again."""
+    if not graph_push_wanted(channel):
+        return
+    push_silence_check(
+        channel,
+        rows=_subscribed().filter(channel=channel),
+        quiet_since=_quiet_since,
+        path=_graph_path(),
+        imported_since=imported_since,
+    )
+
+
 @dataclass(frozen=True)
 class GraphSummary:
     """How a Microsoft channel's Graph notifications stand, for its Overview tab."""
 
-    renews_at: datetime | None  # None: no live subscription now
+    renews_at: datetime | None  # None: Graph holds no subscription for us now
     needs_consent: bool
+    # Reported silent (services/push_silence.py): polled every pass until a notification arrives.
+    silent: bool
+    last_notification_at: datetime | None
+
+    @property
+    def healthy(self) -> bool:
+        return self.renews_at is not None and not self.silent
 
 
 def graph_summary(channel: Channel) -> GraphSummary | None:
@@ -314,4 +367,9 @@ def graph_summary(channel: Channel) -> GraphSummary | None:
         # The provider's renewal interval after the last renewal, and never after it expires.
         last = sub.renewed_at or sub.created_at or timezone.now()
         renews_at = min(last + timedelta(hours=get_provider("microsoft").renewal_after_hours), sub.expires_at)
-    return GraphSummary(renews_at=renews_at, needs_consent=sub.needs_consent_since is not None)
+    return GraphSummary(
+        renews_at=renews_at,
+        needs_consent=sub.needs_consent_since is not None,
+        silent=sub.silent_reported_at is not None,
+        last_notification_at=sub.last_notification_at,
+    )

@@ -103,8 +103,8 @@ def problem_text(channel: Channel, kind: str) -> str:
         return f"The channel {channel.address} cannot be reached; we keep trying and will tell you when it is back."
     if kind == NotificationKind.CRASH:
         return f"Internal error on the channel {channel.address}"
-    if kind == NotificationKind.PUSH_SILENT:
-        return f"Gmail push notifications for {channel.address} stopped arriving"
+    if kind == NotificationKind.PUSH_SILENT:  # services/push_silence.py names the provider's push instead
+        return f"Push notifications for {channel.address} stopped arriving"
     return (
         f"The channel {channel.address} cannot sync because this app's {channel.get_provider_display()} "
         "settings need fixing by staff. Nobody needs to reauthorize."
@@ -129,19 +129,19 @@ def _notify(
 
 
 def notify_problem(
-    *, channel: Channel, kind: str, recipients: Iterable[User], detail: str = "", text: str = ""
+    *, channel: Channel, kind: str, recipients: Iterable[User], detail: str = "", text: str = "", subject: str = ""
 ) -> list[Notification]:
     """Open an incident for each recipient not already told; must run inside the status change's transaction.
 
-    The pop-up says `text` (by default the kind's usual sentence, which is also the email's subject);
-    `detail` follows it in the email.
+    The email's subject is `subject`, by default the kind's usual sentence; the pop-up says `text` (by
+    default the subject); `detail` follows it in the email.
     """
     already = set(
         Notification.objects.filter(channel=channel, kind=kind, resolved_at__isnull=True).values_list(
             "recipient_id", flat=True
         )
     )
-    subject = problem_text(channel, kind)
+    subject = subject or problem_text(channel, kind)
     text = text or subject
     body = f"{text}\n\n{detail}\n\nOpen the channel's settings: {settings_link(channel)}\n".replace("\n\n\n", "\n\n")
     return [

@@ -57,10 +57,12 @@ def sync(channel: Channel) -> str:
 
 
 def poll(channel: Channel) -> str:
-    """The scheduled sync: as `sync`, and mail it finds tells whether a push watch went silent."""
+    """The scheduled sync: as `sync`, and mail it finds tells whether a Gmail watch or a Graph
+    subscription went silent (services/push_silence.py)."""
     started = timezone.now()
     done = sync(channel)
     poll_found_mail(channel, imported_since=started)
+    graph_push.poll_found_mail(channel, imported_since=started)
     return done
 
 

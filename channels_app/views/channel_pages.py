@@ -39,7 +39,7 @@ def overview(request: AuthedRequest, channel_id: int, support_form: SupportReque
     context["receipt"] = latest_receipt(channel)
     graph = context["graph"] = graph_summary(channel)
     gmail = context["gmail_push"] = push_summary(channel)
-    push_on = bool(graph and graph.renews_at) or bool(gmail and gmail.healthy)
+    push_on = bool(graph and graph.healthy) or bool(gmail and gmail.healthy)
     context["delivery"] = mail_delivery(channel, pushed=push_on)
     return render(request, "channels_app/channel/overview.html", context)
 
