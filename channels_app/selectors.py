@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import F, Q, QuerySet
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from channels_app.models import (
     PROBLEM_KINDS,
@@ -204,6 +206,20 @@ def mail_delivery(channel: Channel, now: datetime | None = None, *, pushed: bool
             poll_minutes=settings.PUSH_POLL_INTERVAL_SECONDS // 60,
         )
     return MailDelivery(by_idle=False, poll_minutes=settings.SYNC_INTERVAL_MINUTES)
+
+
+def first_import_scope(channel: Channel) -> str:
+    """How far back the channel's first import reached, as a phrase for a sentence: what Add channel
+    offered (FIRST_IMPORT_DAYS or the days chosen, fixed as `import_since` when the channel was created;
+    none: the whole mailbox), said on the Overview and when connecting."""
+    if channel.import_since is None:
+        return "all mail in the mailbox"
+    days = round((channel.created_at - channel.import_since) / timedelta(days=1))
+    since = date_format(timezone.localtime(channel.import_since), "M j, Y")
+    return (
+        f"mail that arrived since {since} ({days} day{pluralize(days)} before connecting); "
+        "older mail stays at the provider"
+    )
 
 
 def email_domain(email: str) -> str:

@@ -9,9 +9,8 @@ import sys
 from typing import NoReturn
 
 from localprovider import control, graph
+from localprovider.personas import ANSWER_SURFACES as SURFACES
 from localprovider.personas import PERSONAS
-
-SURFACES: tuple[control.AnswerSurface, ...] = ("token", "imap", "graph", "watch")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -104,7 +103,7 @@ def _run(args: argparse.Namespace, instance: control.Instance) -> int:
     elif args.command == "answers":
         for surface in SURFACES:
             for name, source in control.recorded_answers(args.persona, surface).items():
-                print(f"{surface:5}  {name:36}  {source}")
+                print(f"{surface:9}  {name:36}  {source}")
     elif args.command == "append":
         messages = (control.make_message(sender=args.sender, recipient=args.email) for _ in range(args.count))
         count = control.append_messages(instance, args.email, messages)

@@ -43,10 +43,14 @@ def parse_page(html: str) -> PageForms:
     return forms
 
 
-def sign_in(browser: requests.Session, page: requests.Response, email: str, password: str) -> requests.Response:
-    """Submit the sign-in page; returns the page it leads to (the consent page during a round trip)."""
+def sign_in(
+    browser: requests.Session, page: requests.Response, email: str, password: str, *, follow: bool = True
+) -> requests.Response:
+    """Submit the sign-in page; returns the page it leads to (the consent page during a round trip), or
+    with follow=False the redirect to it."""
     fields = parse_page(page.text).inputs
-    return browser.post(urljoin(page.url, "/signin/"), data={**fields, "email": email, "password": password})
+    data = {**fields, "email": email, "password": password}
+    return browser.post(urljoin(page.url, "/signin/"), data=data, allow_redirects=follow)
 
 
 def answer_consent(
@@ -81,6 +85,21 @@ def authorize_as(
     if "wants to access your mailbox" not in consent.text:
         raise RuntimeError(f"sign-in as {email} did not reach the consent page")
     return answer_consent(browser, consent, allow=allow, untick=untick)
+
+
+def sent_back_as(authorize_url: str, email: str, password: str) -> str:
+    """The browser part of a round trip the provider ends itself once `email` has signed in, with no
+    consent page (a forced authorize answer: a policy, Conditional Access, ...); returns the URL it sends
+    the person back to, with the error."""
+    browser = requests.Session()
+    page = browser.get(authorize_url)
+    signed_in = sign_in(browser, page, email, password, follow=False)
+    if signed_in.status_code != 302:
+        raise RuntimeError(f"sign-in as {email} answered {signed_in.status_code}, not a redirect")
+    answer = browser.get(urljoin(page.url, signed_in.headers["Location"]), allow_redirects=False)
+    if answer.status_code != 302:
+        raise RuntimeError(f"the authorize endpoint answered {answer.status_code}, not a redirect back")
+    return answer.headers["Location"]
 
 
 def callback_query(callback_url: str) -> dict[str, str]:

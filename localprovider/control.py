@@ -16,7 +16,7 @@ import urllib.request
 from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from localprovider import dovecot, gmail_state, graph, maildir, personas, pubsub
 from localprovider.imap_front import process as imap_front
@@ -37,7 +37,7 @@ LOCAL_PUSH_SERVICE_ACCOUNT = "gmail-push@local-mail.iam.gserviceaccount.test"
 # Where Gmail shows every message once, whatever its labels (special use \All in dovecot.conf).
 GMAIL_ALL_MAIL = "[Gmail]/All Mail"
 
-AnswerSurface = Literal["token", "imap", "graph", "watch"]
+AnswerSurface = personas.AnswerSurface
 
 __all__ = [
     "Instance",
@@ -320,27 +320,23 @@ def set_persona(instance: Instance, email: str, persona: Persona, email_claim: s
         _existing(instance, email),
         persona=persona,
         email_claim=email_claim,
-        token_answer=None,
-        imap_answer=None,
-        graph_answer=None,
-        watch_answer=None,
+        **personas.NOTHING_FORCED,
     )
 
 
 def force_answer(instance: Instance, email: str, surface: AnswerSurface, name: str | None) -> MailboxState:
-    """Makes the mailbox answer on `surface` ("token": its code exchanges and refreshes; "imap": its logins;
-    "graph": Graph subscription create, renew and reauthorize; "watch": Gmail's users.watch and users.stop)
-    with the persona's recorded answer `name` until cleared (name None)."""
-    if surface not in ("token", "imap", "graph", "watch"):
-        raise LocalProviderError(f"no surface {surface!r}; token, imap, graph or watch")
+    """Makes the mailbox answer on `surface` ("token": its code exchanges and refreshes; "authorize": the
+    authorize endpoint, once the person has signed in, sends them back with a recorded error; "imap": its
+    logins; "graph": Graph subscription create, renew and reauthorize; "watch": Gmail's users.watch and
+    users.stop) with the persona's recorded answer `name` until cleared (name None)."""
+    if surface not in personas.ANSWER_SURFACES:
+        raise LocalProviderError(f"no surface {surface!r}; one of {', '.join(personas.ANSWER_SURFACES)}")
     return _write_state(instance, _existing(instance, email), **{f"{surface}_answer": name})
 
 
 def clear_answers(instance: Instance, email: str) -> MailboxState:
     """The mailbox answers normally again on every surface."""
-    return _write_state(
-        instance, _existing(instance, email), token_answer=None, imap_answer=None, graph_answer=None, watch_answer=None
-    )
+    return _write_state(instance, _existing(instance, email), **personas.NOTHING_FORCED)
 
 
 def mailbox_state(instance: Instance, email: str) -> MailboxState:

@@ -1,10 +1,11 @@
 """Personas: which real provider a Local mail mailbox imitates, and which recorded answer it gives now.
 
 A mailbox's persona (`plain`, `google` or `microsoft`) decides how the token endpoint, the ID token
-and the IMAP server word their answers; a forced answer (`token_answer`, `imap_answer`) makes the
-mailbox answer with one recorded body until it is cleared. The bodies themselves are the main app's
-recorded provider answers (`channels_app/providers/<kind>/recorded.json`): one documented source of
-truth for both the stand-in and the contract suite, each entry naming its public source.
+and the IMAP server word their answers; a forced answer (`token_answer`, `authorize_answer`,
+`imap_answer`, ...) makes the mailbox answer with one recorded body until it is cleared. The bodies
+themselves are the main app's recorded provider answers (`channels_app/providers/<kind>/recorded.json`):
+one documented source of truth for both the stand-in and the contract suite, each entry naming its
+public source.
 
 The state lives in one small JSON file per mailbox under `<instance dir>/personas/`, read on every
 request by the OAuth server and the IMAP front, written atomically by `control`. Plain data, no Django.
@@ -15,13 +16,16 @@ import os
 from dataclasses import asdict, dataclass, replace
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from localprovider.instance import REPO_DIR
 
 Persona = Literal["plain", "google", "microsoft"]
 PERSONAS: tuple[Persona, ...] = ("plain", "google", "microsoft")
 Surface = Literal["token", "authorize", "imap", "graph", "watch", "history"]
+# The surfaces a mailbox can be made to answer on with a recorded answer (`<surface>_answer` below).
+AnswerSurface = Literal["token", "authorize", "imap", "graph", "watch"]
+ANSWER_SURFACES: tuple[AnswerSurface, ...] = get_args(AnswerSurface)
 
 # Which main-app provider package records the answers each persona reproduces.
 _RECORDED_KIND = {"google": "gmail", "microsoft": "microsoft", "plain": "imap"}
@@ -33,6 +37,9 @@ class MailboxState:
     # Microsoft's `email` claim can differ from the sign-in name (it is mutable); None: same as the address.
     email_claim: str | None = None
     token_answer: str | None = None
+    # The authorize endpoint sends the person back with this recorded error once they have signed in
+    # (an administrator's policy, Conditional Access, admin consent required, ...): views.ConsentView.
+    authorize_answer: str | None = None
     imap_answer: str | None = None
     # Accounts with Full Access to this mailbox (an Exchange shared mailbox's delegates): each may open it
     # with its own token, naming this address as the XOAUTH2 user (see imap_front/delegation.py).
@@ -44,6 +51,16 @@ class MailboxState:
     consented_scopes: str | None = None
     # Gmail's users.watch and users.stop (gmail_api.py) answer with this recorded answer while it is set.
     watch_answer: str | None = None
+
+
+# Every surface answering normally again (a new persona, or "clear").
+NOTHING_FORCED: dict[str, None] = {f"{surface}_answer": None for surface in ANSWER_SURFACES}
+
+
+def forced_answer(state: MailboxState, surface: AnswerSurface) -> str | None:
+    """The recorded answer the mailbox gives on `surface` now; None: it answers normally."""
+    name: str | None = getattr(state, f"{surface}_answer")
+    return name
 
 
 def _path(instance_dir: Path, email: str) -> Path:
@@ -69,14 +86,10 @@ def write_state(instance_dir: Path, email: str, **changes: Any) -> MailboxState:
     state = replace(read_state(instance_dir, email), **changes)
     if state.persona not in PERSONAS:
         raise ValueError(f"unknown persona {state.persona!r}; one of {', '.join(PERSONAS)}")
-    for surface, name in (
-        ("token", state.token_answer),
-        ("imap", state.imap_answer),
-        ("graph", state.graph_answer),
-        ("watch", state.watch_answer),
-    ):
-        if name is not None and name not in recorded(state.persona, surface):  # type: ignore[arg-type]
-            known = ", ".join(recorded(state.persona, surface)) or "none"  # type: ignore[arg-type]
+    for surface in ANSWER_SURFACES:
+        name = forced_answer(state, surface)
+        if name is not None and name not in recorded(state.persona, surface):
+            known = ", ".join(recorded(state.persona, surface)) or "none"
             raise ValueError(f"the {state.persona} persona has no recorded {surface} answer {name!r} (known: {known})")
     path = _path(instance_dir, email)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,6 @@
 """Pages of the local provider: sign-in, consent, userinfo and a health check for `control.start`."""
 
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django import forms
@@ -11,10 +12,12 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.decorators.http import require_GET
+from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.models import get_application_model
 from oauth2_provider.oauth2_backends import get_oauthlib_core
 from oauth2_provider.views import AuthorizationView
 
-from localprovider import scopes
+from localprovider import personas, scopes
 from localprovider.personas import Persona
 from localprovider.validator import mailbox_state
 
@@ -78,7 +81,32 @@ class ConsentView(AuthorizationView):
         if "approval_prompt" in request.GET:
             request.GET = request.GET.copy()  # type: ignore[assignment]
             del request.GET["approval_prompt"]  # type: ignore[misc]
+        state = mailbox_state(request.user.get_username())
+        if (name := state.authorize_answer) is not None:
+            return self._recorded_error(request, personas.recorded(state.persona, "authorize")[name])
         return super().get(request, *args, **kwargs)
+
+    def _recorded_error(self, request: HttpRequest, entry: dict[str, Any]) -> HttpResponse:
+        """The person signed in, and the provider refuses (policy, Conditional Access, admin consent
+        required, ...): back to the client's redirect URI with the recorded error in the query, as
+        Google does ("Handling the OAuth 2.0 server response",
+        https://developers.google.com/identity/protocols/oauth2/web-server#handlingresponse) and Microsoft
+        (the auth code flow's "Error response",
+        https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow#error-response),
+        the request's `state` added (RFC 6749 section 4.1.2.1). The query is the entry's (recorded.json,
+        whose `source` names where each was documented). Only after DOT has checked the client and its
+        redirect URI: an unregistered one gets DOT's error page, never a redirect (section 4.1.2.1 again)."""
+        try:
+            _scopes, credentials = self.validate_authorization_request(request)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application=None)
+        query = dict(entry["query"])
+        if credentials.get("state"):
+            query["state"] = credentials["state"]
+        redirect_uri = credentials["redirect_uri"]
+        separator = "&" if "?" in redirect_uri else "?"
+        application = get_application_model().objects.get(client_id=credentials["client_id"])
+        return self.redirect(f"{redirect_uri}{separator}{urlencode(query)}", application)
 
     def get_context_data(self, **kwargs: object) -> dict[str, object]:
         context = super().get_context_data(**kwargs)

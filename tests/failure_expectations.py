@@ -75,3 +75,16 @@ def assert_meaning(channel: Channel, expect: dict[str, Any], people: dict[str, s
     # Whoever is told gets one email each, and no email ever carries a token.
     assert len(mail.outbox) == Notification.objects.count()
     assert not any("refresh-1" in m.body or "expired-access" in m.body for m in mail.outbox)
+
+
+def assert_authorize_meaning(text: str, expect: dict[str, Any]) -> None:
+    """A redirect back with an error, on the page the person lands on: what happened and that nothing
+    changed. It is told to the person who signed in, and alerts nobody."""
+    assert "Nothing was changed" in text
+    if expect["kind"] == "declined":
+        assert "You declined access" in text
+    elif expect["kind"] == "policy":
+        assert "Reauthorizing will not help: ask your IT administrator to" in text
+    elif expect["kind"] == "configuration":
+        assert "needs fixing by our staff" in text and expect["code"] in text
+    assert not Notification.objects.exists() and not mail.outbox

@@ -68,11 +68,18 @@ def make_mailbox(local_provider: control.Instance) -> Callable[..., Mailbox]:
     return make
 
 
-def oauth_round_trip(client: Client, start_url: str, mailbox: Mailbox, *, allow: bool = True, data=None):
-    """Start at our app, sign in and consent at the provider as `mailbox`, come back to our callback."""
+def oauth_round_trip(
+    client: Client, start_url: str, mailbox: Mailbox, *, allow: bool = True, data=None, consent: bool = True
+):
+    """Start at our app, sign in and consent at the provider as `mailbox`, come back to our callback.
+    consent=False: the provider sends the person back once signed in, without a consent page (a forced
+    authorize answer)."""
     start = client.post(start_url, data or {})
     assert start.status_code == 302, start
-    callback = browser.authorize_as(start["Location"], mailbox.address, mailbox.password, allow=allow)
+    if consent:
+        callback = browser.authorize_as(start["Location"], mailbox.address, mailbox.password, allow=allow)
+    else:
+        callback = browser.sent_back_as(start["Location"], mailbox.address, mailbox.password)
     path = reverse("oauth_callback")
     assert callback.split("?")[0].endswith(path), callback
     return client.get(path, browser.callback_query(callback))

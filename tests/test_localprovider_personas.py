@@ -65,20 +65,26 @@ def mailbox(provider: control.Instance) -> Callable[..., str]:
     return make
 
 
-def _code(email: str, scope: str, *, untick: tuple[str, ...] = ()) -> tuple[str, str]:
-    """Sign in and consent as `email`; returns the authorization code and its PKCE verifier."""
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+def _authorize_url(scope: str, *, challenge: str = "x" * 43, **extra: str) -> str:
+    """An authorization request of the main app's shape (code flow, PKCE) to this instance."""
     query = {
         "response_type": "code",
         "client_id": INSTANCE.client_id,
         "redirect_uri": REDIRECT_URI,
         "scope": scope,
-        "state": "s",
         "code_challenge": challenge,
         "code_challenge_method": "S256",
+        **extra,
     }
-    callback = browser.authorize_as(f"{INSTANCE.authorize_url}?{urlencode(query)}", email, PASSWORD, untick=untick)
+    return f"{INSTANCE.authorize_url}?{urlencode(query)}"
+
+
+def _code(email: str, scope: str, *, untick: tuple[str, ...] = ()) -> tuple[str, str]:
+    """Sign in and consent as `email`; returns the authorization code and its PKCE verifier."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    url = _authorize_url(scope, challenge=challenge, state="s")
+    callback = browser.authorize_as(url, email, PASSWORD, untick=untick)
     return browser.callback_query(callback)["code"], verifier
 
 
@@ -253,17 +259,28 @@ def test_only_google_offers_checkboxes(mailbox: Callable[..., str]) -> None:
             browser.answer_consent(requests.Session(), page, untick=(GMAIL,))
 
 
-def _consent_page(email: str, scope: str) -> requests.Response:
-    query = {
-        "response_type": "code",
-        "client_id": INSTANCE.client_id,
-        "redirect_uri": REDIRECT_URI,
-        "scope": scope,
-        "code_challenge": "x" * 43,
-        "code_challenge_method": "S256",
-    }
+def _consent_page(email: str, scope: str, **extra: str) -> requests.Response:
     session = requests.Session()
-    return browser.sign_in(session, session.get(f"{INSTANCE.authorize_url}?{urlencode(query)}"), email, PASSWORD)
+    return browser.sign_in(session, session.get(_authorize_url(scope, **extra)), email, PASSWORD)
+
+
+@pytest.mark.parametrize("persona", ["google", "microsoft"])
+def test_every_recorded_authorize_answer_sends_the_person_back_with_its_error_until_cleared(
+    mailbox: Callable[..., str], persona: Persona
+) -> None:
+    email = mailbox(persona)
+    entries = personas.recorded(persona, "authorize")
+    assert entries
+    for name, entry in entries.items():
+        control.force_answer(INSTANCE, email, "authorize", name)
+        back = browser.sent_back_as(_authorize_url(REQUESTED[persona], state="st-1"), email, PASSWORD)
+        assert back.split("?")[0] == REDIRECT_URI, name
+        assert browser.callback_query(back) == {**entry["query"], "state": "st-1"}, name
+    # A redirect URI the client did not register is never sent anything: DOT's error page instead.
+    stray = _consent_page(email, REQUESTED[persona], redirect_uri="http://127.0.0.1:9/elsewhere/")
+    assert stray.status_code == 400 and stray.url.startswith(INSTANCE.base_url)
+    control.clear_answers(INSTANCE, email)
+    assert "wants to access your mailbox" in _consent_page(email, REQUESTED[persona]).text
 
 
 @pytest.mark.parametrize("which", ["access_token", "refresh_token"])
@@ -306,11 +323,17 @@ def test_cli_sets_personas_and_forces_answers(provider: control.Instance) -> Non
     assert _refresh_status_of_forced(email) == 429
     assert _cli("answer", email, "token", "clear").returncode == 0
     assert control.mailbox_state(INSTANCE, email).token_answer is None
+    assert _cli("answer", email, "authorize", "aadsts53003_conditional_access").returncode == 0
+    assert control.mailbox_state(INSTANCE, email).authorize_answer == "aadsts53003_conditional_access"
+    assert _cli("answer", email, "authorize", "clear").returncode == 0
+    assert control.mailbox_state(INSTANCE, email).authorize_answer is None
 
     listed = _cli("answers", "google")
     assert listed.returncode == 0
-    for name, entry in personas.recorded("google", "token").items():
-        assert re.search(rf"^token\s+{name}\s+{re.escape(entry['source'][:40])}", listed.stdout, re.M), name
+    for surface in ("token", "authorize"):
+        for name, entry in personas.recorded("google", surface).items():
+            line = rf"^{surface}\s+{name}\s+{re.escape(entry['source'][:40])}"
+            assert re.search(line, listed.stdout, re.M), name
 
     for args, complaint in (
         (("answer", email, "token", "invalid_grant_revoked"), "no recorded token answer"),  # a Google name

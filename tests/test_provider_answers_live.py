@@ -1,8 +1,9 @@
 """Every recorded answer, given by the real Local mail, through the real sync, connect and reauthorize paths.
 
 Local mail's `google` and `microsoft` personas give each recorded answer on demand (a forced token
-answer at its token endpoint, a forced IMAP answer at its IMAP front); the channel is connected for
-real beforehand. The expectations are the recorded suite's (tests/failure_expectations.py).
+answer at its token endpoint, a forced authorize answer at its authorize endpoint, a forced IMAP answer
+at its IMAP front); the channel is connected for real beforehand. The expectations are the recorded
+suite's (tests/failure_expectations.py).
 """
 
 import pytest
@@ -14,7 +15,7 @@ from channels_app.providers.recorded import recorded_entries
 from channels_app.services.credentials import channel_store_credentials
 from channels_app.tasks import sync_channel
 from localprovider import control
-from tests.failure_expectations import assert_meaning
+from tests.failure_expectations import assert_authorize_meaning, assert_meaning
 from tests.provider_fixtures import expire_access_token, oauth_round_trip
 
 pytestmark = pytest.mark.local_provider
@@ -29,6 +30,7 @@ REAUTH_CASES = [
     for want in ("auth", "configuration", "passing")
 ] + [("microsoft", "aadsts53003_conditional_access")]
 IMAP_CASES = [(kind, name) for kind in ("gmail", "microsoft", "imap") for name in recorded_entries(kind, "imap")]
+AUTHORIZE_CASES = [(kind, name) for kind in ("gmail", "microsoft") for name in recorded_entries(kind, "authorize")]
 
 
 @pytest.fixture
@@ -94,3 +96,28 @@ def test_a_token_answer_during_reauthorization_is_a_message_and_changes_nothing(
     assert "Nothing was changed" in page
     channel.refresh_from_db()
     assert channel.credentials_ciphertext == before and channel.status == ChannelStatus.ACTIVE
+
+
+@pytest.mark.parametrize(("kind", "name"), AUTHORIZE_CASES)
+@pytest.mark.parametrize("purpose", ["connect", "reauthorize"])
+def test_each_authorize_answer_from_local_mail_is_explained_and_changes_nothing(
+    kind, name, purpose, connected, make_mailbox, local_provider, tenancy
+):
+    if purpose == "connect":
+        mailbox = make_mailbox(persona=PERSONA[kind])
+        start, data = reverse("company:add_channel"), {"provider": kind, "workspace": tenancy.workspace.pk}
+    else:
+        channel, mailbox = connected(kind)
+        start, data = reverse("channel_reauthorize", args=[channel.pk]), None
+    before = list(Channel.objects.order_by("pk").values_list("pk", "status", "credentials_ciphertext"))
+    control.force_answer(local_provider, mailbox.address, "authorize", name)
+    client = tenancy.client_for(tenancy.admin)
+    try:
+        response = oauth_round_trip(client, start, mailbox, data=data, consent=False)
+    finally:
+        control.clear_answers(local_provider, mailbox.address)
+    assert response.status_code == 302
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    assert_authorize_meaning(page.content.decode(), recorded_entries(kind, "authorize")[name]["expect"])
+    assert list(Channel.objects.order_by("pk").values_list("pk", "status", "credentials_ciphertext")) == before

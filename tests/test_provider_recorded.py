@@ -22,7 +22,7 @@ from channels_app.services.credentials import channel_store_credentials
 from channels_app.tasks import probe_channel, sync_channel
 from localprovider.imap_front import ImapFront
 from localprovider.personas import MailboxState
-from tests.failure_expectations import assert_meaning
+from tests.failure_expectations import assert_authorize_meaning, assert_meaning
 from tests.provider_fakes import FakeTokenEndpoint
 
 OAUTH_KINDS = ("gmail", "microsoft")
@@ -106,15 +106,7 @@ def test_each_recorded_authorize_error_is_explained_and_changes_nothing(kind, na
     state = _start_connect(client, kind, tenancy.workspace)
     response = client.get(reverse("oauth_callback"), {**entry["query"], "state": state}, follow=True)
     assert response.status_code == 200
-    text = response.content.decode()
-    assert "Nothing was changed" in text
-    expect = entry["expect"]
-    if expect["kind"] == "declined":
-        assert "You declined access" in text
-    elif expect["kind"] == "policy":
-        assert "Reauthorizing will not help: ask your IT administrator to" in text
-    elif expect["kind"] == "configuration":
-        assert "needs fixing by our staff" in text and expect["code"] in text
+    assert_authorize_meaning(response.content.decode(), entry["expect"])
     assert not fake.posts, "no code was exchanged"
 
 

@@ -76,6 +76,38 @@ def test_needs_reauth_is_not_logged_into_on_every_poll_and_never_alerts_twice(
     assert _reload(channel).next_attempt_at > timezone.now() + timedelta(minutes=50)
 
 
+def test_a_blocked_channel_is_not_logged_into_on_every_poll_and_alerts_once_per_incident(
+    tenancy, shared, make_mailbox, connect_local, local_provider, django_capture_on_commit_callbacks
+):
+    _, _, ws_admin = shared
+    mailbox = make_mailbox("blocked", persona="google")
+    channel = connect_local(tenancy.shared_channel, mailbox, "gmail")
+    control.force_answer(local_provider, mailbox.address, "imap", "imap_disabled")  # Gmail's policy refusal
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "policy_failure" in sync_channel(channel.pk)
+        assert "skipped" in probe_channel(channel.pk)  # the slow check is not due yet
+        _allow_next_attempt(channel)
+        assert "policy_failure" in probe_channel(channel.pk)  # the slow check ran: still blocked
+    blocked = Notification.objects.filter(channel=channel, kind=NotificationKind.BLOCKED)
+    assert sorted(blocked.values_list("recipient", flat=True)) == sorted([tenancy.admin.pk, ws_admin.pk])
+    assert len(mail.outbox) == 2
+    assert ChannelEvent.objects.filter(channel=channel, to_status=ChannelStatus.BLOCKED).count() == 1
+    assert _reload(channel).next_attempt_at > timezone.now() + timedelta(minutes=50)
+    # The administrator lifts the block, and later blocks again: a new incident, told again.
+    control.clear_answers(local_provider, mailbox.address)
+    _allow_next_attempt(channel)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "ok" in probe_channel(channel.pk)
+    assert _reload(channel).status == ChannelStatus.ACTIVE
+    control.force_answer(local_provider, mailbox.address, "imap", "imap_disabled")
+    _allow_next_attempt(channel)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "policy_failure" in probe_channel(channel.pk)
+    assert blocked.count() == 4
+    assert blocked.filter(resolved_at__isnull=True).count() == 2
+    control.clear_answers(local_provider, mailbox.address)
+
+
 def test_individual_inbox_alerts_only_its_owner(tenancy, make_mailbox, connect_local, local_provider):
     mailbox = make_mailbox("me")
     channel = connect_local(tenancy.member_channel, mailbox)

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -17,6 +17,28 @@ def test_overview_shows_status_and_history_to_those_who_may_see(tenancy, make_ev
         assert "Access was revoked." in response.content.decode()
         assert "sync task" in response.content.decode()
     assert tenancy.client_for(tenancy.outsider).get(url).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("import_since", "said"),
+    [
+        (
+            datetime(2025, 3, 1, 12, tzinfo=UTC),
+            "Mail that arrived since Mar 1, 2025 (30 days before connecting); older mail stays at the provider.",
+        ),
+        (datetime(2025, 3, 30, 12, tzinfo=UTC), "since Mar 30, 2025 (1 day before connecting)"),
+        (None, "All mail in the mailbox."),
+    ],
+)
+def test_overview_says_how_far_back_the_first_import_reached(tenancy, settings, import_since, said):
+    settings.TIME_ZONE = "UTC"
+    channel = tenancy.shared_channel
+    type(channel).objects.filter(pk=channel.pk).update(
+        created_at=datetime(2025, 3, 31, 12, tzinfo=UTC), import_since=import_since
+    )
+    page = tenancy.client_for(tenancy.member).get(reverse("channel_overview", args=[channel.pk]))
+    assert page.status_code == 200
+    assert said in page.content.decode()
 
 
 def test_missing_channel_is_404(tenancy):

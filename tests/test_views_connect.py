@@ -3,6 +3,7 @@
 from contextlib import nullcontext
 
 import pytest
+from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from channels_app import crypto
@@ -193,6 +194,16 @@ def test_a_crash_while_saving_keeps_the_password_out_of_the_error_report(tenancy
     report = crash_report(tenancy.client_for(tenancy.member), url, _imap_form(memory_imap.port, password=SECRET))
     assert "encrypt_json" in report
     assert SECRET not in report
+
+
+@pytest.mark.parametrize(
+    ("chosen", "scope"), [("90", "(90 days before connecting); older mail stays"), ("0", "all mail in the mailbox")]
+)
+def test_connecting_an_imap_channel_says_how_far_back_its_first_import_reaches(tenancy, memory_imap, chosen, scope):
+    response = _imap_post(tenancy.client_for(tenancy.member), memory_imap.port, import_days=chosen)
+    assert response["Location"] == reverse("channel_overview", args=[Channel.objects.get(address="me@example.test").pk])
+    [said] = [str(message) for message in get_messages(response.wsgi_request)]
+    assert said.startswith("Connected me@example.test. Its first import brings in ") and scope in said
 
 
 def test_no_encryption_must_be_confirmed_before_anything_is_sent(tenancy, allow_port):

@@ -4,8 +4,10 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from channels_app.models import Channel
 from tests.test_provider_identity import _token
@@ -43,10 +45,18 @@ def test_an_oauth_channel_imports_the_days_chosen_on_add_channel(fake, tenancy, 
     form = {"provider": "gmail", "workspace": tenancy.workspace.pk, "import_days": chosen}
     state = parse_qs(urlparse(client.post(reverse("company:add_channel"), form)["Location"]).query)["state"][0]
     before = timezone.now()
-    client.get(reverse("oauth_callback"), {"code": "code-1", "state": state})
+    response = client.get(reverse("oauth_callback"), {"code": "code-1", "state": state})
     after = timezone.now()
     since = Channel.objects.get(address="new@gmail.test").import_since
     if days is None:
         assert since is None, "everything"
     else:
         assert before - timedelta(days=days) <= since <= after - timedelta(days=days)
+    # The person is told how far back the import reaches, and that older mail stays at the provider.
+    [said] = [str(message) for message in get_messages(response.wsgi_request)]
+    assert said.startswith("Connected new@gmail.test. Its first import brings in ")
+    if days is None:
+        assert said.endswith("all mail in the mailbox.")
+    else:
+        when = date_format(timezone.localtime(since), "M j, Y")
+        assert f"mail that arrived since {when} ({days} days before connecting); older mail stays" in said

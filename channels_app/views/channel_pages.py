@@ -13,7 +13,7 @@ from channels_app.models import Channel
 from channels_app.permissions import access_channel, can_manage_channel, require_manage_channel, space_of_channel
 from channels_app.providers import RevokeOutcome, get_provider
 from channels_app.push_health import push_summary
-from channels_app.selectors import mail_delivery, open_links
+from channels_app.selectors import first_import_scope, mail_delivery, open_links
 from channels_app.services.backfill import latest_receipt
 from channels_app.services.connect import channel_disconnect
 from channels_app.services.graph_push import graph_summary
@@ -37,6 +37,7 @@ def overview(request: AuthedRequest, channel_id: int, support_form: SupportReque
     context["events"] = channel.events.select_related("actor")[:50]
     context.update(support_context(channel, support_form))
     context["receipt"] = latest_receipt(channel)
+    context["first_import"] = first_import_scope(channel)
     graph = context["graph"] = graph_summary(channel)
     gmail = context["gmail_push"] = push_summary(channel)
     push_on = bool(graph and graph.healthy) or bool(gmail and gmail.healthy)

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from channels_app.forms import ImapConnectForm, OAuthConnectForm, could_not_sign_in, too_many_tries
 from channels_app.http import AuthedRequest
-from channels_app.models import Role, User, Workspace
+from channels_app.models import Channel, Role, User, Workspace
 from channels_app.permissions import (
     Space,
     access_company,
@@ -19,6 +19,7 @@ from channels_app.permissions import (
     workspace_role,
 )
 from channels_app.providers import AuthFailure, Credentials, ImapEndpoint, ProviderFailure
+from channels_app.selectors import first_import_scope
 from channels_app.services.connect import DuplicateChannel, channel_create, imap_verify_login
 from channels_app.services.throttle import imap_login_throttle
 from channels_app.views.oauth_start import oauth_start
@@ -41,6 +42,12 @@ def space_for_add(user: User, kind: str, workspace_id: int | None) -> tuple[Spac
     if company_membership(user) is None:
         raise Http404("No such page.")
     return Space("personal", "Personal settings"), []
+
+
+def connected_message(channel: Channel) -> str:
+    """What the person who just connected a channel is told, by OAuth or IMAP alike: how far back its
+    first import reaches, so that nobody looks for older mail in vain."""
+    return f"Connected {channel.address}. Its first import brings in {first_import_scope(channel)}."
 
 
 def _chosen_workspace(kind: str, workspaces: list[Workspace], form_value: Workspace | None) -> Workspace | None:
@@ -111,6 +118,6 @@ def add_imap_channel(request: AuthedRequest, space_kind: str, workspace_id: int 
         except DuplicateChannel as duplicate:
             form.add_error("address", str(duplicate))
         else:
-            messages.success(request, f"Connected {channel.address}.")
+            messages.success(request, connected_message(channel))
             return redirect("channel_overview", channel_id=channel.pk)
     return render(request, TEMPLATE_IMAP, {"space": space, "form": form})

@@ -17,7 +17,7 @@ from channels_app.services.connect import (
     oauth_reauthorize_finish,
 )
 from channels_app.services.oauth_state import PendingAuthorization, StateRejected, state_pop, state_purpose
-from channels_app.views.connect import space_for_add
+from channels_app.views.connect import connected_message, space_for_add
 from channels_app.views.oauth_answers import failure_message, provider_error
 from channels_app.views.reauth_links import link_finish
 
@@ -80,5 +80,5 @@ def _finish_connect(request: AuthedRequest, pending: PendingAuthorization) -> Ht
         text = failure_message(error, provider.label) if isinstance(error, ProviderFailure) else str(error)
         messages.error(request, text)
         return redirect(space.url)
-    messages.success(request, f"Connected {channel.address}.")
+    messages.success(request, connected_message(channel))
     return redirect("channel_overview", channel_id=channel.pk)
