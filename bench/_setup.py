@@ -1,11 +1,23 @@
-"""Shared set-up for the benchmarks: a throwaway database and a local provider instance of their own."""
+"""Shared set-up for the benchmarks: a throwaway database, a local provider instance of their own, the
+app's own processes (`manage.py runserver`, `qcluster`, `listen`) and channels on that instance.
+
+Call `django_for_bench` first: the helpers below import Django's models when called.
+"""
 
 import os
+import signal
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
+
+if TYPE_CHECKING:
+    from channels_app.models import Channel, Workspace
+    from localprovider.control import Instance
 
 
 def django_for_bench(name: str, http_port: int, imap_port: int) -> None:
@@ -28,3 +40,77 @@ def django_for_bench(name: str, http_port: int, imap_port: int) -> None:
 
     django.setup()
     call_command("migrate", verbosity=0)
+
+
+def manage(*args: str) -> subprocess.Popen[bytes]:
+    """One of the app's own processes (`runserver`, `qcluster`, `listen`) on the bench's database and
+    settings, in a process group of its own so that `stop` ends its children too."""
+    return subprocess.Popen(  # noqa: S603 - our own manage.py
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        env=dict(os.environ),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def stop(*processes: subprocess.Popen[bytes]) -> None:
+    """SIGTERM each process group, then SIGKILL what is left after 10 s (qcluster waits for its workers'
+    next broker poll)."""
+    for process in processes:
+        os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def bench_workspace() -> "Workspace":
+    from channels_app.models import Company, Workspace
+
+    company = Company.objects.create(name=f"Bench {time.time_ns()}")
+    return Workspace.objects.create(company=company, name="Support")
+
+
+def _inbox_channel(workspace: "Workspace", **fields: object) -> "Channel":
+    from channels_app.models import Channel, Inbox, InboxKind
+
+    address = str(fields["address"])
+    inbox = Inbox.objects.create(company=workspace.company, name=address, kind=InboxKind.SHARED, workspace=workspace)
+    return Channel.objects.create(inbox=inbox, **fields)
+
+
+def oauth_channel(instance: "Instance", workspace: "Workspace", provider: str, name: str) -> "Channel":
+    """A Gmail or Microsoft channel on a new mailbox of that persona, with real tokens from Local mail's consent."""
+    from channels_app.demo import local_consent
+    from channels_app.services.credentials import channel_store_credentials
+    from localprovider import control
+    from localprovider.personas import Persona
+
+    address = f"{name}-{time.time_ns()}@acme.test"
+    persona: Persona = "google" if provider == "gmail" else "microsoft"
+    control.create_mailbox(instance, address, "pw", persona=persona)
+    channel = _inbox_channel(workspace, provider=provider, address=address)
+    channel_store_credentials(channel=channel, credentials=local_consent(address, "pw", provider))
+    return channel
+
+
+def imap_channel(workspace: "Workspace", *, address: str, password: str, port: int) -> "Channel":
+    """A plain IMAP channel (password login, no TLS) on 127.0.0.1:`port`."""
+    from channels_app.providers import Credentials
+    from channels_app.services.credentials import channel_store_credentials
+
+    channel = _inbox_channel(
+        workspace,
+        provider="imap",
+        address=address,
+        imap_host="127.0.0.1",
+        imap_port=port,
+        imap_security="none",
+        imap_username=address,
+    )
+    channel_store_credentials(channel=channel, credentials=Credentials(password=password))
+    return channel

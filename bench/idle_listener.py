@@ -1,35 +1,28 @@
-"""The IDLE listener: what holding idle channels costs, and how soon new mail is stored.
+"""The IDLE listener: what holding idle channels costs.
 
-(a) Memory and CPU. `manage.py listen`, a child process as in production, holds N channels (100, then
-    1,000) against Local mail's IMAP front serving its in-memory mailbox (another child process, so its
-    memory is not counted; no Dovecot, which would need a process per connection). We report the time
-    until every channel is idling and the sync each connection queues is in the queue (sign-ins are
-    paced by IMAP_RATE_LIMIT, 20 a second, as in production), the listener's resident memory (VmRSS)
-    while holding them, its CPU share over a hold of `--hold` seconds after that, and how long SIGTERM
-    takes to end every IDLE and release the channels.
-(b) New-mail latency against Local mail (Dovecot behind the IMAP front): a message is delivered
-    (Maildir, as `localprovider append` does) and we time until it is stored. IDLE: an in-process
-    listener whose sync runs on its worker thread (no broker hop; django-q2's ORM broker adds up to
-    its poll interval, Redis a few ms). Polling: each delivery is followed by the sync a poll would
-    run, timed, plus the wait for that poll, spread evenly over the interval (the delivery lands at a
-    random moment of it): at today's SYNC_INTERVAL_MINUTES (60 s) and at the safety net's 600 s.
+`manage.py listen`, a child process as in production, holds N channels (100, then 1,000) against Local
+mail's IMAP front serving its in-memory mailbox (another child process, so its memory is not counted; no
+Dovecot, which would need a process per connection). We report the time until every channel is idling
+and the sync each connection queues is in the queue (sign-ins are paced by IMAP_RATE_LIMIT, 20 a second,
+as in production), the listener's resident memory (VmRSS) while holding them, its CPU share over a hold
+of `--hold` seconds after that, and how long SIGTERM takes to end every IDLE and release the channels.
 
-Run: `.venv/bin/python bench/idle_listener.py [--sizes 100,1000] [--deliveries 100] [--hold 30]`
-(about four minutes on two busy cores).
+How soon new mail is stored through IDLE, beside Gmail push, Graph and polling: bench/new_mail.py.
+
+Run: `.venv/bin/python bench/idle_listener.py [--sizes 100,1000] [--hold 30]` (about four minutes on two
+busy cores).
 """
 
 import argparse
 import asyncio
 import os
 import signal
-import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
-from _setup import ROOT, django_for_bench
+from _setup import ROOT, bench_workspace, django_for_bench, imap_channel
 
 HTTP_PORT, IMAP_PORT = 9410, 15410
 # The in-memory front for (a): on a port the IMAP form allows in this run.
@@ -64,40 +57,13 @@ django_for_bench("idle", http_port=HTTP_PORT, imap_port=IMAP_PORT)
 from django.db import connection  # noqa: E402
 from django_q.models import OrmQ  # noqa: E402
 
-from channels_app.models import Channel, Company, Inbox, InboxKind, Message, Workspace  # noqa: E402
-from channels_app.providers import Credentials  # noqa: E402
-from channels_app.services.credentials import channel_store_credentials  # noqa: E402
-from channels_app.services.idle import IdleListener, Phase  # noqa: E402
-from channels_app.tasks import new_mail_channel, sync_channel  # noqa: E402
-from localprovider import control  # noqa: E402
-
-_workspace: Workspace | None = None
+from channels_app.models import Channel  # noqa: E402
 
 
-def _channels(n: int, *, port: int, address: str | None = None, password: str = "pw") -> list[Channel]:
-    global _workspace
-    if _workspace is None:
-        company = Company.objects.create(name="Bench")
-        _workspace = Workspace.objects.create(company=company, name="Bench")
-    made = []
-    start = Inbox.objects.count()
+def _channels(n: int, *, port: int) -> None:
+    workspace = bench_workspace()
     for i in range(n):
-        inbox = Inbox.objects.create(
-            company=_workspace.company, kind=InboxKind.SHARED, workspace=_workspace, name=f"Inbox {start + i}"
-        )
-        mailbox = address or f"idle{start + i}@bench.test"
-        channel = Channel.objects.create(
-            inbox=inbox,
-            provider="imap",
-            address=mailbox,
-            imap_host="127.0.0.1",
-            imap_port=port,
-            imap_security="none",
-            imap_username=mailbox,
-        )
-        channel_store_credentials(channel=channel, credentials=Credentials(password=password))
-        made.append(channel)
-    return made
+        imap_channel(workspace, address=f"idle{i}-{workspace.pk}@bench.test", password="pw", port=port)
 
 
 def _rss_mb(pid: int) -> float:
@@ -153,59 +119,9 @@ def hold(n: int, hold_seconds: float) -> dict[str, float]:
     return {"n": n, "ramp": ramp, "rss": rss, "cpu": cpu, "stop": stop, "released": released}
 
 
-def _percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def latencies(deliveries: int, instance: control.Instance) -> dict[str, list[float]]:
-    Channel.objects.all().delete()
-    address, password = f"latency-{int(time.time())}@acme.test", "bench-password"
-    control.create_mailbox(instance, address, password)
-    (channel,) = _channels(1, port=instance.imap_port, address=address, password=password)
-
-    def stored() -> int:
-        return Message.objects.filter(channel=channel).count()
-
-    # IDLE: the listener runs in this process; its sync runs on its worker thread.
-    listener = IdleListener(name="bench", enqueue=lambda channel_id: new_mail_channel(channel_id))
-    runner = threading.Thread(target=listener.run, name="listener")
-    runner.start()
-    idle: list[float] = []
-    try:
-
-        def ready() -> bool:
-            conn = listener.connections.get(channel.pk)
-            return bool(conn and conn.phase is Phase.IDLING and not conn.syncing)
-
-        _wait(ready, 60, "the channel idling")
-        for i in range(deliveries):
-            message = control.make_message(recipient=address, subject=f"IDLE {i}")
-            delivered = time.monotonic()
-            control.append_messages(instance, address, [message])
-            while stored() < i + 1:
-                time.sleep(0.01)
-            idle.append(time.monotonic() - delivered)
-    finally:
-        listener.stop()
-        runner.join(60)
-    # Polling: the sync a poll runs after each delivery, plus the wait for that poll.
-    syncs: list[float] = []
-    for i in range(deliveries):
-        control.append_messages(instance, address, [control.make_message(recipient=address, subject=f"Poll {i}")])
-        started = time.monotonic()
-        sync_channel(channel.pk, respect_backoff=False)
-        syncs.append(time.monotonic() - started)
-    assert stored() == 2 * deliveries, stored()
-    spread = [(i + 0.5) / deliveries for i in range(deliveries)]  # the delivery's moment within the interval
-    by_poll = {f"polling every {t} s": [s * t + d for s, d in zip(spread, syncs, strict=True)] for t in (60, 600)}
-    return {"IDLE": idle, **by_poll, "(the poll's sync alone)": syncs}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="100,1000")
-    parser.add_argument("--deliveries", type=int, default=100)
     parser.add_argument("--hold", type=float, default=30)
     args = parser.parse_args()
 
@@ -228,19 +144,6 @@ def main() -> None:
         a, b = rows[0], rows[-1]
         per = (b["rss"] - a["rss"]) / (b["n"] - a["n"]) * 1024
         print(f"memory per channel held: {per:.1f} KB")
-
-    instance = control.start(control.instance_from_env())
-    try:
-        results = latencies(args.deliveries, instance)
-    finally:
-        control.stop(instance)
-    where = "Dovecot behind Local mail's front"
-    print(f"\n(b) new-mail latency, delivery → stored, {args.deliveries} deliveries ({where})")
-    print("| path | p50 | p95 | max |")
-    print("| --- | --- | --- | --- |")
-    for path, values in results.items():
-        p50, p95 = statistics.median(values), _percentile(values, 95)
-        print(f"| {path} | {p50 * 1000:.0f} ms | {p95 * 1000:.0f} ms | {max(values) * 1000:.0f} ms |")
 
 
 if __name__ == "__main__":

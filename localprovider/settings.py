@@ -125,5 +125,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"django.request": {"handlers": ["console"], "level": "ERROR"}},
+    "loggers": {
+        "django.request": {"handlers": ["console"], "level": "ERROR"},
+        # token_views.py: a line per token request naming the mailbox, for counting them per account.
+        "localprovider.tokens": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

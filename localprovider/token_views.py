@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import logging
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -14,6 +15,10 @@ from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken
 from localprovider import personas, scopes
 from localprovider.grants import revoke_grant
 from localprovider.validator import mailbox_state
+
+# One line per token request, naming the mailbox (never a code or token), so the instance's http.log
+# shows whose requests they were: bench/new_mail.py counts them per channel.
+token_log = logging.getLogger("localprovider.tokens")
 
 
 def _checksum(token: str) -> str:
@@ -59,6 +64,16 @@ class TokenView(dot_views.TokenView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         email = _mailbox_of_token_request(request.POST)
+        response = self._answer(request, email, *args, **kwargs)
+        token_log.info(
+            "token request: mailbox=%s grant_type=%s status=%s",
+            email or "-",
+            request.POST.get("grant_type", "-"),
+            response.status_code,
+        )
+        return response
+
+    def _answer(self, request: HttpRequest, email: str | None, *args: Any, **kwargs: Any) -> HttpResponse:
         if email is not None:
             state = mailbox_state(email)
             if state.token_answer is not None:

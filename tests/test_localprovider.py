@@ -176,6 +176,19 @@ def test_expired_access_token_is_refused_until_refreshed(provider: control.Insta
         _refresh(token)  # the rotated-away refresh token is spent
 
 
+def test_each_token_request_is_logged_with_its_mailbox_and_never_its_token(provider: control.Instance) -> None:
+    log_before = provider.http_log.stat().st_size
+    token = _tokens()
+    refreshed = _refresh(token)
+    with provider.http_log.open("rb") as log:
+        log.seek(log_before)
+        written = log.read().decode()
+    assert f"token request: mailbox={ALICE[0]} grant_type=authorization_code status=200" in written
+    assert f"token request: mailbox={ALICE[0]} grant_type=refresh_token status=200" in written
+    for secret in (token["access_token"], token["refresh_token"], refreshed["access_token"]):
+        assert str(secret) not in written
+
+
 def test_wrong_client_secret_on_refresh_is_a_client_error(provider: control.Instance) -> None:
     with pytest.raises(InvalidClientError):
         _refresh(_tokens(), secret="not-the-secret")
