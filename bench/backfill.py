@@ -25,11 +25,14 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-HTTP_PORT, IMAP_PORT = 8769, 14147
+# Its own instance; the ports can be moved (BENCH_HTTP_PORT, BENCH_IMAP_PORT, BENCH_DOVECOT_PORT) so that
+# it can run beside someone else's instance on the same machine.
+HTTP_PORT = int(os.environ.get("BENCH_HTTP_PORT") or 8769)
+IMAP_PORT = int(os.environ.get("BENCH_IMAP_PORT") or 14147)
 # Both the ceiling and our backfill talk to Dovecot itself, not to Local mail's IMAP front (a Python
 # proxy that words refusals like Gmail and Exchange): on 2 cores its relaying would take CPU from both
 # sides and measure the stand-in rather than the import.
-DOVECOT_PORT = IMAP_PORT + 1000
+DOVECOT_PORT = int(os.environ.get("BENCH_DOVECOT_PORT") or IMAP_PORT + 1000)
 PASSWORD = "bench-password"
 BATCH = 1000  # the same as SYNC_BATCH_SIZE's default, so (a) and (b) fetch alike
 FOLDERS = ("INBOX", "Archive", "Sent", "Customers")
@@ -40,7 +43,9 @@ FETCHED = ["BODY.PEEK[]", "INTERNALDATE"]
 def _instance():  # type: ignore[no-untyped-def]
     from localprovider import control
 
-    return control.Instance(dir=ROOT / ".testbed" / "bench-backfill", http_port=HTTP_PORT, imap_port=IMAP_PORT)
+    return control.Instance(
+        dir=ROOT / ".testbed" / "bench-backfill", http_port=HTTP_PORT, imap_port=IMAP_PORT, dovecot_port=DOVECOT_PORT
+    )
 
 
 def child(mode: str, address: str) -> None:

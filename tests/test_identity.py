@@ -3,7 +3,16 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from channels_app.services.identity import digest_identity, gmail_identity, header_block, header_key, key_fields
+from channels_app.services.identity import (
+    HEADER_READ_LIMIT,
+    digest_identity,
+    gmail_identity,
+    header_block,
+    header_key,
+    key_fields,
+    message_header_key,
+)
+from channels_app.services.parsing import BYTE_ORDER_MARK, parse_headers
 
 RAW = (
     b"Received: from x\r\nMessage-ID: <a@b>\r\nDate: Mon, 30 Nov 2026 10:00:00 +0000\r\n"
@@ -43,3 +52,32 @@ def test_identity_is_gmails_id_or_the_content_digest():
 @given(st.binary(max_size=2000))
 def test_any_bytes_give_a_key(raw):
     assert len(header_key(header_block(raw))) == 32
+
+
+_PIECES = st.sampled_from(
+    [b"\r\n", b"\r", b"\n", b" ", b"\t", b"  ", b"\x0b", b":", b"x", b"\xff", BYTE_ORDER_MARK]
+    + [name + colon for name in (b"Message-ID", b"DATE", b"from", b"Subject", b"X-From") for colon in (b":", b" :")]
+)
+
+
+@given(st.lists(_PIECES, max_size=40).map(b"".join), st.sampled_from([b"\r\n\r\nbody", b"\r\n", b""]))
+def test_the_key_taken_from_the_parsed_fields_is_the_key_of_the_header_block(head, tail):
+    raw = head + tail
+    assert message_header_key(raw, parse_headers(raw).crlf_fields) == header_key(header_block(raw))
+
+
+def test_the_key_of_a_header_block_past_the_read_limit_is_still_the_key_of_what_is_read():
+    raw = b"X-Long: " + b"a" * HEADER_READ_LIMIT + b"\r\nSubject: late\r\n\r\nbody"
+    parsed = parse_headers(raw)
+    assert parsed.subject == "late" and parsed.crlf_fields is None
+    assert message_header_key(raw, parsed.crlf_fields) == header_key(header_block(raw))
+
+
+def test_a_plain_crlf_message_has_its_key_taken_from_the_parsed_fields():
+    assert parse_headers(RAW).crlf_fields is not None
+    assert message_header_key(RAW, parse_headers(RAW).crlf_fields) == header_key(header_block(RAW))
+
+
+def test_a_byte_order_mark_the_parse_drops_still_counts_in_the_key_as_it_always_did():
+    raw = BYTE_ORDER_MARK + RAW.replace(b"Received: from x\r\n", b"")
+    assert message_header_key(raw, parse_headers(raw).crlf_fields) == header_key(header_block(raw))

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from channels_app.services.parsing import BYTE_ORDER_MARK, parse_headers
+from channels_app.services.parsing import BYTE_ORDER_MARK, _crlf_header_block, _header_block, parse_headers
 
 DATE = b"Date: Mon, 30 Nov 2026 10:00:00 +0100"
 
@@ -401,3 +401,18 @@ def test_any_date_is_kept_only_where_every_time_zone_can_show_it(year, month, da
     for zone in ("Pacific/Kiritimati", "Etc/GMT+12", "UTC"):
         parsed.date.astimezone(ZoneInfo(zone)) + timedelta(days=1)
         parsed.date.astimezone(ZoneInfo(zone)) - timedelta(days=1)
+
+
+_LINE_PIECES = st.sampled_from(
+    [b"\r\n", b"\r", b"\n", b"\r\n\r\n", b"\n\r", b" ", b"\t", b"From: a", b"Subject: s", b"x"]
+)
+
+
+@given(st.lists(_LINE_PIECES, max_size=30).map(b"".join))
+def test_the_plain_search_for_a_crlf_header_block_finds_the_block_the_general_reading_finds(raw):
+    block = _crlf_header_block(raw)
+    assert block is None or block == _header_block(raw, [])
+    if raw.startswith(b"Subject: s\r\n") and b"\r\n\r\n" in raw and b"\n\r\n" not in raw.split(b"\r\n\r\n")[0]:
+        pure = raw.split(b"\r\n\r\n")[0]
+        if pure.count(b"\r") == pure.count(b"\n") == pure.count(b"\r\n"):
+            assert block == pure  # the usual message does take the plain way

@@ -27,13 +27,17 @@ def gmail_identity(msgid: int) -> str:
     return f"gm:{msgid}"
 
 
+# A pathological header block is read this far at most.
+HEADER_READ_LIMIT = 262144
+
+
 def header_block(raw: bytes) -> bytes:
     """The header block of a message, up to the first empty line in any line-ending convention
-    (messages come with CRLF, LF or CR alone). A pathological block is read to 256 KiB at most."""
-    end = raw.find(b"\r\n\r\n", 0, 262144)
+    (messages come with CRLF, LF or CR alone), HEADER_READ_LIMIT bytes at most."""
+    end = raw.find(b"\r\n\r\n", 0, HEADER_READ_LIMIT)
     if end >= 0 and raw.find(b"\n\n", 0, end) < 0 and raw.find(b"\r\r", 0, end) < 0:
         return raw[:end]  # the usual case, and the fast one
-    text = raw[:262144].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    text = raw[:HEADER_READ_LIMIT].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     end = text.find(b"\n\n")
     return text[:end] if end >= 0 else text
 
@@ -57,8 +61,20 @@ def key_fields(header: bytes) -> dict[bytes, bytes]:
     return found
 
 
-def header_key(header: bytes) -> str:
-    """The digest of the key fields of a header block (or of the fields the server returned)."""
-    fields = key_fields(header)
+def _key(fields: dict[bytes, bytes]) -> str:
     joined = b"\x00".join(fields.get(name, b"") for name in KEY_FIELDS)
     return hashlib.sha256(joined).hexdigest()[:32]
+
+
+def header_key(header: bytes) -> str:
+    """The digest of the key fields of a header block (or of the fields the server returned)."""
+    return _key(key_fields(header))
+
+
+def message_header_key(raw: bytes, crlf_fields: dict[bytes, list[bytes]] | None) -> str:
+    """header_key(header_block(raw)), from the fields the header parse already read where it read the
+    same block line by line (parsing.ParsedHeaders.crlf_fields): the same first values, unfolded,
+    which changes no run of white space into anything but one space."""
+    if crlf_fields is None:
+        return header_key(header_block(raw))
+    return _key({name: _SPACE.sub(b" ", crlf_fields[name][0]).strip() for name in KEY_FIELDS if name in crlf_fields})

@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from channels_app.services.identity import HEADER_READ_LIMIT
+
 BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 # Far above any real header (RFC 5322 lines stop at 998 octets, but folding has no limit): only abuse is cut.
 VALUE_LIMIT = 100_000
@@ -45,6 +47,10 @@ class ParsedHeaders:
     subject: str = ""
     date: datetime | None = None
     problems: list[str] = field(default_factory=list)
+    # The wanted fields as read (unfolded, in order) when the message starts with a header block of
+    # CRLF lines that services/identity.py reads whole, exactly as read here: its header key can be
+    # taken from them without reading the block a second time (identity.message_header_key).
+    crlf_fields: dict[bytes, list[bytes]] | None = None
 
 
 def _note(problems: list[str], problem: str) -> None:
@@ -64,11 +70,27 @@ def _header_block(raw: bytes, problems: list[str]) -> bytes:
     return raw
 
 
-def _fields(block: bytes) -> dict[bytes, list[bytes]]:
+def _crlf_header_block(raw: bytes) -> bytes | None:
+    """The header block found with plain searches when every line of it ends in CRLF, as RFC 5322
+    (2.1) asks and nearly all mail does; None sends the message the general way (_header_block).
+
+    The first CRLF CRLF then is the first empty line: with no lone CR or LF before it, any other
+    pair of line ends would be an earlier CRLF CRLF."""
+    if raw[:1] in (b"\r", b"\n"):
+        return None
+    end = raw.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    block = raw[:end]
+    line_ends = block.count(b"\r\n")
+    return block if block.count(b"\r") == line_ends == block.count(b"\n") else None
+
+
+def _fields(lines: list[bytes]) -> dict[bytes, list[bytes]]:
     """Each wanted field's values, unfolded (a line end before white space removed), in order."""
     found: dict[bytes, list[list[bytes]]] = {}
     current: list[bytes] | None = None
-    for line in _LINE_END.split(block):
+    for line in lines:
         if line[:1] in (b" ", b"\t"):
             if current is not None:  # a folded continuation of a wanted field
                 current.append(line)
@@ -203,10 +225,17 @@ def _date(value: bytes | None, problems: list[str]) -> datetime | None:
 def parse_headers(raw: bytes) -> ParsedHeaders:
     parsed = ParsedHeaders()
     problems = parsed.problems
-    if raw.startswith(BYTE_ORDER_MARK):
+    bom = raw.startswith(BYTE_ORDER_MARK)
+    if bom:
         raw = raw[len(BYTE_ORDER_MARK) :]
         problems.append("byte-order mark before the headers, dropped")
-    fields = _fields(_header_block(raw, problems))
+    block = _crlf_header_block(raw)
+    if block is None:
+        fields = _fields(_LINE_END.split(_header_block(raw, problems)))
+    else:
+        fields = _fields(block.split(b"\r\n"))
+        if not bom and len(block) + len(b"\r\n\r\n") <= HEADER_READ_LIMIT:
+            parsed.crlf_fields = fields
     parsed.message_id = _message_id(_first(fields, b"message-id", problems), problems)
     parsed.from_address = _text(_first(fields, b"from", problems), problems, "From")
     parsed.to_addresses = _recipients(fields, problems)

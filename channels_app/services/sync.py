@@ -34,8 +34,8 @@ from channels_app.services.identity import (
     FACTS_ITEM,
     digest_identity,
     gmail_identity,
-    header_block,
     header_key,
+    message_header_key,
 )
 from channels_app.services.lease import LeaseLost, renew_or_stop
 from channels_app.services.parsing import date_in_range, parse_headers
@@ -79,7 +79,7 @@ def message_row(
     return MessageRow(
         uid,
         gmail_identity(gm_msgid) if gm_msgid else digest,
-        header_key(header_block(raw)),
+        message_header_key(raw, headers.crlf_fields),
         internal_date,
         headers.message_id,
         headers.from_address,
