@@ -159,9 +159,15 @@ def channels_to_sync(now: datetime | None = None) -> QuerySet[Channel]:
     )
 
 
-def channels_to_probe() -> QuerySet[Channel]:
-    # needs_reauth channels are included only when their slow check is due (next_attempt_at).
-    return _due(Channel.objects.exclude(status=ChannelStatus.DISCONNECTED))
+def channels_to_probe(now: datetime | None = None) -> QuerySet[Channel]:
+    """needs_reauth channels are included only when their slow check is due (next_attempt_at). A probe asks
+    whether our credentials still open the mailbox: an active channel that signed in afresh within the last
+    PROBE_INTERVAL_MINUTES (a sync, a listener's connection) has just answered that, so it is not asked again.
+    The others (needs_reauth, blocked, unreachable) keep their probe: for them it is how recovery is noticed."""
+    now = now or timezone.now()
+    recently = now - timedelta(minutes=settings.PROBE_INTERVAL_MINUTES)
+    answered = Q(status=ChannelStatus.ACTIVE, last_login_at__gt=recently)
+    return _due(Channel.objects.exclude(status=ChannelStatus.DISCONNECTED)).exclude(answered)
 
 
 def run_batch(func: str, channel_ids: list[int]) -> str:
