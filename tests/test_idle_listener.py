@@ -1,5 +1,6 @@
 """The IDLE listener end to end against Local mail (Dovecot behind the IMAP front): new mail stored in
-seconds, a changed password told to the right people, a dead listener's channels taken over, and an
+seconds over the held connection with no new login (logins counted in Dovecot's log), a relogin on its
+cadence, a changed password told to the right people, a dead listener's channels taken over, and an
 announced sync racing a scheduled poll without losing or doubling a message. Tasks run inline here
 (Q_CLUSTER sync=True), on the listener's worker threads."""
 
@@ -60,6 +61,66 @@ def test_a_delivered_message_is_stored_within_seconds(imap_channel, local_provid
     # A clean stop releases the channel for any other listener at once.
     released = Channel.objects.get(pk=channel.pk)
     assert (released.idle_owner, released.idle_until, released.idle_since) == ("", None, None)
+
+
+def logins(local_provider: control.Instance, address: str) -> int:
+    """Sign-ins to the mailbox as Local mail's Dovecot logged them: what the provider counts against us."""
+    log = local_provider.dovecot_log.read_text(errors="replace")
+    return log.count(f"imap-login: Info: Login: user=<{address}>")
+
+
+def synced_after(channel: Channel, moment) -> Callable[[], bool]:
+    def check() -> bool:
+        last = Channel.objects.get(pk=channel.pk).last_synced_at
+        return last is not None and last > moment
+
+    return check
+
+
+def test_announced_mail_is_stored_over_the_held_connection_with_no_new_login(imap_channel, local_provider):
+    channel = imap_channel()
+    with running(IdleListener(name="listener-a")) as listener:
+        step_until([listener], idling(listener, channel))
+        # The connection's own sync ran over it: one login in all.
+        step_until([listener], lambda: Channel.objects.get(pk=channel.pk).last_synced_at is not None)
+        step_until([listener], idling(listener, channel))
+        signed_in = logins(local_provider, channel.address)
+        assert signed_in == 1
+        last_login = Channel.objects.get(pk=channel.pk).last_login_at
+        for n in range(1, 4):
+            message = control.make_message(recipient=channel.address)
+            control.append_messages(local_provider, channel.address, [message])
+            step_until([listener], lambda n=n: Message.objects.filter(channel=channel).count() == n)
+            step_until([listener], idling(listener, channel))
+        assert listener.connections[channel.pk].announced >= 3
+        assert logins(local_provider, channel.address) == signed_in
+        assert Channel.objects.get(pk=channel.pk).last_login_at == last_login
+
+
+def test_the_listener_signs_in_afresh_on_its_cadence_and_syncs_over_the_new_connection(
+    imap_channel, local_provider, settings
+):
+    channel = imap_channel()
+    skew = [0.0]
+    listener = IdleListener(name="listener-a", monotonic=lambda: time.monotonic() + skew[0])
+    with running(listener):
+        step_until([listener], idling(listener, channel))
+        step_until([listener], lambda: Channel.objects.get(pk=channel.pk).last_synced_at is not None)
+        held = Channel.objects.get(pk=channel.pk)
+        first_client = listener.connections[channel.pk].client
+        skew[0] += settings.IDLE_RELOGIN_MINUTES * 60 - 5
+        listener.step(timeout=0.1)
+        assert listener.connections[channel.pk].client is first_client  # not yet
+        skew[0] += 5
+        step_until([listener], synced_after(channel, held.last_synced_at))
+        step_until([listener], idling(listener, channel))
+        assert listener.connections[channel.pk].client is not first_client
+        step_until([listener], lambda: logins(local_provider, channel.address) == 2)
+        after = Channel.objects.get(pk=channel.pk)
+        assert after.last_login_at > held.last_login_at
+        # Still the same stretch of listening: the channel never fell back to polling.
+        assert after.idle_since == held.idle_since
+        assert listener.connections[channel.pk].drops == 0
 
 
 def test_a_password_changed_at_the_server_needs_reauthorization_and_tells_the_admins(

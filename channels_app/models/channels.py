@@ -103,6 +103,10 @@ class Channel(models.Model):
     # last confirmed it (the continuation, an untagged answer, a re-issue): polling slows down only while recent.
     idle_since = models.DateTimeField(null=True, blank=True)
     idle_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # When the server last announced new mail over IDLE; when the listener's safety-net sync found mail it had
+    # not announced for PUSH_SILENCE_MINUTES (reported to staff once, polled as usual until it announces again).
+    idle_announced_at = models.DateTimeField(null=True, blank=True)
+    idle_silent_reported_at = models.DateTimeField(null=True, blank=True)
     # The server does not offer IDLE (RFC 2177): polled only, asked again a day later.
     idle_unsupported_at = models.DateTimeField(null=True, blank=True)
 

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -130,6 +130,15 @@ def push_import(channel: Channel, history_id: int, *, sync: Callable[[Channel], 
     return f"{history.messages_added} added: {done}"
 
 
+def unannounced_count(found: QuerySet[Message], *, quiet_since: datetime, now: datetime) -> int:
+    """How many of `found` (mail a safety-net sync just imported) say the push path went silent: none unless it
+    has been quiet for PUSH_SILENCE_MINUTES; then the mail that arrived after it last spoke, long enough ago
+    that its own announcement would have come by now."""
+    if now - quiet_since < timedelta(minutes=settings.PUSH_SILENCE_MINUTES):
+        return 0
+    return found.filter(internal_date__gt=quiet_since, internal_date__lt=now - PUSH_IN_FLIGHT).count()
+
+
 def poll_found_mail(channel: Channel, *, imported_since: datetime) -> None:
     """A scheduled poll imported mail: if no push came from the watch for PUSH_SILENCE_MINUTES, the watch
     lets mail arrive unannounced (topic or subscription deleted, endpoint moved): tell staff, once."""
@@ -137,18 +146,16 @@ def poll_found_mail(channel: Channel, *, imported_since: datetime) -> None:
     if gmail_provider(channel) is None or not found.exists():
         return
     now = timezone.now()
-    quiet = timedelta(minutes=settings.PUSH_SILENCE_MINUTES)
     with transaction.atomic():
         watch = GmailWatch.objects.select_for_update().filter(channel=channel).first()
         if watch is None or watch.silent_reported_at is not None:
             return
         quiet_since = watch.last_push_at or watch.created_at
-        # Mail that arrived after the last push, long enough ago that its own push would have come by now.
-        unannounced = found.filter(internal_date__gt=quiet_since, internal_date__lt=now - PUSH_IN_FLIGHT)
-        if now - quiet_since < quiet or not unannounced.exists():
+        count = unannounced_count(found, quiet_since=quiet_since, now=now)
+        if not count:
             return
         GmailWatch.objects.filter(pk=watch.pk).update(silent_reported_at=now)
-        since, count = f"since {quiet_since:%Y-%m-%d %H:%M} UTC", unannounced.count()
+        since = f"since {quiet_since:%Y-%m-%d %H:%M} UTC"
         logger.warning("Gmail watch of channel %s silent %s while polls found mail", channel.pk, since)
         notify_problem(
             channel=channel,

@@ -8,14 +8,21 @@ and after the lease runs out another listener claims its channels. Every functio
 tests move the clock instead of waiting.
 """
 
+import logging
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db import transaction
+from django.db.models import DateTimeField, F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 
-from channels_app.models import Channel
+from channels_app.models import Channel, Message, NotificationKind
 from channels_app.selectors import idle_candidates
+from channels_app.services.gmail_push import unannounced_count
+from channels_app.services.notifications import notify_problem, resolve_problems, staff_recipients
+
+logger = logging.getLogger(__name__)
 
 
 def _until(now: datetime) -> datetime:
@@ -67,13 +74,64 @@ def idle_release(*, owner: str, channel_ids: Collection[int]) -> int:
 
 
 def idle_started(*, owner: str, channel_id: int, now: datetime) -> bool:
-    """The server accepted IDLE on a new connection; False if the lease is no longer ours."""
-    return bool(_held(owner, [channel_id]).update(idle_since=now, idle_confirmed_at=now))
+    """The server accepted IDLE on a new connection; False if the lease is no longer ours. A planned relogin
+    keeps `idle_since`: the channel was listened to all along (a drop clears it, idle_stopped)."""
+    since = Coalesce(F("idle_since"), Value(now, output_field=DateTimeField()))
+    return bool(_held(owner, [channel_id]).update(idle_since=since, idle_confirmed_at=now))
 
 
-def idle_confirmed(*, owner: str, channel_id: int, now: datetime) -> bool:
-    """The server showed the IDLE is alive (it answered a re-issue, or announced something)."""
-    return bool(_held(owner, [channel_id]).update(idle_confirmed_at=now))
+def idle_confirmed(*, owner: str, channel_id: int, now: datetime, announced: bool = False) -> bool:
+    """The server showed the IDLE is alive (it answered a re-issue or a sync over the connection); `announced`:
+    it announced new mail, which also ends a report that it had gone silent."""
+    held = _held(owner, [channel_id])
+    if not announced:
+        return bool(held.update(idle_confirmed_at=now))
+    with transaction.atomic():
+        channel = held.select_for_update().first()
+        if channel is None:
+            return False
+        held.update(idle_confirmed_at=now, idle_announced_at=now, idle_silent_reported_at=None)
+        if channel.idle_silent_reported_at is not None:
+            resolve_problems(channel=channel, kinds=(NotificationKind.PUSH_SILENT,))
+    return True
+
+
+def idle_silence_check(*, owner: str, channel_id: int, imported_since: datetime, now: datetime) -> bool:
+    """The listener's safety-net sync (the first over a relogin's connection) imported mail: if that mail came
+    into INBOX unannounced while the IDLE stayed quiet for PUSH_SILENCE_MINUTES (Gmail's rule for its watch,
+    gmail_push.unannounced_count), the server does not announce new mail: tell staff, once. The channel is
+    polled as usual meanwhile (selectors.idle_healthy). Only INBOX counts: IDLE watches it alone, so mail a
+    server-side rule files elsewhere says nothing (and Gmail, read through All Mail, is left to its watch)."""
+    with transaction.atomic():
+        channel = (
+            _held(owner, [channel_id])
+            .select_for_update()
+            .filter(idle_since__isnull=False, idle_silent_reported_at=None)
+            .select_related("inbox")
+            .first()
+        )
+        if channel is None or channel.idle_since is None:
+            return False
+        # Listened to since idle_since (kept across relogins): mail before it was nobody's to announce.
+        quiet_since = max(channel.idle_announced_at or channel.idle_since, channel.idle_since)
+        found = Message.objects.filter(channel=channel, imported_at__gte=imported_since, folder__name__iexact="INBOX")
+        count = unannounced_count(found, quiet_since=quiet_since, now=now)
+        if not count:
+            return False
+        Channel.objects.filter(pk=channel.pk).update(idle_silent_reported_at=now)
+        since = f"since {quiet_since:%Y-%m-%d %H:%M} UTC"
+        logger.warning("IDLE of channel %s silent %s while the listener's sync found mail", channel.pk, since)
+        notify_problem(
+            channel=channel,
+            kind=NotificationKind.PUSH_SILENT,
+            recipients=staff_recipients(),
+            text=(
+                f"The mail server of {channel.address} announced no new mail over IDLE {since}, yet the listener's "
+                f"periodic sync found {count} new message(s) in INBOX: its IDLE does not announce arrivals. "
+                "Mail is polled every minute meanwhile."
+            ),
+        )
+    return True
 
 
 def idle_stopped(*, owner: str, channel_id: int) -> bool:
