@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from channels_app.models import Channel, ChannelStatus
+from channels_app.models import Channel, ChannelStatus, MailFolder, Message, Notification, NotificationKind
 from channels_app.selectors import mail_delivery
 from channels_app.services.idle import (
     IdleConnection,
@@ -20,10 +20,11 @@ from channels_app.services.idle import (
     SyncReason,
     announces_new_mail,
     backoff_seconds,
+    idle_silence_check,
     read_idle_lines,
     says_bye,
 )
-from channels_app.services.idle_lease import idle_claim, idle_started
+from channels_app.services.idle_lease import idle_claim, idle_confirmed, idle_started
 from channels_app.tasks import channels_to_probe, channels_to_sync
 
 
@@ -169,6 +170,22 @@ def test_announcements_during_a_sync_over_the_connection_ask_one_more_sync_not_o
     assert conn.syncing_for == {SyncReason.ANNOUNCED, SyncReason.REQUESTED}
     listener._synced(conn, SyncEnd.IDLING)
     assert len(listener.submitted) == 2 and conn.phase is Phase.IDLING
+
+
+def test_a_sync_handed_over_by_a_push_is_taken_at_the_next_tick(tenancy, listener, wire):
+    from channels_app.services.idle_lease import idle_sync_request
+
+    client, _ = wire
+    channel = tenancy.shared_channel
+    conn = _idling(listener, channel.pk, client)
+    now = listener.clock_control.now
+    Channel.objects.filter(pk=channel.pk).update(idle_owner="unit", idle_until=now + timedelta(minutes=1))
+    idle_started(owner="unit", channel_id=channel.pk, now=now)
+    listener.step(timeout=0)
+    assert listener.submitted == []
+    assert idle_sync_request(channel_id=channel.pk, now=now)
+    listener.step(timeout=0)
+    assert listener.submitted == [("_sync_here", channel.pk)] and conn.syncing_for == {SyncReason.REQUESTED}
 
 
 def test_mail_that_reached_inbox_during_the_sync_is_synced_once_more(tenancy, listener, wire):
@@ -381,3 +398,59 @@ def test_an_open_backfill_leaves_the_announced_sync_to_a_worker(tenancy, listene
     conn, queued = _syncing(listener, channel_id)
     listener._sync_here(conn)
     assert queued == [channel_id]
+
+
+def _found_in(channel: Channel, folder: str, *, arrived) -> None:
+    box, _ = MailFolder.objects.get_or_create(channel=channel, name=folder)
+    n = Message.objects.count()
+    Message.objects.create(
+        channel=channel, folder=box, uidvalidity=1, uid=n + 1, identity=f"m{n}", internal_date=arrived
+    )
+
+
+@pytest.fixture
+def listened(tenancy, make_user):
+    """The shared channel listened to for two hours, never announcing anything; a staff member to tell."""
+    channel = tenancy.shared_channel
+    make_user("staff@ours.test", is_staff=True)
+    now = timezone.now()
+    idle_claim(owner="a", limit=10, now=now)
+    idle_started(owner="a", channel_id=channel.pk, now=now - timedelta(hours=2))
+    return channel, now
+
+
+def test_a_silent_idle_is_reported_to_staff_once(listened):
+    channel, now = listened
+    synced_at = now - timedelta(seconds=1)
+    _found_in(channel, "INBOX", arrived=now - timedelta(minutes=40))
+    assert idle_silence_check(owner="a", channel_id=channel.pk, imported_since=synced_at, now=now)
+    _found_in(channel, "INBOX", arrived=now - timedelta(minutes=20))
+    assert not idle_silence_check(owner="a", channel_id=channel.pk, imported_since=synced_at, now=now)
+    told = Notification.objects.filter(channel=channel, kind=NotificationKind.PUSH_SILENT)
+    assert [n.recipient.email for n in told] == ["staff@ours.test"]
+    assert "announced no new mail over IDLE" in told[0].message
+    # Announcing again ends the report (and the channel's polling at the usual pace).
+    assert idle_confirmed(owner="a", channel_id=channel.pk, now=now, announced=True)
+    assert Channel.objects.get(pk=channel.pk).idle_silent_reported_at is None
+    assert not told.filter(resolved_at__isnull=True).exists()
+
+
+@pytest.mark.parametrize(
+    ("folder", "arrived_minutes_ago", "announced_minutes_ago"),
+    [
+        ("Newsletters", 40, None),  # filed elsewhere by a server rule: IDLE on INBOX never sees it
+        ("INBOX", 1, None),  # still in flight: its announcement may be on the way
+        ("INBOX", 40, 30),  # announced lately: not quiet for PUSH_SILENCE_MINUTES
+        ("INBOX", 150, None),  # before we listened: nobody's to announce
+    ],
+)
+def test_mail_that_says_nothing_about_idle_is_not_reported(
+    listened, folder, arrived_minutes_ago, announced_minutes_ago
+):
+    channel, now = listened
+    if announced_minutes_ago is not None:
+        announced = now - timedelta(minutes=announced_minutes_ago)
+        idle_confirmed(owner="a", channel_id=channel.pk, now=announced, announced=True)
+    _found_in(channel, folder, arrived=now - timedelta(minutes=arrived_minutes_ago))
+    assert not idle_silence_check(owner="a", channel_id=channel.pk, imported_since=now - timedelta(seconds=1), now=now)
+    assert not Notification.objects.filter(kind=NotificationKind.PUSH_SILENT).exists()

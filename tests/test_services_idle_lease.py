@@ -2,18 +2,18 @@
 
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
-from channels_app.models import Channel, ChannelStatus, MailFolder, Message, Notification, NotificationKind
+from channels_app.models import Channel, ChannelStatus
 from channels_app.services.idle_lease import (
     idle_claim,
     idle_confirmed,
     idle_release,
     idle_renew,
-    idle_silence_check,
     idle_started,
     idle_stopped,
+    idle_sync_request,
+    idle_sync_requests_take,
     idle_unsupported,
 )
 
@@ -138,57 +138,18 @@ def test_a_planned_relogin_keeps_listening_since_and_a_drop_starts_it_again(tena
     assert Channel.objects.get(pk=channel.pk).idle_since == later
 
 
-def _found_in(channel: Channel, folder: str, *, arrived) -> None:
-    box, _ = MailFolder.objects.get_or_create(channel=channel, name=folder)
-    n = Message.objects.count()
-    Message.objects.create(
-        channel=channel, folder=box, uidvalidity=1, uid=n + 1, identity=f"m{n}", internal_date=arrived
-    )
-
-
-@pytest.fixture
-def listened(tenancy, make_user):
-    """The shared channel listened to for two hours, never announcing anything; a staff member to tell."""
+def test_a_sync_is_handed_to_a_listener_only_while_it_holds_a_healthy_idle(tenancy, settings):
     channel = tenancy.shared_channel
-    make_user("staff@ours.test", is_staff=True)
     now = timezone.now()
+    assert not idle_sync_request(channel_id=channel.pk, now=now)  # nobody holds it: the caller queues a worker
     idle_claim(owner="a", limit=10, now=now)
-    idle_started(owner="a", channel_id=channel.pk, now=now - timedelta(hours=2))
-    return channel, now
-
-
-def test_a_silent_idle_is_reported_to_staff_once(listened):
-    channel, now = listened
-    synced_at = now - timedelta(seconds=1)
-    _found_in(channel, "INBOX", arrived=now - timedelta(minutes=40))
-    assert idle_silence_check(owner="a", channel_id=channel.pk, imported_since=synced_at, now=now)
-    _found_in(channel, "INBOX", arrived=now - timedelta(minutes=20))
-    assert not idle_silence_check(owner="a", channel_id=channel.pk, imported_since=synced_at, now=now)
-    told = Notification.objects.filter(channel=channel, kind=NotificationKind.PUSH_SILENT)
-    assert [n.recipient.email for n in told] == ["staff@ours.test"]
-    assert "announced no new mail over IDLE" in told[0].message
-    # Announcing again ends the report (and the channel's polling at the usual pace).
-    assert idle_confirmed(owner="a", channel_id=channel.pk, now=now, announced=True)
-    assert Channel.objects.get(pk=channel.pk).idle_silent_reported_at is None
-    assert not told.filter(resolved_at__isnull=True).exists()
-
-
-@pytest.mark.parametrize(
-    ("folder", "arrived_minutes_ago", "announced_minutes_ago"),
-    [
-        ("Newsletters", 40, None),  # filed elsewhere by a server rule: IDLE on INBOX never sees it
-        ("INBOX", 1, None),  # still in flight: its announcement may be on the way
-        ("INBOX", 40, 30),  # announced lately: not quiet for PUSH_SILENCE_MINUTES
-        ("INBOX", 150, None),  # before we listened: nobody's to announce
-    ],
-)
-def test_mail_that_says_nothing_about_idle_is_not_reported(
-    listened, folder, arrived_minutes_ago, announced_minutes_ago
-):
-    channel, now = listened
-    if announced_minutes_ago is not None:
-        announced = now - timedelta(minutes=announced_minutes_ago)
-        idle_confirmed(owner="a", channel_id=channel.pk, now=announced, announced=True)
-    _found_in(channel, folder, arrived=now - timedelta(minutes=arrived_minutes_ago))
-    assert not idle_silence_check(owner="a", channel_id=channel.pk, imported_since=now - timedelta(seconds=1), now=now)
-    assert not Notification.objects.filter(kind=NotificationKind.PUSH_SILENT).exists()
+    assert not idle_sync_request(channel_id=channel.pk, now=now)  # held, not idling yet
+    idle_started(owner="a", channel_id=channel.pk, now=now)
+    assert idle_sync_request(channel_id=channel.pk, now=now)
+    assert idle_sync_request(channel_id=channel.pk, now=now)
+    assert idle_sync_requests_take(owner="b") == []
+    assert idle_sync_requests_take(owner="a") == [channel.pk]
+    assert idle_sync_requests_take(owner="a") == []  # taken once
+    assert Channel.objects.get(pk=channel.pk).idle_sync_requests == 0
+    dead = now + timedelta(seconds=settings.IDLE_LEASE_SECONDS + 1)
+    assert not idle_sync_request(channel_id=channel.pk, now=dead)  # its listener stopped renewing

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from channels_app.models.tenancy import Inbox
@@ -107,6 +108,9 @@ class Channel(models.Model):
     # not announced for PUSH_SILENCE_MINUTES (reported to staff once, polled as usual until it announces again).
     idle_announced_at = models.DateTimeField(null=True, blank=True)
     idle_silent_reported_at = models.DateTimeField(null=True, blank=True)
+    # Pushes (Gmail's watch, Graph) handed to the listener holding a healthy IDLE, not yet taken by it
+    # (services/idle_lease.idle_sync_request): it syncs over its connection instead of a worker signing in.
+    idle_sync_requests = models.PositiveIntegerField(default=0)
     # The server does not offer IDLE (RFC 2177): polled only, asked again a day later.
     idle_unsupported_at = models.DateTimeField(null=True, blank=True)
 
@@ -119,7 +123,12 @@ class Channel(models.Model):
 
     class Meta:
         ordering = ["address"]
-        indexes = [models.Index(fields=["status"]), models.Index(fields=["next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["status"]),
+            models.Index(fields=["next_attempt_at"]),
+            # Each listener asks every tick which of its channels have a sync handed over: nearly none do.
+            models.Index(fields=["idle_owner"], condition=Q(idle_sync_requests__gt=0), name="channel_idle_sync_wanted"),
+        ]
 
     def __str__(self) -> str:
         return self.address

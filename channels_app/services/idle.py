@@ -18,7 +18,7 @@ worker holding the sync lease (it may have listed the folder before the new mail
 waits for it). Every IDLE_RELOGIN_MINUTES the listener logs out and signs in afresh: that login is the
 channel's credentials check (the probe pass skips it) and the sync over the new connection its safety net
 (the poll pass skips a healthy IDLE); a safety-net sync that finds INBOX mail the server never announced
-reports the IDLE silent (idle_lease.idle_silence_check).
+reports the IDLE silent (idle_silence_check).
 
 Failures are not classified here. A connection is opened by `health.run_check`, the path every sync
 takes, with an operation that signs in, selects INBOX and starts IDLE; so a refused password, an
@@ -53,27 +53,29 @@ from datetime import datetime
 from typing import TypeVar
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 from imapclient import IMAPClient
 
-from channels_app.models import Channel
+from channels_app.models import Channel, Message, NotificationKind
 from channels_app.selectors import idle_candidates
 from channels_app.services import operations
 from channels_app.services.backfill import open_backfill
+from channels_app.services.gmail_push import unannounced_count
 from channels_app.services.health import CheckOutcome, run_check
 from channels_app.services.idle_lease import (
     idle_claim,
     idle_confirmed,
     idle_release,
     idle_renew,
-    idle_silence_check,
     idle_started,
     idle_stopped,
+    idle_sync_requests_take,
     idle_unsupported,
 )
 from channels_app.services.mailbox import channel_mailbox
+from channels_app.services.notifications import notify_problem, staff_recipients
 
 logger = logging.getLogger(__name__)
 
@@ -276,6 +278,7 @@ class IdleListener:
         if self.monotonic() >= self._next_round:
             self._lease_round_or_let_go()
             self._next_round = self.monotonic() + settings.IDLE_LEASE_SECONDS / 3
+        self._take_sync_requests()
         self._start_due_work()
         for key, _ in self._selector.select(timeout):
             if key.data is None:
@@ -323,6 +326,21 @@ class IdleListener:
         limit = min(settings.IDLE_CLAIM_BATCH, room)
         for channel_id in idle_claim(owner=self.name, limit=limit, now=now):
             self.connections[channel_id] = IdleConnection(channel_id)
+
+    def _take_sync_requests(self) -> None:
+        """Syncs that pushes handed over (idle_lease.idle_sync_request): one query a tick, whatever we hold."""
+        if not self.connections:
+            return
+        try:
+            requested = idle_sync_requests_take(owner=self.name)
+        except DatabaseError:
+            # The lease round says what a failing database means for our connections; the requests keep.
+            logger.exception("IDLE listener %s could not read the syncs asked of it", self.name)
+            return
+        for channel_id in requested:
+            conn = self.connections.get(channel_id)
+            if conn is not None:
+                self.want_sync(conn, SyncReason.REQUESTED)
 
     def _start_due_work(self) -> None:
         now = self.monotonic()
@@ -656,6 +674,44 @@ class IdleListener:
         self._selector.close()
         self._wake_reader.close()
         self._wake_writer.close()
+
+
+def idle_silence_check(*, owner: str, channel_id: int, imported_since: datetime, now: datetime) -> bool:
+    """The listener's safety-net sync (the first over a relogin's connection) imported mail: if that mail came
+    into INBOX unannounced while the IDLE stayed quiet for PUSH_SILENCE_MINUTES (Gmail's rule for its watch,
+    gmail_push.unannounced_count), the server does not announce new mail: tell staff, once. The channel is
+    polled as usual meanwhile (selectors.idle_healthy). Only INBOX counts: IDLE watches it alone, so mail a
+    server-side rule files elsewhere says nothing (and Gmail, read through All Mail, is left to its watch)."""
+    with transaction.atomic():
+        channel = (
+            Channel.objects.filter(pk=channel_id, idle_owner=owner)
+            .select_for_update()
+            .filter(idle_since__isnull=False, idle_silent_reported_at=None)
+            .select_related("inbox")
+            .first()
+        )
+        if channel is None or channel.idle_since is None:
+            return False
+        # Listened to since idle_since (kept across relogins): mail before it was nobody's to announce.
+        quiet_since = max(channel.idle_announced_at or channel.idle_since, channel.idle_since)
+        found = Message.objects.filter(channel=channel, imported_at__gte=imported_since, folder__name__iexact="INBOX")
+        count = unannounced_count(found, quiet_since=quiet_since, now=now)
+        if not count:
+            return False
+        Channel.objects.filter(pk=channel.pk).update(idle_silent_reported_at=now)
+        since = f"since {quiet_since:%Y-%m-%d %H:%M} UTC"
+        logger.warning("IDLE of channel %s silent %s while the listener's sync found mail", channel.pk, since)
+        notify_problem(
+            channel=channel,
+            kind=NotificationKind.PUSH_SILENT,
+            recipients=staff_recipients(),
+            text=(
+                f"The mail server of {channel.address} announced no new mail over IDLE {since}, yet the listener's "
+                f"periodic sync found {count} new message(s) in INBOX: its IDLE does not announce arrivals. "
+                "Mail is polled every minute meanwhile."
+            ),
+        )
+    return True
 
 
 def in_mailbox(stack: ExitStack, work: Callable[[], T]) -> T:

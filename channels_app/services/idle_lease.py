@@ -8,7 +8,6 @@ and after the lease runs out another listener claims its channels. Every functio
 tests move the clock instead of waiting.
 """
 
-import logging
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
@@ -17,12 +16,9 @@ from django.db import transaction
 from django.db.models import DateTimeField, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
-from channels_app.models import Channel, Message, NotificationKind
-from channels_app.selectors import idle_candidates
-from channels_app.services.gmail_push import unannounced_count
-from channels_app.services.notifications import notify_problem, resolve_problems, staff_recipients
-
-logger = logging.getLogger(__name__)
+from channels_app.models import Channel, NotificationKind
+from channels_app.selectors import idle_candidates, idle_healthy
+from channels_app.services.notifications import resolve_problems
 
 
 def _until(now: datetime) -> datetime:
@@ -96,44 +92,6 @@ def idle_confirmed(*, owner: str, channel_id: int, now: datetime, announced: boo
     return True
 
 
-def idle_silence_check(*, owner: str, channel_id: int, imported_since: datetime, now: datetime) -> bool:
-    """The listener's safety-net sync (the first over a relogin's connection) imported mail: if that mail came
-    into INBOX unannounced while the IDLE stayed quiet for PUSH_SILENCE_MINUTES (Gmail's rule for its watch,
-    gmail_push.unannounced_count), the server does not announce new mail: tell staff, once. The channel is
-    polled as usual meanwhile (selectors.idle_healthy). Only INBOX counts: IDLE watches it alone, so mail a
-    server-side rule files elsewhere says nothing (and Gmail, read through All Mail, is left to its watch)."""
-    with transaction.atomic():
-        channel = (
-            _held(owner, [channel_id])
-            .select_for_update()
-            .filter(idle_since__isnull=False, idle_silent_reported_at=None)
-            .select_related("inbox")
-            .first()
-        )
-        if channel is None or channel.idle_since is None:
-            return False
-        # Listened to since idle_since (kept across relogins): mail before it was nobody's to announce.
-        quiet_since = max(channel.idle_announced_at or channel.idle_since, channel.idle_since)
-        found = Message.objects.filter(channel=channel, imported_at__gte=imported_since, folder__name__iexact="INBOX")
-        count = unannounced_count(found, quiet_since=quiet_since, now=now)
-        if not count:
-            return False
-        Channel.objects.filter(pk=channel.pk).update(idle_silent_reported_at=now)
-        since = f"since {quiet_since:%Y-%m-%d %H:%M} UTC"
-        logger.warning("IDLE of channel %s silent %s while the listener's sync found mail", channel.pk, since)
-        notify_problem(
-            channel=channel,
-            kind=NotificationKind.PUSH_SILENT,
-            recipients=staff_recipients(),
-            text=(
-                f"The mail server of {channel.address} announced no new mail over IDLE {since}, yet the listener's "
-                f"periodic sync found {count} new message(s) in INBOX: its IDLE does not announce arrivals. "
-                "Mail is polled every minute meanwhile."
-            ),
-        )
-    return True
-
-
 def idle_stopped(*, owner: str, channel_id: int) -> bool:
     """The connection dropped or could not be opened: the channel is polled at the usual pace meanwhile."""
     return bool(_held(owner, [channel_id]).update(idle_since=None, idle_confirmed_at=None))
@@ -144,3 +102,23 @@ def idle_unsupported(*, owner: str, channel_id: int, now: datetime) -> None:
     _held(owner, [channel_id]).update(
         idle_unsupported_at=now, idle_owner="", idle_until=None, idle_since=None, idle_confirmed_at=None
     )
+
+
+def idle_sync_request(*, channel_id: int, now: datetime) -> bool:
+    """Hand a push's sync (Gmail's watch, Graph) to the listener holding the channel's healthy IDLE: it syncs
+    over its connection, with no login, at its next tick (IdleListener.step). False: no healthy listener holds
+    the channel, and the caller queues the worker's sync as before. One UPDATE, so a webhook can afford it."""
+    held = Channel.objects.filter(idle_healthy(now), pk=channel_id)
+    return bool(held.update(idle_sync_requests=F("idle_sync_requests") + 1))
+
+
+def idle_sync_requests_take(*, owner: str) -> list[int]:
+    """The channels this listener holds whose sync was handed over since it last asked (one query, on a partial
+    index, when there are none); each request is taken by subtracting what was read, so one that arrives
+    meanwhile stays for the next tick."""
+    asked = list(
+        Channel.objects.filter(idle_owner=owner, idle_sync_requests__gt=0).values_list("pk", "idle_sync_requests")
+    )
+    for channel_id, count in asked:
+        Channel.objects.filter(pk=channel_id).update(idle_sync_requests=F("idle_sync_requests") - count)
+    return [channel_id for channel_id, _ in asked]
