@@ -175,10 +175,14 @@ def idle_candidates(now: datetime) -> QuerySet[Channel]:
 
 
 def idle_healthy(now: datetime) -> Q:
-    """Channels whose IDLE a live listener holds and the server confirmed lately (within a re-issue period
-    and a minute): their new mail is announced, so the scheduled poll is only a safety net."""
-    confirmed = now - timedelta(seconds=settings.IDLE_REISSUE_SECONDS + 60)
-    return Q(idle_until__gt=now, idle_since__isnull=False, idle_confirmed_at__gt=confirmed) & ~Q(idle_owner="")
+    """Channels whose IDLE a live listener holds and the server confirmed lately (within a re-issue or relogin
+    period, whichever comes first, and a minute): their new mail is announced and synced by the listener,
+    whose relogin sync is the safety net (tasks.channels_to_sync)."""
+    period = min(settings.IDLE_REISSUE_SECONDS, settings.IDLE_RELOGIN_MINUTES * 60)
+    confirmed = now - timedelta(seconds=period + 60)
+    return Q(
+        idle_until__gt=now, idle_since__isnull=False, idle_confirmed_at__gt=confirmed, idle_silent_reported_at=None
+    ) & ~Q(idle_owner="")
 
 
 @dataclass(frozen=True)
@@ -203,7 +207,8 @@ def mail_delivery(channel: Channel, now: datetime | None = None, *, pushed: bool
             by_idle=True,
             listener=channel.idle_owner,
             since=channel.idle_since,
-            poll_minutes=settings.PUSH_POLL_INTERVAL_SECONDS // 60,
+            # The listener's relogin sync is the safety net (tasks.channels_to_sync).
+            poll_minutes=settings.IDLE_RELOGIN_MINUTES,
         )
     return MailDelivery(by_idle=False, poll_minutes=settings.SYNC_INTERVAL_MINUTES)
 

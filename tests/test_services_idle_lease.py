@@ -12,6 +12,8 @@ from channels_app.services.idle_lease import (
     idle_renew,
     idle_started,
     idle_stopped,
+    idle_sync_request,
+    idle_sync_requests_take,
     idle_unsupported,
 )
 
@@ -121,3 +123,33 @@ def test_a_claim_read_before_another_listeners_claim_still_takes_nothing_of_it(t
     second = idle_claim(owner="b", limit=2, now=now)
     assert second == [pk for pk in ids if pk not in first]
     assert Channel.objects.get(pk=first[0]).idle_owner == "a"
+
+
+def test_a_planned_relogin_keeps_listening_since_and_a_drop_starts_it_again(tenancy):
+    channel = tenancy.shared_channel
+    start = timezone.now()
+    idle_claim(owner="a", limit=10, now=start)
+    idle_started(owner="a", channel_id=channel.pk, now=start)
+    later = start + timedelta(minutes=25)
+    idle_started(owner="a", channel_id=channel.pk, now=later)  # the relogin's new connection
+    assert Channel.objects.get(pk=channel.pk).idle_since == start
+    idle_stopped(owner="a", channel_id=channel.pk)
+    idle_started(owner="a", channel_id=channel.pk, now=later)
+    assert Channel.objects.get(pk=channel.pk).idle_since == later
+
+
+def test_a_sync_is_handed_to_a_listener_only_while_it_holds_a_healthy_idle(tenancy, settings):
+    channel = tenancy.shared_channel
+    now = timezone.now()
+    assert not idle_sync_request(channel_id=channel.pk, now=now)  # nobody holds it: the caller queues a worker
+    idle_claim(owner="a", limit=10, now=now)
+    assert not idle_sync_request(channel_id=channel.pk, now=now)  # held, not idling yet
+    idle_started(owner="a", channel_id=channel.pk, now=now)
+    assert idle_sync_request(channel_id=channel.pk, now=now)
+    assert idle_sync_request(channel_id=channel.pk, now=now)
+    assert idle_sync_requests_take(owner="b") == []
+    assert idle_sync_requests_take(owner="a") == [channel.pk]
+    assert idle_sync_requests_take(owner="a") == []  # taken once
+    assert Channel.objects.get(pk=channel.pk).idle_sync_requests == 0
+    dead = now + timedelta(seconds=settings.IDLE_LEASE_SECONDS + 1)
+    assert not idle_sync_request(channel_id=channel.pk, now=dead)  # its listener stopped renewing

@@ -34,6 +34,24 @@ def test_probe_includes_needs_reauth_only_when_its_slow_check_is_due(tenancy):
     assert list(channels_to_probe()) == [personal]
 
 
+def test_probe_skips_an_active_channel_that_signed_in_within_the_probe_interval(tenancy, settings):
+    shared, personal = tenancy.shared_channel, tenancy.member_channel
+    now = timezone.now()
+    interval = timedelta(minutes=settings.PROBE_INTERVAL_MINUTES)
+    Channel.objects.filter(pk=shared.pk).update(last_login_at=now - interval + timedelta(seconds=1))
+    Channel.objects.filter(pk=personal.pk).update(last_login_at=now - interval - timedelta(seconds=1))
+    assert list(channels_to_probe(now)) == [personal]
+
+
+@pytest.mark.parametrize("status", [ChannelStatus.NEEDS_REAUTH, ChannelStatus.UNREACHABLE, ChannelStatus.BLOCKED])
+def test_a_fresh_login_does_not_spare_the_probe_of_a_channel_that_is_not_active(tenancy, status):
+    # Their probe is how they are noticed to recover (or are checked slowly): unchanged by a login that worked.
+    shared = tenancy.shared_channel
+    Channel.objects.filter(pk=tenancy.member_channel.pk).update(status=ChannelStatus.DISCONNECTED)
+    Channel.objects.filter(pk=shared.pk).update(status=status, last_login_at=timezone.now())
+    assert list(channels_to_probe()) == [shared]
+
+
 def test_keep_alive_and_renewal_passes_pick_only_channels_that_are_due(tenancy, monkeypatch):
     queued: list[tuple[str, list[int]]] = []
     monkeypatch.setattr("channels_app.tasks.async_task", lambda _, func, ids, **kw: queued.append((func, ids)))

@@ -103,6 +103,26 @@ def test_a_good_push_is_answered_at_once_and_queues_the_import(
     assert watch.pushes == 1 and watch.last_push_at is not None
 
 
+def test_a_push_for_a_channel_whose_healthy_idle_a_listener_holds_is_handed_to_that_listener(
+    client, push_settings, watched, django_capture_on_commit_callbacks, monkeypatch
+):
+    from channels_app.models import Channel
+    from channels_app.services.idle_lease import idle_claim, idle_started
+
+    queued: list[tuple] = []
+    monkeypatch.setattr("channels_app.services.gmail_push.async_task", lambda *args, **kw: queued.append(args))
+    now = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _push(client, push_settings.sign_id_token(**_claims())).status_code == 204
+    assert queued == [("channels_app.tasks.gmail_push_channel", watched.pk, 101)]  # no listener: a worker
+    idle_claim(owner="listener-1", limit=10, now=now)
+    idle_started(owner="listener-1", channel_id=watched.pk, now=now)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _push(client, push_settings.sign_id_token(**_claims()), _envelope(history_id=102)).status_code == 204
+    assert len(queued) == 1
+    assert Channel.objects.get(pk=watched.pk).idle_sync_requests == 1
+
+
 @pytest.mark.parametrize(
     "why",
     ["wrong aud", "wrong iss", "expired", "unsigned", "another key", "other account", "unverified", "no token"],

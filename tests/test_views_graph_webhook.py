@@ -71,6 +71,22 @@ def test_a_notification_with_our_client_state_queues_a_sync(subscription, queued
     assert subscription.last_notification_at is not None
 
 
+def test_a_notification_for_a_channel_whose_healthy_idle_a_listener_holds_is_handed_to_that_listener(
+    subscription, queued
+):
+    from channels_app.models import Channel
+    from channels_app.services.idle_lease import idle_claim, idle_started
+
+    now = timezone.now()
+    idle_claim(owner="listener-1", limit=10, now=now)
+    idle_started(owner="listener-1", channel_id=subscription.channel_id, now=now)
+    response = _post("graph_notifications", {"value": [_item(subscription)]})
+    assert response.status_code == 202
+    # It syncs over its connection: no worker sync, no login.
+    assert queued == []
+    assert Channel.objects.get(pk=subscription.channel_id).idle_sync_requests == 1
+
+
 @pytest.mark.parametrize(
     "item",
     [

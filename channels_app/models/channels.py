@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from channels_app.models.tenancy import Inbox
@@ -88,6 +89,9 @@ class Channel(models.Model):
     # Set while our app's registration with the provider is broken (staff must fix settings).
     configuration_error = models.CharField(max_length=500, blank=True)
     subscription_renewed_at = models.DateTimeField(null=True, blank=True)
+    # The last fresh IMAP login that succeeded (services/mailbox.channel_mailbox): it answers what a probe
+    # asks, so the probe pass skips a channel that signed in this recently (tasks.channels_to_probe).
+    last_login_at = models.DateTimeField(null=True, blank=True)
     # Single-flight across workers and machines: a lease claimed by a conditional
     # UPDATE. A worker that dies simply lets it expire.
     lease_owner = models.CharField(max_length=64, blank=True)
@@ -100,6 +104,13 @@ class Channel(models.Model):
     # last confirmed it (the continuation, an untagged answer, a re-issue): polling slows down only while recent.
     idle_since = models.DateTimeField(null=True, blank=True)
     idle_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # When the server last announced new mail over IDLE; when the listener's safety-net sync found mail it had
+    # not announced for PUSH_SILENCE_MINUTES (reported to staff once, polled as usual until it announces again).
+    idle_announced_at = models.DateTimeField(null=True, blank=True)
+    idle_silent_reported_at = models.DateTimeField(null=True, blank=True)
+    # Pushes (Gmail's watch, Graph) handed to the listener holding a healthy IDLE, not yet taken by it
+    # (services/idle_lease.idle_sync_request): it syncs over its connection instead of a worker signing in.
+    idle_sync_requests = models.PositiveIntegerField(default=0)
     # The server does not offer IDLE (RFC 2177): polled only, asked again a day later.
     idle_unsupported_at = models.DateTimeField(null=True, blank=True)
 
@@ -112,7 +123,12 @@ class Channel(models.Model):
 
     class Meta:
         ordering = ["address"]
-        indexes = [models.Index(fields=["status"]), models.Index(fields=["next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["status"]),
+            models.Index(fields=["next_attempt_at"]),
+            # Each listener asks every tick which of its channels have a sync handed over: nearly none do.
+            models.Index(fields=["idle_owner"], condition=Q(idle_sync_requests__gt=0), name="channel_idle_sync_wanted"),
+        ]
 
     def __str__(self) -> str:
         return self.address

@@ -4,7 +4,8 @@
   users.watch; a refusal is classified like every other failure (providers/gmail/errors.py), and the
   renewal task records an auth failure with the subscription reason.
 - `push_received` (the webhook, after verification) records the push and queues `push_import`, so
-  the push is answered at once.
+  the push is answered at once; a channel whose healthy IDLE a listener holds is synced by that listener
+  over its connection instead (no login).
 - `push_import` reads users.history.list from our history id: added messages are imported by the
   channel's own IMAP incremental sync (cursors per folder, inserts that skip stored messages, so a
   push and a poll that race neither lose nor double a message); a history id Gmail no longer holds
@@ -29,6 +30,7 @@ from channels_app.models import Channel, ChannelStatus, GmailWatch
 from channels_app.providers import Credentials, ProviderFailure, get_provider
 from channels_app.providers.gmail.api import HistoryTooOld
 from channels_app.providers.gmail.provider import GmailProvider
+from channels_app.services.idle_lease import idle_sync_request
 from channels_app.services.mailbox import with_fresh_credentials
 from channels_app.services.push_silence import PushPath, push_silence_check, push_silence_clear
 
@@ -95,13 +97,18 @@ def push_received(*, address: str, history_id: int) -> PushOutcome:
         GmailWatch.objects.filter(pk=watch.pk).update(last_push_at=now, pushes=F("pushes") + 1)
         push_silence_clear(GmailWatch.objects.filter(pk=watch.pk), path=GMAIL_PUSH)
         channel_id = watch.channel_id
-        transaction.on_commit(
-            lambda channel_id=channel_id: async_task(  # type: ignore[misc]
-                "channels_app.tasks.gmail_push_channel", channel_id, history_id, task_name=f"push-{channel_id}"
-            )
-        )
+        transaction.on_commit(lambda channel_id=channel_id: _import_soon(channel_id, history_id))  # type: ignore[misc]
         queued = True
     return PushOutcome.QUEUED if queued else PushOutcome.UNKNOWN
+
+
+def _import_soon(channel_id: int, history_id: int) -> None:
+    """The listener holding the channel's healthy IDLE syncs over its connection, with no login; otherwise a
+    worker runs `push_import`. A push handed over leaves our history id where it was: the next push read by a
+    worker lists a little more history (or finds it too old and runs the full incremental sync), and the
+    import's cursors skip what the listener stored."""
+    if not idle_sync_request(channel_id=channel_id, now=timezone.now()):
+        async_task("channels_app.tasks.gmail_push_channel", channel_id, history_id, task_name=f"push-{channel_id}")
 
 
 def _advance(channel: Channel, history_id: int) -> None:

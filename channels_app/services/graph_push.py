@@ -35,6 +35,7 @@ from channels_app.providers import AuthFailure, get_provider
 from channels_app.providers.microsoft import graph
 from channels_app.providers.microsoft.errors import SubscriptionGone
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
+from channels_app.services.idle_lease import idle_sync_request
 from channels_app.services.push_silence import PushPath, push_silence_check, push_silence_clear
 
 logger = logging.getLogger(__name__)
@@ -302,7 +303,9 @@ def notifications_receive(payload: Any, *, lifecycle: bool) -> ReceiveOutcome:
         notified.update(last_notification_at=timezone.now())
         push_silence_clear(notified, path=_graph_path())
     for channel_id in sorted(outcome.channel_ids):
-        async_task("channels_app.tasks.push_sync_channel", channel_id, task_name=f"push-{channel_id}")
+        # A listener holding the channel's healthy IDLE syncs over its connection (no login); else a worker.
+        if not idle_sync_request(channel_id=channel_id, now=timezone.now()):
+            async_task("channels_app.tasks.push_sync_channel", channel_id, task_name=f"push-{channel_id}")
     for channel_id, event in sorted(events):
         outcome.channel_ids.add(channel_id)
         async_task("channels_app.tasks.graph_lifecycle_channel", channel_id, event, task_name=f"graph-{event}")

@@ -1,21 +1,36 @@
-"""The IDLE listener: one IMAP IDLE connection (RFC 2177) per channel it holds, a sync when the server
-announces new mail.
+"""The IDLE listener: one IMAP IDLE connection (RFC 2177) per channel it holds, and the channel's syncs over
+that connection, so new mail costs no login.
 
 Concurrency. A thread per connection would be the simplest, but every thread that touches the ORM
 opens its own database connection (1,000 channels: 1,000 PostgreSQL connections) and keeps a stack.
 An idle connection needs nothing but its socket, so one loop thread watches every socket with a
-selector, and a small pool (IDLE_WORKERS) does the blocking work: signing in, re-issuing IDLE, closing
-and queueing syncs. bench/idle_listener.py measures it (RSS and CPU at 100 and 1,000 channels).
+selector, and a small pool (IDLE_WORKERS) does the blocking work: signing in, syncing, re-issuing IDLE and
+closing. bench/idle_listener.py measures it (RSS and CPU at 100 and 1,000 channels).
+
+Syncing over the held connection. When the server announces new mail, when a connection is (re)opened, and
+when a push was handed over (Gmail's watch, Graph: idle_lease.idle_sync_request), a worker sends DONE, runs
+the ordinary incremental import (operations.sync, through health.run_check: the sync lease, the failure
+classification, alerts and last_synced_at exactly as for a worker's sync), selects INBOX and sends IDLE
+again. Mail that reached INBOX while that ran (its UIDNEXT moved between the SELECTs before and after) is
+synced once more. Two cases keep the worker's sync with its own login (queue_new_mail_sync): a backfill open
+on the channel (long work that would hold the connection, and every announcement, for minutes) and another
+worker holding the sync lease (it may have listed the folder before the new mail came; the queued sync
+waits for it). Every IDLE_RELOGIN_MINUTES the listener logs out and signs in afresh: that login is the
+channel's credentials check (the probe pass skips it) and the sync over the new connection its safety net
+(the poll pass skips a healthy IDLE); a safety-net sync that finds INBOX mail the server never announced
+reports the IDLE silent (idle_silence_check).
 
 Failures are not classified here. A connection is opened by `health.run_check`, the path every sync
 takes, with an operation that signs in, selects INBOX and starts IDLE; so a refused password, an
 outage, a policy block or a bug of ours is recorded, backed off and told to the right people exactly
 as a sync's would be. A connection that drops later (the server restarts, the network blips, a server
 that logs us off) is simply opened again, with exponential backoff, and that attempt is the one
-classified. Every (re)connection queues a sync, for the mail that arrived while nobody was listening.
+classified. Every (re)connection syncs, for the mail that arrived while nobody was listening; a sync over
+the connection that fails is classified the same way (the exception goes through the mailbox's context) and
+the connection is opened again.
 
 IDLE watches the selected folder, INBOX: mail that a server-side rule files elsewhere is found by the
-safety-net poll (tasks.channels_to_sync).
+sync after the next relogin, which reads every folder.
 """
 
 import enum
@@ -32,18 +47,21 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, suppress
-from dataclasses import dataclass
+from contextlib import ExitStack, nullcontext, suppress
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 from imapclient import IMAPClient
 
-from channels_app.models import Channel
+from channels_app.models import Channel, Message
 from channels_app.selectors import idle_candidates
+from channels_app.services import operations
+from channels_app.services.backfill import open_backfill
 from channels_app.services.health import CheckOutcome, run_check
 from channels_app.services.idle_lease import (
     idle_claim,
@@ -52,12 +70,22 @@ from channels_app.services.idle_lease import (
     idle_renew,
     idle_started,
     idle_stopped,
+    idle_sync_requests_take,
     idle_unsupported,
 )
 from channels_app.services.mailbox import channel_mailbox
+from channels_app.services.push_silence import PushPath, report_silent, unannounced
 
 logger = logging.getLogger(__name__)
+# What staff are told when a server's IDLE lets INBOX mail arrive unannounced (services/push_silence.py).
+IDLE_PUSH = PushPath(
+    announcement="new-mail announcement over IDLE",
+    notifications="IDLE announcements",
+    advice="the server's IDLE does not announce arrivals in INBOX",
+    found_by="the listener's sync after a relogin",
+)
 
+T = TypeVar("T")
 Clock = Callable[[], datetime]
 Enqueue = Callable[[int], None]
 
@@ -68,8 +96,30 @@ _BYE = re.compile(rb"^\* BYE\b", re.IGNORECASE)
 _STABLE_SECONDS = 60
 # What the server may send during IDLE without ending a line (untagged answers are short).
 _LONGEST_LINE = 64 * 1024
-# Another worker holds the channel's sync lease: try again shortly.
+# The loop's longest wait for its sockets: a push handed over (idle_sync_request) waits at most this for the
+# tick that takes it, and each tick asks the database once (bench/logins.py: p95 request → stored).
+_TICK_SECONDS = 0.5
+# Another worker holds the channel's sync lease: try again shortly (signing in), or the sync is in backoff.
 _BUSY_RETRY_SECONDS = 2.0
+
+
+class SyncReason(enum.Enum):
+    """Why a sync over the connection is wanted; reasons add up while one runs, and the next takes them all."""
+
+    ANNOUNCED = "announced"  # the server said EXISTS or RECENT
+    OPENED = "opened"  # a new connection: mail that came while nobody listened
+    RELOGIN = "relogin"  # the planned relogin's connection: the safety net
+    REQUESTED = "requested"  # a push handed over (idle_lease.idle_sync_request)
+    MOVED = "moved"  # INBOX's UIDNEXT moved while the last sync ran
+    RETRY = "retry"  # the last one was skipped for the channel's backoff
+
+
+class SyncEnd(enum.Enum):
+    """How a sync over the connection ended, for the loop thread."""
+
+    IDLING = "idling"  # synced; IDLE again
+    UNTOUCHED = "untouched"  # not run here (a worker's sync was queued, or backoff): still idling as before
+    LOST = "lost"  # the connection is closed (a failure, recorded; or the lease lost mid-way): open it again
 
 
 def queue_new_mail_sync(channel_id: int) -> None:
@@ -90,6 +140,7 @@ class Phase(enum.Enum):
     CONNECTING = "connecting"  # a worker is signing in
     IDLING = "idling"  # the loop watches its socket
     REISSUING = "reissuing"  # a worker sends DONE and IDLE again
+    SYNCING = "syncing"  # a worker sends DONE, syncs over the connection, and IDLE again
     CLOSED = "closed"
 
 
@@ -104,16 +155,26 @@ class IdleConnection:
     stack: ExitStack | None = None
     retry_at: float = 0.0
     reissue_at: float = 0.0
+    relogin_at: float = 0.0
     connected_at: float = 0.0
     drops: int = 0
     # Lines are split here: a read may end in the middle of one.
     pending: bytes = b""
-    syncing: bool = False
-    sync_again: bool = False
+    # Why the next sync over the connection is wanted (empty: none is), and not before when (a retry).
+    sync_reasons: set[SyncReason] = field(default_factory=set)
+    sync_at: float = 0.0
+    # What the running sync was asked for.
+    syncing_for: set[SyncReason] = field(default_factory=set)
+    # The next connection is a planned relogin (its sync is the safety net), not a reconnection after a drop.
+    relogin: bool = False
     # Let go while a worker had it: closed when the worker hands it back.
     abandoned: bool = False
     # New-mail announcements seen on this connection.
     announced: int = 0
+
+    @property
+    def syncing(self) -> bool:
+        return self.phase is Phase.SYNCING
 
 
 @dataclass(frozen=True)
@@ -211,7 +272,7 @@ class IdleListener:
     def run(self) -> None:
         try:
             while not self._stopping.is_set():
-                self.step(timeout=1.0)
+                self.step(timeout=_TICK_SECONDS)
         finally:
             self.shutdown()
 
@@ -220,12 +281,13 @@ class IdleListener:
         self._stopping.set()
         self._wake()
 
-    def step(self, timeout: float = 1.0) -> None:
+    def step(self, timeout: float = _TICK_SECONDS) -> None:
         """One turn: the lease round when due, connections due to (re)connect or re-issue, then whatever the
         servers and the workers have to say."""
         if self.monotonic() >= self._next_round:
             self._lease_round_or_let_go()
             self._next_round = self.monotonic() + settings.IDLE_LEASE_SECONDS / 3
+        self._take_sync_requests()
         self._start_due_work()
         for key, _ in self._selector.select(timeout):
             if key.data is None:
@@ -274,33 +336,70 @@ class IdleListener:
         for channel_id in idle_claim(owner=self.name, limit=limit, now=now):
             self.connections[channel_id] = IdleConnection(channel_id)
 
+    def _take_sync_requests(self) -> None:
+        """Syncs that pushes handed over (idle_lease.idle_sync_request): one query a tick, whatever we hold."""
+        if not self.connections:
+            return
+        try:
+            requested = idle_sync_requests_take(owner=self.name)
+        except DatabaseError:
+            # The lease round says what a failing database means for our connections; the requests keep.
+            logger.exception("IDLE listener %s could not read the syncs asked of it", self.name)
+            return
+        for channel_id in requested:
+            conn = self.connections.get(channel_id)
+            if conn is not None:
+                self.want_sync(conn, SyncReason.REQUESTED)
+
     def _start_due_work(self) -> None:
         now = self.monotonic()
         for conn in list(self.connections.values()):
             if conn.phase is Phase.WAITING and conn.retry_at <= now:
                 conn.phase = Phase.CONNECTING
                 self._submit(self._connect, conn)
+            elif conn.phase is Phase.IDLING and conn.relogin_at <= now:
+                self._relogin(conn)
             elif conn.phase is Phase.IDLING and conn.reissue_at <= now:
                 self._unwatch(conn)
                 conn.phase = Phase.REISSUING
                 self._submit(self._reissue, conn)
+            elif conn.phase is Phase.IDLING and conn.sync_reasons and conn.sync_at <= now:
+                self._start_sync(conn)
+
+    def _relogin(self, conn: IdleConnection) -> None:
+        """LOGOUT and sign in afresh at once: the credentials check and the safety-net sync. Not a drop: the
+        channel stays healthy (idle_since kept) for the moment the new connection takes."""
+        self._unwatch(conn)
+        self._close_later(conn)
+        conn.relogin = True
+        conn.phase = Phase.CONNECTING
+        self._submit(self._connect, conn)
 
     def _readable(self, conn: IdleConnection) -> None:
         if conn.phase is not Phase.IDLING or conn.client is None:
             return
         lines, closed = read_idle_lines(conn.client, conn, signalled=True)
-        if announces_new_mail(lines):
-            self._new_mail(conn)
         if closed or says_bye(lines):
             self._dropped(conn, "the server closed the connection")
+        elif announces_new_mail(lines):
+            self._new_mail(conn)
 
     def _new_mail(self, conn: IdleConnection) -> None:
         conn.announced += 1
-        if conn.syncing:
-            conn.sync_again = True  # one more sync after the running one, not one per announcement
-            return
-        conn.syncing = True
-        self._submit(self._queue_sync, conn)
+        self.want_sync(conn, SyncReason.ANNOUNCED)
+
+    def want_sync(self, conn: IdleConnection, reason: SyncReason) -> None:
+        """Sync over the connection now if it is idling, else once it idles again: one more sync after a
+        running one, not one per announcement."""
+        conn.sync_reasons.add(reason)
+        if conn.phase is Phase.IDLING and conn.sync_at <= self.monotonic():
+            self._start_sync(conn)
+
+    def _start_sync(self, conn: IdleConnection) -> None:
+        self._unwatch(conn)
+        conn.phase = Phase.SYNCING
+        conn.syncing_for, conn.sync_reasons, conn.sync_at = conn.sync_reasons, set(), 0.0
+        self._submit(self._sync_here, conn)
 
     def _dropped(self, conn: IdleConnection, why: str) -> None:
         logger.info("IDLE on channel %s ended (%s); reconnecting", conn.channel_id, why)
@@ -317,7 +416,7 @@ class IdleListener:
 
     def _let_go(self, channel_id: int, *, release: bool) -> None:
         conn = self.connections.pop(channel_id)
-        if conn.phase in (Phase.CONNECTING, Phase.REISSUING):
+        if conn.phase in (Phase.CONNECTING, Phase.REISSUING, Phase.SYNCING):
             conn.abandoned = True
         else:
             self._unwatch(conn)
@@ -358,18 +457,11 @@ class IdleListener:
         def start_idle(channel: Channel) -> str:
             stack = ExitStack()
             client = stack.enter_context(channel_mailbox(channel))
-            try:
-                if not client.has_capability("IDLE"):
-                    unsupported.append(True)
-                    stack.close()
-                    return "the mail server offers no IDLE; polled instead"
-                client.select_folder("INBOX", readonly=True)
-                client.idle()
-            except BaseException:
-                # Thrown into the mailbox's context, which classifies it as it would during a sync.
-                if not stack.__exit__(*sys.exc_info()):
-                    raise
-                raise
+            if not in_mailbox(stack, lambda: client.has_capability("IDLE")):
+                unsupported.append(True)
+                stack.close()
+                return "the mail server offers no IDLE; polled instead"
+            in_mailbox(stack, lambda: (client.select_folder("INBOX", readonly=True), client.idle()))
             held.append((stack, client))
             return "IDLE started"
 
@@ -412,17 +504,31 @@ class IdleListener:
             if opened.outcome is not CheckOutcome.BUSY:
                 conn.drops += 1
             self._wait(conn, max(opened.retry_after, backoff_seconds(conn.drops)))
+            if conn.relogin:  # a planned relogin that failed: polled as usual until IDLE is back
+                conn.relogin = False
+                self._submit(lambda c: idle_stopped(owner=self.name, channel_id=c.channel_id), conn, hand_back=False)
             if not idle_candidates(self.clock()).filter(pk=conn.channel_id).exists():
                 self._let_go(conn.channel_id, release=True)  # needs reauthorization now, or disconnected
             return
         conn.client, conn.stack, conn.pending = opened.client, opened.stack, b""
-        conn.phase = Phase.IDLING
         conn.connected_at = self.monotonic()
-        conn.reissue_at = conn.connected_at + settings.IDLE_REISSUE_SECONDS
-        self._selector.register(opened.client.socket(), selectors.EVENT_READ, conn)
-        # Mail that arrived while nobody listened; and whatever the server sent right after "+ idling".
-        self._new_mail(conn)
-        self._readable_now(conn)
+        conn.relogin_at = conn.connected_at + settings.IDLE_RELOGIN_MINUTES * 60
+        # Mail that arrived while nobody listened (or, after a planned relogin, the safety net).
+        conn.sync_reasons.add(SyncReason.RELOGIN if conn.relogin else SyncReason.OPENED)
+        conn.relogin = False
+        self._idling(conn)
+
+    def _idling(self, conn: IdleConnection) -> None:
+        """The connection idles (again): watch it, start a sync that was asked for meanwhile, and read whatever
+        the server sent right after "+ idling"."""
+        assert conn.client is not None
+        conn.phase = Phase.IDLING
+        conn.reissue_at = self.monotonic() + settings.IDLE_REISSUE_SECONDS
+        self._selector.register(conn.client.socket(), selectors.EVENT_READ, conn)
+        if conn.sync_reasons and conn.sync_at <= self.monotonic():
+            self._start_sync(conn)
+        else:
+            self._readable_now(conn)
 
     def _readable_now(self, conn: IdleConnection) -> None:
         if conn.client is None:
@@ -449,13 +555,10 @@ class IdleListener:
         if conn.abandoned:
             self._close_later(conn)
             return
-        conn.phase = Phase.IDLING
-        conn.reissue_at = self.monotonic() + settings.IDLE_REISSUE_SECONDS
-        assert conn.client is not None
-        self._selector.register(conn.client.socket(), selectors.EVENT_READ, conn)
         if arrived:
-            self._new_mail(conn)
-        self._readable_now(conn)
+            conn.announced += 1
+            conn.sync_reasons.add(SyncReason.ANNOUNCED)
+        self._idling(conn)
 
     def _reissue_failed(self, conn: IdleConnection, why: str) -> None:
         if conn.abandoned:
@@ -463,15 +566,76 @@ class IdleListener:
             return
         self._dropped(conn, why)
 
-    def _queue_sync(self, conn: IdleConnection) -> Callable[[], None]:
-        self.enqueue(conn.channel_id)
-        return lambda: self._sync_queued(conn)
+    def _sync_here(self, conn: IdleConnection) -> Callable[[], None]:
+        try:
+            return self._sync_over_connection(conn, conn.syncing_for)
+        except Exception:
+            # Our own failure outside run_check (the database, say): the connection's state is unknown.
+            logger.exception("IDLE listener sync on channel %s failed", conn.channel_id)
+            return lambda: self._synced(conn, SyncEnd.LOST, why="the listener's sync failed")
 
-    def _sync_queued(self, conn: IdleConnection) -> None:
-        conn.syncing = False
-        if conn.sync_again and not conn.abandoned:
-            conn.sync_again = False
-            self._new_mail(conn)
+    def _sync_over_connection(self, conn: IdleConnection, reasons: set[SyncReason]) -> Callable[[], None]:
+        """DONE, the incremental import over this connection, SELECT INBOX and IDLE again (see the module's
+        docstring); or the worker's sync with its own login when a backfill is open or the lease is busy."""
+        client, stack, channel_id = conn.client, conn.stack, conn.channel_id
+        assert client is not None and stack is not None
+        started = self.clock()
+        if SyncReason.ANNOUNCED in reasons:
+            idle_confirmed(owner=self.name, channel_id=channel_id, now=started, announced=True)
+        if open_backfill(Channel(pk=channel_id)) is not None:
+            self.enqueue(channel_id)  # long work: a worker's sync, which the backfill rides along
+            return lambda: self._synced(conn, SyncEnd.UNTOUCHED)
+        over = _OverConnection(client, stack)
+        result = run_check(channel_id, over.sync, cause="IDLE listener sync", respect_backoff=True)
+        if not over.started:
+            if result.outcome is CheckOutcome.BUSY:
+                self.enqueue(channel_id)  # it waits for the running sync, then reads again
+                return lambda: self._synced(conn, SyncEnd.UNTOUCHED)
+            # In backoff (or disconnected): still idling; asked again when the backoff ends.
+            wait = self._retry_wait(channel_id)
+            return lambda: self._synced(conn, SyncEnd.UNTOUCHED, retry=reasons | {SyncReason.RETRY}, wait=wait)
+        if not over.idling:
+            why = f"the sync over the connection ended {result.outcome}"
+            return lambda: self._synced(conn, SyncEnd.LOST, why=why)
+        now = self.clock()
+        idle_confirmed(owner=self.name, channel_id=channel_id, now=now)
+        if SyncReason.RELOGIN in reasons:
+            idle_silence_check(owner=self.name, channel_id=channel_id, imported_since=started, now=now)
+        return lambda: self._synced(conn, SyncEnd.IDLING, moved=over.moved)
+
+    def _synced(
+        self,
+        conn: IdleConnection,
+        end: SyncEnd,
+        *,
+        moved: bool = False,
+        retry: set[SyncReason] | None = None,
+        wait: float = 0.0,
+        why: str = "",
+    ) -> None:
+        """Back on the loop thread after a sync over the connection."""
+        if conn.abandoned:
+            self._close_later(conn)
+            return
+        if end is SyncEnd.LOST:
+            self._dropped(conn, why)
+            return
+        if moved:
+            conn.sync_reasons.add(SyncReason.MOVED)
+        if retry:
+            conn.sync_reasons |= retry
+            conn.sync_at = self.monotonic() + wait
+        if end is SyncEnd.IDLING:
+            self._idling(conn)
+        else:  # IDLE was never ended: its reissue time stands
+            reissue_at = conn.reissue_at
+            self._idling(conn)
+            conn.reissue_at = reissue_at
+
+    def _retry_wait(self, channel_id: int) -> float:
+        next_attempt = Channel.objects.filter(pk=channel_id).values_list("next_attempt_at", flat=True).first()
+        wait = (next_attempt - self.clock()).total_seconds() if next_attempt else 0.0
+        return max(wait, _BUSY_RETRY_SECONDS)
 
     # Closing ------------------------------------------------------------------------------------
 
@@ -519,6 +683,73 @@ class IdleListener:
         self._selector.close()
         self._wake_reader.close()
         self._wake_writer.close()
+
+
+def idle_silence_check(*, owner: str, channel_id: int, imported_since: datetime, now: datetime) -> bool:
+    """The listener's safety-net sync (the first over a relogin's connection) imported mail: if that mail came
+    into INBOX unannounced while the IDLE stayed quiet for PUSH_SILENCE_MINUTES (the rule Gmail's watch and
+    Graph's subscription share, services/push_silence.py), the server does not announce new mail: tell staff,
+    once. The channel is polled as usual meanwhile (selectors.idle_healthy). Only INBOX counts: IDLE watches it
+    alone, so mail a server-side rule files elsewhere says nothing (and Gmail, read through All Mail, is left
+    to its watch)."""
+    with transaction.atomic():
+        channel = (
+            Channel.objects.filter(pk=channel_id, idle_owner=owner)
+            .select_for_update()
+            .filter(idle_since__isnull=False, idle_silent_reported_at=None)
+            .select_related("inbox")
+            .first()
+        )
+        if channel is None or channel.idle_since is None:
+            return False
+        # Listened to since idle_since (kept across relogins): mail before it was nobody's to announce.
+        quiet_since = max(channel.idle_announced_at or channel.idle_since, channel.idle_since)
+        found = Message.objects.filter(channel=channel, imported_at__gte=imported_since, folder__name__iexact="INBOX")
+        count = unannounced(found, quiet_since=quiet_since, now=now)
+        if not count:
+            return False
+        Channel.objects.filter(pk=channel.pk).update(idle_silent_reported_at=now)
+        report_silent(channel, IDLE_PUSH, quiet_since=quiet_since, count=count)
+    return True
+
+
+def in_mailbox(stack: ExitStack, work: Callable[[], T]) -> T:
+    """`work` on a held connection; what it raises is thrown into the mailbox's context (whose exit logs out),
+    which classifies it as it would during a sync."""
+    try:
+        return work()
+    except BaseException:
+        if not stack.__exit__(*sys.exc_info()):
+            raise
+        raise
+
+
+def _inbox_uidnext(client: IMAPClient) -> int | None:
+    return client.select_folder("INBOX", readonly=True).get(b"UIDNEXT")
+
+
+class _OverConnection:
+    """The sync operation for `run_check` on a connection already signed in and idling; what it got to."""
+
+    def __init__(self, client: IMAPClient, stack: ExitStack) -> None:
+        self.client, self.stack = client, stack
+        self.started = self.idling = self.moved = False
+
+    def sync(self, channel: Channel) -> str:
+        self.started = True
+        done = in_mailbox(self.stack, lambda: self._work(channel))
+        self.idling = True
+        return done
+
+    def _work(self, channel: Channel) -> str:
+        client = self.client
+        client.idle_done()
+        before = _inbox_uidnext(client)
+        done = operations.sync(channel, mailbox=lambda _: nullcontext(client))
+        # Mail that reached INBOX after the import read it is announced to nobody: compare, and sync again.
+        self.moved = _inbox_uidnext(client) != before
+        client.idle()
+        return done
 
 
 def close_idle_connection(client: IMAPClient, stack: ExitStack | None) -> None:

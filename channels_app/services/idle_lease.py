@@ -12,10 +12,13 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db import transaction
+from django.db.models import DateTimeField, F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 
-from channels_app.models import Channel
-from channels_app.selectors import idle_candidates
+from channels_app.models import Channel, NotificationKind
+from channels_app.selectors import idle_candidates, idle_healthy
+from channels_app.services.notifications import resolve_problems
 
 
 def _until(now: datetime) -> datetime:
@@ -67,13 +70,26 @@ def idle_release(*, owner: str, channel_ids: Collection[int]) -> int:
 
 
 def idle_started(*, owner: str, channel_id: int, now: datetime) -> bool:
-    """The server accepted IDLE on a new connection; False if the lease is no longer ours."""
-    return bool(_held(owner, [channel_id]).update(idle_since=now, idle_confirmed_at=now))
+    """The server accepted IDLE on a new connection; False if the lease is no longer ours. A planned relogin
+    keeps `idle_since`: the channel was listened to all along (a drop clears it, idle_stopped)."""
+    since = Coalesce(F("idle_since"), Value(now, output_field=DateTimeField()))
+    return bool(_held(owner, [channel_id]).update(idle_since=since, idle_confirmed_at=now))
 
 
-def idle_confirmed(*, owner: str, channel_id: int, now: datetime) -> bool:
-    """The server showed the IDLE is alive (it answered a re-issue, or announced something)."""
-    return bool(_held(owner, [channel_id]).update(idle_confirmed_at=now))
+def idle_confirmed(*, owner: str, channel_id: int, now: datetime, announced: bool = False) -> bool:
+    """The server showed the IDLE is alive (it answered a re-issue or a sync over the connection); `announced`:
+    it announced new mail, which also ends a report that it had gone silent."""
+    held = _held(owner, [channel_id])
+    if not announced:
+        return bool(held.update(idle_confirmed_at=now))
+    with transaction.atomic():
+        channel = held.select_for_update().first()
+        if channel is None:
+            return False
+        held.update(idle_confirmed_at=now, idle_announced_at=now, idle_silent_reported_at=None)
+        if channel.idle_silent_reported_at is not None:
+            resolve_problems(channel=channel, kinds=(NotificationKind.PUSH_SILENT,))
+    return True
 
 
 def idle_stopped(*, owner: str, channel_id: int) -> bool:
@@ -86,3 +102,23 @@ def idle_unsupported(*, owner: str, channel_id: int, now: datetime) -> None:
     _held(owner, [channel_id]).update(
         idle_unsupported_at=now, idle_owner="", idle_until=None, idle_since=None, idle_confirmed_at=None
     )
+
+
+def idle_sync_request(*, channel_id: int, now: datetime) -> bool:
+    """Hand a push's sync (Gmail's watch, Graph) to the listener holding the channel's healthy IDLE: it syncs
+    over its connection, with no login, at its next tick (IdleListener.step). False: no healthy listener holds
+    the channel, and the caller queues the worker's sync as before. One UPDATE, so a webhook can afford it."""
+    held = Channel.objects.filter(idle_healthy(now), pk=channel_id)
+    return bool(held.update(idle_sync_requests=F("idle_sync_requests") + 1))
+
+
+def idle_sync_requests_take(*, owner: str) -> list[int]:
+    """The channels this listener holds whose sync was handed over since it last asked (one query, on a partial
+    index, when there are none); each request is taken by subtracting what was read, so one that arrives
+    meanwhile stays for the next tick."""
+    asked = list(
+        Channel.objects.filter(idle_owner=owner, idle_sync_requests__gt=0).values_list("pk", "idle_sync_requests")
+    )
+    for channel_id, count in asked:
+        Channel.objects.filter(pk=channel_id).update(idle_sync_requests=F("idle_sync_requests") - count)
+    return [channel_id for channel_id, _ in asked]

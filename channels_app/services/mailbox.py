@@ -71,7 +71,10 @@ def channel_mailbox(channel: Channel) -> Iterator[IMAPClient]:
     provider = get_provider(channel.provider)
     endpoint = channel_endpoint(channel)
     with ExitStack() as stack:
-        yield with_fresh_credentials(channel, lambda c: stack.enter_context(provider.open_mailbox(endpoint, c)))
+        client = with_fresh_credentials(channel, lambda c: stack.enter_context(provider.open_mailbox(endpoint, c)))
+        # Every login happens here: the one place that can say the credentials opened the mailbox just now.
+        Channel.objects.filter(pk=channel.pk).update(last_login_at=timezone.now())
+        yield client
 
 
 def with_fresh_credentials(channel: Channel, call: Callable[[Credentials], T]) -> T:

@@ -4,10 +4,13 @@ Each takes a channel (leased by `health.run_check`) and returns a line saying
 what it did; failures are raised, already classified, by the provider layer.
 """
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from imapclient import IMAPClient
 
 from channels_app.models import Backfill, Channel
 from channels_app.providers import ProviderFailure, get_provider
@@ -24,12 +27,15 @@ from channels_app.services.gmail_push import gmail_provider, poll_found_mail, wa
 from channels_app.services.mailbox import channel_mailbox, refresh_tokens
 from channels_app.services.sync import import_new_messages
 
+Mailbox = Callable[[Channel], AbstractContextManager[IMAPClient]]
 
-def sync(channel: Channel) -> str:
+
+def sync(channel: Channel, *, mailbox: Mailbox = channel_mailbox) -> str:
     """Import what is new in every folder; an open backfill rides along and gets its receipt at the end.
 
     While the daily download budget is used up nothing is fetched (no login either): the import
-    is paused, and says until when, without alerting anyone.
+    is paused, and says until when, without alerting anyone. `mailbox` opens the connection: a fresh
+    login, or the IDLE listener's connection already signed in (services/idle.py).
     """
     backfill = open_backfill(channel)
     if budget_remaining(channel) == 0:
@@ -37,7 +43,7 @@ def sync(channel: Channel) -> str:
     if backfill is not None:
         backfill_mark_running(backfill)
     try:
-        with channel_mailbox(channel) as client:
+        with mailbox(channel) as client:
             outcome = import_new_messages(channel, client, backfill=backfill)
     except ProviderFailure as failure:
         if backfill is not None:

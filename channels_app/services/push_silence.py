@@ -42,6 +42,8 @@ class PushPath:
     advice: str  # what staff should check
     # The stored messages it announces (Graph: the Inbox it subscribes to); mail found elsewhere says nothing.
     announces: Q = Q()
+    # What found the mail it did not announce.
+    found_by: str = "polling"
 
 
 def push_silence_check(
@@ -66,28 +68,40 @@ def push_silence_check(
         since = quiet_since(row) if row is not None else None
         if row is None or row.silent_reported_at is not None or since is None:
             return False
-        # Mail that arrived after the last announcement, long enough ago that its own would have come by now.
-        unannounced = found.filter(internal_date__gt=since, internal_date__lt=now - PUSH_IN_FLIGHT).count()
-        if now - since < timedelta(minutes=settings.PUSH_SILENCE_MINUTES) or not unannounced:
+        count = unannounced(found, quiet_since=since, now=now)
+        if not count:
             return False
         rows.filter(pk=row.pk).update(silent_reported_at=now)
-        _report(channel, path, since=f"since {since:%Y-%m-%d %H:%M} UTC", count=unannounced)
+        report_silent(channel, path, quiet_since=since, count=count)
     return True
 
 
-def _report(channel: Channel, path: PushPath, *, since: str, count: int) -> None:
-    logger.warning("%s of channel %s silent %s while polls found mail", path.notifications, channel.pk, since)
+def unannounced(found: QuerySet[Message], *, quiet_since: datetime, now: datetime) -> int:
+    """How many of `found` (mail a safety-net sync just imported) say the push went silent: none unless it has
+    been quiet for PUSH_SILENCE_MINUTES; then the mail that arrived after it last spoke, long enough ago that
+    its own announcement would have come by now."""
+    if now - quiet_since < timedelta(minutes=settings.PUSH_SILENCE_MINUTES):
+        return 0
+    return found.filter(internal_date__gt=quiet_since, internal_date__lt=now - PUSH_IN_FLIGHT).count()
+
+
+def report_silent(channel: Channel, path: PushPath, *, quiet_since: datetime, count: int) -> None:
+    """Tell staff (once: the caller marks its row in the same transaction) and write the channel's history."""
+    since = f"since {quiet_since:%Y-%m-%d %H:%M} UTC"
+    logger.warning(
+        "%s of channel %s silent %s while a safety-net sync found mail", path.notifications, channel.pk, since
+    )
     notify_problem(
         channel=channel,
         kind=NotificationKind.PUSH_SILENT,
         recipients=staff_recipients(),
         subject=f"{path.notifications} for {channel.address} stopped arriving",
         text=(
-            f"No {path.announcement} for {channel.address} {since}, yet polling found {count} new message(s): "
-            f"{path.advice}. Mail still arrives by polling every minute."
+            f"No {path.announcement} for {channel.address} {since}, yet {path.found_by} found {count} new "
+            f"message(s): {path.advice}. Mail still arrives by polling every minute."
         ),
     )
-    _history(channel, f"{path.notifications} silent {since}: polling found {count} message(s) none announced")
+    _history(channel, f"{path.notifications} silent {since}: {path.found_by} found {count} message(s) none announced")
 
 
 def push_silence_clear(rows: QuerySet[Row], *, path: PushPath) -> list[int]:

@@ -1,4 +1,4 @@
-"""`manage.py listen`: hold IMAP IDLE connections and queue a sync when new mail arrives (services/idle.py).
+"""`manage.py listen`: hold IMAP IDLE connections and sync over them when new mail arrives (services/idle.py).
 
 Run it beside `manage.py qcluster`, on as many machines as you like: each listener claims at most
 IDLE_CLAIM_BATCH unheld channels per round, up to IDLE_MAX_CHANNELS, and takes over the channels of a
@@ -17,11 +17,11 @@ from channels_app.services.idle import IdleListener
 
 
 class Command(BaseCommand):
-    help = "Hold an IMAP IDLE connection per channel and sync as soon as the server announces new mail."
+    help = "Hold an IMAP IDLE connection per channel and sync over it as soon as the server announces new mail."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--max-channels", type=int, help="at most this many channels (IDLE_MAX_CHANNELS)")
-        parser.add_argument("--workers", type=int, help="threads that sign in and queue syncs (IDLE_WORKERS)")
+        parser.add_argument("--workers", type=int, help="threads that sign in and sync (IDLE_WORKERS)")
 
     def handle(self, *args: Any, max_channels: int | None = None, workers: int | None = None, **options: Any) -> None:
         self._allow_descriptors((max_channels or settings.IDLE_MAX_CHANNELS) + 100)
