@@ -27,6 +27,14 @@ class FakeTokenEndpoint:
     posts: list[dict[str, list[str]]] = field(default_factory=list)
     # What the Gmail API paths (/gmail/...) answer, GET or POST; the token endpoint keeps `answer`.
     api_answer: dict[str, Any] = field(default_factory=dict)
+    # What Graph's paths (/graph/...) answer, one entry per request in turn; and what each request carried:
+    # (method, path, Authorization header).
+    graph_answers: list[dict[str, Any]] = field(default_factory=list)
+    graph_requests: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def graph_url(self) -> str:
+        return f"{self.base_url}/graph/v1.0"
 
     @property
     def token_url(self) -> str:
@@ -71,6 +79,18 @@ def _handler(fake: FakeTokenEndpoint) -> type[BaseHTTPRequestHandler]:
             self._send(answer.get("status", 200), answer.get("headers", {}), answer.get("body", {}))
             return True
 
+        def _graph(self) -> bool:
+            if not self.path.startswith("/graph/"):
+                return False
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            fake.graph_requests.append((self.command, self.path, self.headers.get("Authorization", "")))
+            answer = fake.graph_answers.pop(0)
+            self._send(answer["status"], answer.get("headers", {}), answer.get("body", {}))
+            return True
+
+        def do_PATCH(self) -> None:  # noqa: N802 - the stdlib's name
+            self._graph()
+
         def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
             if self._api():
                 return
@@ -78,6 +98,8 @@ def _handler(fake: FakeTokenEndpoint) -> type[BaseHTTPRequestHandler]:
             self._send(200, {}, {"keys": [public]})
 
         def do_POST(self) -> None:  # noqa: N802
+            if self._graph():
+                return
             length = int(self.headers.get("Content-Length", "0"))
             form = parse_qs(self.rfile.read(length).decode())
             fake.posts.append({"path": [self.path], **form})
@@ -130,6 +152,7 @@ def fake(settings: Any) -> Iterator[FakeTokenEndpoint]:
                 "JWKS_URL": endpoint.jwks_url,
                 "ISSUER": "https://issuer.test" if kind == "gmail" else "https://issuer.test/{tenantid}/v2.0",
             }
+        providers["microsoft"]["GRAPH_URL"] = endpoint.graph_url
         settings.MAIL_PROVIDERS = providers
         yield endpoint
 

@@ -8,6 +8,7 @@ delivers mail; the suite runs tasks inline, so the notification's sync has run w
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 import requests
@@ -16,8 +17,9 @@ from django.utils import timezone
 
 from channels_app import crypto
 from channels_app.models import Channel, ChannelStatus, GraphSubscription, Message, Notification, NotificationKind
+from channels_app.providers import get_provider
 from channels_app.services import graph_push
-from channels_app.services.credentials import channel_credentials
+from channels_app.services.credentials import channel_credentials, channel_store_credentials
 from channels_app.services.lease import channel_lease
 from channels_app.tasks import (
     channels_to_sync,
@@ -284,3 +286,58 @@ def test_the_subscription_after_a_reconnect_waits_for_the_backfill_holding_the_c
     worker.join(timeout=20)
     assert results and "Graph subscription created" in results[0]
     assert graph_push.graph_push_healthy(Channel.objects.get(pk=channel.pk))
+
+
+def test_a_graph_token_refused_while_we_believed_it_valid_is_refreshed_and_tried_again(subscribed, local_provider):
+    channel = subscribed()
+    # Local mail ends every access token while we still hold them as valid for an hour.
+    control.expire_tokens(local_provider, channel.address)
+    assert "renewed" in renew_subscription_channel(channel.pk)
+    channel.refresh_from_db()
+    assert channel.status == ChannelStatus.ACTIVE and channel.consecutive_failures == 0
+
+
+def _graph_token_of(channel: Channel) -> str:
+    return str(crypto.decrypt_json(GraphSubscription.objects.get(channel=channel).token_ciphertext)["access_token"])
+
+
+def _due(channel: Channel, *, graph: bool = False, imap: bool = False) -> None:
+    """Makes our own copy of a token look expired, so the next use refreshes it (Local mail's stays valid)."""
+    past = (timezone.now() - timezone.timedelta(minutes=1)).isoformat()
+    if graph:
+        sub = GraphSubscription.objects.get(channel=channel)
+        held = crypto.decrypt_json(sub.token_ciphertext)
+        GraphSubscription.objects.filter(pk=sub.pk).update(
+            token_ciphertext=crypto.encrypt_json({**held, "expires_at": past})
+        )
+    if imap:
+        held = channel_credentials(Channel.objects.get(pk=channel.pk))
+        channel_store_credentials(channel=channel, credentials=replace(held, expires_at=timezone.now()))
+
+
+def test_renewals_and_syncs_refreshing_their_tokens_in_turn_never_end_the_others(subscribed, local_provider):
+    """Issue 14: one refresh token, one access token per resource. Each refresh (Graph's at a renewal,
+    the mailbox's at a sync) leaves the other's token working and stored, and keeps the newest refresh
+    token; the channel never needs reauthorization."""
+    channel = subscribed()
+    for _ in range(2):
+        imap_token = channel_credentials(Channel.objects.get(pk=channel.pk)).access_token
+        _due(channel, graph=True)
+        assert "renewed" in renew_subscription_channel(channel.pk)  # a Graph refresh...
+        assert channel_credentials(Channel.objects.get(pk=channel.pk)).access_token == imap_token
+        assert ": ok" in push_sync_channel(channel.pk)  # ...and the IMAP token it left opens the mailbox
+        assert channel_credentials(Channel.objects.get(pk=channel.pk)).access_token == imap_token  # at once
+
+        graph_token = _graph_token_of(channel)
+        _due(channel, imap=True)
+        assert ": ok" in push_sync_channel(channel.pk)  # an IMAP refresh...
+        assert channel_credentials(Channel.objects.get(pk=channel.pk)).access_token != imap_token
+        assert "renewed" in renew_subscription_channel(channel.pk)  # ...and the Graph token it left renews
+        assert _graph_token_of(channel) == graph_token  # with no second refresh
+    channel.refresh_from_db()
+    assert (channel.status, channel.consecutive_failures) == (ChannelStatus.ACTIVE, 0)
+    assert not channel.notifications.exists()
+    # The stored refresh token is one Local mail still honours (the newest it issued).
+    state = control.token_state(local_provider, channel.address)
+    assert control.newest_still_live(state)["refresh"]
+    assert get_provider("microsoft").refresh(channel_credentials(channel)).access_token

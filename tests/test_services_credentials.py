@@ -35,3 +35,102 @@ def test_refresh_stores_the_rotated_token_at_once(tenancy, make_mailbox, connect
     # The provider rotated: the old refresh token is dead, so only the stored one can go on.
     with pytest.raises(AuthFailure):
         get_provider(channel.provider).refresh(before)
+
+
+def _stored(channel) -> Credentials:
+    return channel_credentials(Channel.objects.get(pk=channel.pk))
+
+
+def _holding(channel, access_token: str = "imap-1", refresh_token: str = "rt-1") -> None:
+    expires_at = datetime(2030, 1, 1, tzinfo=UTC)
+    credentials = Credentials(access_token=access_token, refresh_token=refresh_token, expires_at=expires_at)
+    channel_store_credentials(channel=channel, credentials=credentials)
+
+
+def test_a_graph_refresh_keeps_the_imap_token_another_refresh_stored_meanwhile(tenancy):
+    """The Graph refresh read rt-1; while it was under way an IMAP refresh stored imap-2 and rt-2. Ours
+    answered rt-3, the newest: kept, beside imap-2 (not the imap-1 it read)."""
+    channel = tenancy.shared_channel
+    _holding(channel)
+    stale = Channel.objects.get(pk=channel.pk)  # a worker's copy, loaded before the IMAP refresh
+
+    def graph_refresh(used: Credentials) -> Credentials:
+        assert used.refresh_token == "rt-1"
+        channel_store_credentials(
+            channel=Channel.objects.get(pk=channel.pk),
+            credentials=Credentials(
+                access_token="imap-2", refresh_token="rt-2", expires_at=datetime(2030, 1, 2, tzinfo=UTC)
+            ),
+        )
+        return Credentials(access_token="graph-1", refresh_token="rt-3", expires_at=datetime(2030, 1, 3, tzinfo=UTC))
+
+    answer = channel_refresh_tokens(channel=stale, other_resource=graph_refresh)
+    assert answer.access_token == "graph-1"
+    stored = _stored(channel)
+    assert (stored.access_token, stored.refresh_token, stored.expires_at) == (
+        "imap-2",
+        "rt-3",
+        datetime(2030, 1, 2, tzinfo=UTC),
+    )
+    assert channel_credentials(stale) == stored  # the caller's copy is brought up to date too
+
+
+def test_a_refresh_starts_from_the_stored_refresh_token_not_a_stale_copy(tenancy):
+    channel = tenancy.shared_channel
+    _holding(channel)
+    stale = Channel.objects.get(pk=channel.pk)
+    _holding(channel, refresh_token="rt-2")  # another worker refreshed since `stale` was loaded
+    used: list[str] = []
+
+    def refresh(credentials: Credentials) -> Credentials:
+        used.append(credentials.refresh_token)
+        return Credentials(access_token="graph-1", refresh_token="rt-3", expires_at=datetime(2030, 1, 3, tzinfo=UTC))
+
+    channel_refresh_tokens(channel=stale, other_resource=refresh)
+    assert used == ["rt-2"] and _stored(channel).refresh_token == "rt-3"
+
+
+def test_a_refresh_refused_because_another_spent_the_token_meanwhile_goes_on_with_the_newer_one(tenancy):
+    """Two refreshes at once from rt-1, against a provider that spends a used refresh token: the second is
+    refused, and tried once more with the one the first stored, not taken for a revoked grant."""
+    channel = tenancy.shared_channel
+    _holding(channel)
+    used: list[str] = []
+
+    def refresh(credentials: Credentials) -> Credentials:
+        used.append(credentials.refresh_token)
+        if credentials.refresh_token == "rt-1":
+            _holding(channel, access_token="imap-2", refresh_token="rt-2")  # the other refresh stores first
+            raise AuthFailure("spent", code="invalid_grant")
+        return Credentials(access_token="graph-1", refresh_token="rt-3", expires_at=datetime(2030, 1, 3, tzinfo=UTC))
+
+    channel_refresh_tokens(channel=channel, other_resource=refresh)
+    assert used == ["rt-1", "rt-2"]
+    assert (_stored(channel).access_token, _stored(channel).refresh_token) == ("imap-2", "rt-3")
+
+
+def test_a_refused_refresh_with_nothing_newer_stored_is_the_providers_answer(tenancy):
+    channel = tenancy.shared_channel
+    _holding(channel)
+    calls: list[str] = []
+
+    def refresh(credentials: Credentials) -> Credentials:
+        calls.append(credentials.refresh_token)
+        raise AuthFailure("revoked", code="invalid_grant")
+
+    with pytest.raises(AuthFailure):
+        channel_refresh_tokens(channel=channel, other_resource=refresh)
+    assert calls == ["rt-1"] and _stored(channel).refresh_token == "rt-1"
+
+
+def test_a_refresh_that_does_not_rotate_keeps_the_stored_refresh_token(tenancy):
+    """Google answers no refresh token: the stored one stays, even one stored while ours was under way."""
+    channel = tenancy.shared_channel
+    _holding(channel)
+
+    def refresh(credentials: Credentials) -> Credentials:
+        _holding(channel, refresh_token="rt-2")
+        return Credentials(access_token="imap-9", refresh_token=credentials.refresh_token)
+
+    channel_refresh_tokens(channel=channel, other_resource=refresh)
+    assert _stored(channel).refresh_token == "rt-2"

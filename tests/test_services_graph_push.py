@@ -1,4 +1,5 @@
-"""Which channels count as Graph-notified, what that changes for polling and renewal, and the Overview line."""
+"""Which channels count as Graph-notified, what that changes for polling and renewal, the Overview line,
+and a Graph token refused while we believed it valid (recorded answers from in-process fakes)."""
 
 from datetime import timedelta
 
@@ -6,8 +7,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from channels_app.models import ChannelStatus, GraphSubscription
+from channels_app import crypto
+from channels_app.models import Channel, ChannelStatus, GraphSubscription
+from channels_app.providers import AuthFailure, AuthReason, Credentials, PolicyFailure
+from channels_app.providers.microsoft import graph
+from channels_app.providers.recorded import recorded_entries
 from channels_app.services import graph_push
+from channels_app.services.credentials import channel_credentials, channel_store_credentials
 from channels_app.services.push_subscriptions import push_subscribe_soon
 from channels_app.tasks import channels_to_sync, renewal_pass
 
@@ -112,3 +118,80 @@ def test_a_shared_mailbox_opened_through_a_delegate_stays_on_polling(microsoft):
     microsoft.save(update_fields=["delegate_address"])
     assert not graph_push.graph_push_wanted(microsoft)
     assert microsoft.pk not in graph_push.channels_without_subscription()
+
+
+# --- a Graph token refused while we believed it valid (recorded answers, in-process fakes) ----------
+
+GRAPH = recorded_entries("microsoft", "graph")
+RENEWED = {
+    "status": 200,
+    "body": {"id": "sub-1", "expirationDateTime": "2030-01-03T08:30:00.0000000Z", "resource": graph.INBOX_RESOURCE},
+}
+
+
+def _holding_tokens(channel):
+    """A channel with an IMAP token and a Graph token, both unexpired as far as we know, and a subscription."""
+    in_an_hour = timezone.now() + timedelta(hours=1)
+    channel_store_credentials(
+        channel=channel, credentials=Credentials(access_token="imap-1", refresh_token="rt-1", expires_at=in_an_hour)
+    )
+    sub = _subscribe(channel)
+    sub.token_ciphertext = crypto.encrypt_json({"access_token": "graph-1", "expires_at": in_an_hour.isoformat()})
+    sub.save(update_fields=["token_ciphertext"])
+    return sub
+
+
+def _graph_refresh_answers(fake, access_token="graph-2", refresh_token="rt-2"):
+    fake.answer = {
+        "status": 200,
+        "body": {
+            "token_type": "Bearer",
+            "access_token": access_token,
+            "refresh_token": refresh_token,
+            "expires_in": 3600,
+            "scope": graph.GRAPH_SCOPE,
+        },
+    }
+
+
+def test_a_graph_401_gets_one_fresh_graph_token_and_one_more_try(microsoft, fake):
+    _holding_tokens(microsoft)
+    _graph_refresh_answers(fake)
+    fake.graph_answers = [GRAPH["invalid_authentication_token"], RENEWED]
+    assert "renewed" in graph_push.subscription_renew(microsoft)
+    assert [auth for _, _, auth in fake.graph_requests] == ["Bearer graph-1", "Bearer graph-2"]
+    assert [post["scope"] for post in fake.posts] == [[f"offline_access {graph.GRAPH_SCOPE}"]]
+    # The Graph token is kept beside the subscription; the IMAP token stays; the rotated refresh token is kept.
+    sub = GraphSubscription.objects.get(channel=microsoft)
+    assert crypto.decrypt_json(sub.token_ciphertext)["access_token"] == "graph-2"
+    stored = channel_credentials(Channel.objects.get(pk=microsoft.pk))
+    assert (stored.access_token, stored.refresh_token) == ("imap-1", "rt-2")
+
+
+@pytest.mark.parametrize("answer", ["invalid_authentication_token", "extension_error_unauthorized"])
+def test_a_graph_401_after_a_fresh_token_is_classified_as_before(microsoft, fake, answer):
+    _holding_tokens(microsoft)
+    _graph_refresh_answers(fake)
+    fake.graph_answers = [GRAPH[answer], GRAPH[answer]]
+    with pytest.raises(AuthFailure) as raised:
+        graph_push.subscription_renew(microsoft)
+    assert (raised.value.reason, raised.value.code) == (AuthReason.SUBSCRIPTION, GRAPH[answer]["expect"]["code"])
+    assert len(fake.graph_requests) == 2 and len(fake.posts) == 1  # one refresh, one more try, no more
+
+
+def test_a_graph_401_with_a_token_just_refreshed_is_not_tried_again(microsoft, fake):
+    sub = _holding_tokens(microsoft)
+    GraphSubscription.objects.filter(pk=sub.pk).update(token_ciphertext="")  # no Graph token yet
+    _graph_refresh_answers(fake)
+    fake.graph_answers = [GRAPH["invalid_authentication_token"]]
+    with pytest.raises(AuthFailure):
+        graph_push.subscription_renew(microsoft)
+    assert len(fake.graph_requests) == 1 and len(fake.posts) == 1
+
+
+def test_a_graph_403_is_not_a_reason_to_refresh(microsoft, fake):
+    _holding_tokens(microsoft)
+    fake.graph_answers = [GRAPH["extension_error_forbidden"]]
+    with pytest.raises(PolicyFailure):
+        graph_push.subscription_renew(microsoft)
+    assert fake.posts == []

@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -34,11 +34,12 @@ from channels_app.models import Channel, ChannelStatus, GraphSubscription
 from channels_app.providers import AuthFailure, get_provider
 from channels_app.providers.microsoft import graph
 from channels_app.providers.microsoft.errors import SubscriptionGone
-from channels_app.services.credentials import channel_credentials, channel_store_credentials
 from channels_app.services.idle_lease import idle_sync_request
+from channels_app.services.mailbox import refresh_tokens, with_fresh_token
 from channels_app.services.push_silence import PushPath, push_silence_check, push_silence_clear
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # A Graph token this close to its expiry is refreshed rather than used.
 _TOKEN_MARGIN = timedelta(minutes=5)
@@ -125,27 +126,36 @@ def consent_asked_again(channel: Channel) -> None:
 # --- the Graph token --------------------------------------------------------------------------
 
 
-def _graph_token(channel: Channel, sub: GraphSubscription, *, fresh: bool = False) -> graph.GraphToken:
-    """Graph's own access token: the stored one while it lasts, else one from the refresh token (whose
-    successor is stored at once, as every refresh's is: credentials.channel_refresh_tokens)."""
+def _graph_token(channel: Channel, sub: GraphSubscription, *, fresh: bool = False) -> tuple[graph.GraphToken, bool]:
+    """Graph's own access token, and whether it was just refreshed: the stored one while it lasts, else
+    one from the refresh token (mailbox.refresh_tokens stores the rotated refresh token at once and
+    leaves the IMAP token stored as it is; this keeps the Graph token beside the subscription)."""
     stored = crypto.decrypt_json(sub.token_ciphertext)
     if stored and not fresh:
         expires = datetime.fromisoformat(stored["expires_at"])
         if expires > timezone.now() + _TOKEN_MARGIN:
-            return graph.GraphToken(stored["access_token"], expires)
+            return graph.GraphToken(stored["access_token"], expires), False
     # A refusal here reads as refused to renew our subscription: the tasks run this with that reason.
     try:
-        token, kept = graph.graph_refresh(get_provider("microsoft"), channel_credentials(channel))
+        answer = refresh_tokens(channel, other_resource=lambda c: graph.graph_refresh(get_provider("microsoft"), c))
     except AuthFailure as failure:
         if failure.code == "AADSTS65001":  # consent for Graph missing; a withdrawn grant fails the sync too
             raise GraphNotConsented from failure
         raise
-    channel_store_credentials(channel=channel, credentials=kept)
+    assert answer.expires_at is not None  # graph_refresh refuses an answer without one
+    token = graph.GraphToken(answer.access_token, answer.expires_at)
     sub.token_ciphertext = crypto.encrypt_json(
         {"access_token": token.access_token, "expires_at": token.expires_at.isoformat()}
     )
     sub.save(update_fields=["token_ciphertext"])
-    return token
+    return token, True
+
+
+def _with_graph_token(channel: Channel, sub: GraphSubscription, call: Callable[[graph.GraphToken], T]) -> T:
+    """`call` with Graph's token; refused 401 while we believed it valid (expired early, or ended by the
+    provider), it gets one fresh token and one more try, by the rule of every token we hold
+    (mailbox.with_fresh_token). Refused again, the 401 is classified as it was (errors.graph_error)."""
+    return with_fresh_token(lambda: _graph_token(channel, sub), lambda: _graph_token(channel, sub, fresh=True)[0], call)
 
 
 # --- creating, renewing, reauthorizing (operations under health.run_check) ----------------------
@@ -166,18 +176,22 @@ def _urls() -> tuple[str, str]:
     )
 
 
-def _create(channel: Channel, sub: GraphSubscription, token: graph.GraphToken) -> str:
+def _create(channel: Channel, sub: GraphSubscription) -> str:
     now = timezone.now()
     client_state = secrets.token_urlsafe(64)[:128]  # Graph takes at most 128 characters
     notification_url, lifecycle_url = _urls()
-    made = graph.create_subscription(
-        token,
-        notification_url=notification_url,
-        lifecycle_url=lifecycle_url,
-        client_state=client_state,
-        resource=graph.INBOX_RESOURCE,
-        now=now,
-        lifetime=_lifetime(),
+    made = _with_graph_token(
+        channel,
+        sub,
+        lambda token: graph.create_subscription(
+            token,
+            notification_url=notification_url,
+            lifecycle_url=lifecycle_url,
+            client_state=client_state,
+            resource=graph.INBOX_RESOURCE,
+            now=now,
+            lifetime=_lifetime(),
+        ),
     )
     sub.subscription_id, sub.client_state_digest = made.id, _digest(client_state)
     sub.resource, sub.expires_at, sub.created_at, sub.renewed_at = made.resource, made.expires_at, now, now
@@ -190,11 +204,15 @@ def subscription_renew(channel: Channel) -> str:
     """The renewal of a Microsoft channel: PATCH the subscription's expiry, or create one when there is
     none or Graph no longer knows it."""
     sub, _ = GraphSubscription.objects.get_or_create(channel=channel)
-    token = _graph_token(channel, sub)
     if sub.subscription_id:
         now = timezone.now()
+        subscription_id = sub.subscription_id
         try:
-            renewed = graph.renew_subscription(token, sub.subscription_id, now=now, lifetime=_lifetime())
+            renewed = _with_graph_token(
+                channel,
+                sub,
+                lambda token: graph.renew_subscription(token, subscription_id, now=now, lifetime=_lifetime()),
+            )
         except SubscriptionGone:
             logger.info("Graph forgot the subscription of channel %s; creating another", channel.pk)
         else:
@@ -202,19 +220,19 @@ def subscription_renew(channel: Channel) -> str:
             sub.save(update_fields=["expires_at", "renewed_at"])
             Channel.objects.filter(pk=channel.pk).update(subscription_renewed_at=now)
             return f"Graph subscription renewed until {renewed.expires_at:%Y-%m-%d %H:%M} UTC"
-    return _create(channel, sub, token)
+    return _create(channel, sub)
 
 
 def subscription_reauthorize(channel: Channel) -> str:
     """`reauthorizationRequired`: prove our access again with a fresh token (Graph asks for one)."""
     sub, _ = GraphSubscription.objects.get_or_create(channel=channel)
-    token = _graph_token(channel, sub, fresh=True)
+    token, _refreshed = _graph_token(channel, sub, fresh=True)
     if not sub.subscription_id:
-        return _create(channel, sub, token)
+        return _create(channel, sub)
     try:
         graph.reauthorize_subscription(token, sub.subscription_id)
     except SubscriptionGone:
-        return _create(channel, sub, token)
+        return _create(channel, sub)
     return "Graph subscription reauthorized"
 
 
@@ -223,7 +241,7 @@ def subscription_recreate(channel: Channel) -> str:
     sub, _ = GraphSubscription.objects.get_or_create(channel=channel)
     GraphSubscription.objects.filter(pk=sub.pk).update(subscription_id="", client_state_digest="", expires_at=None)
     sub.subscription_id, sub.client_state_digest, sub.expires_at = "", "", None
-    return _create(channel, sub, _graph_token(channel, sub))
+    return _create(channel, sub)
 
 
 def subscription_not_consented(channel: Channel) -> str:

@@ -11,9 +11,10 @@ from imapclient import IMAPClient
 
 from channels_app.models import Channel
 from channels_app.providers import AuthFailure, AuthReason, Credentials, ImapEndpoint, get_provider
-from channels_app.services.credentials import channel_credentials, channel_refresh_tokens
+from channels_app.services.credentials import OtherResourceRefresh, channel_credentials, channel_refresh_tokens
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 
 def channel_endpoint(channel: Channel) -> ImapEndpoint:
@@ -36,10 +37,11 @@ def _disused(channel: Channel) -> bool:
     return bool(days and last_used and timezone.now() - last_used > timedelta(days=days))
 
 
-def refresh_tokens(channel: Channel) -> Credentials:
-    """Refresh and store; an invalid grant on a long-unused token is reported as disuse, not revocation."""
+def refresh_tokens(channel: Channel, other_resource: OtherResourceRefresh | None = None) -> Credentials:
+    """Refresh and store (credentials.channel_refresh_tokens; `other_resource`: Microsoft Graph's token);
+    an invalid grant on a long-unused token is reported as disuse, not revocation."""
     try:
-        return channel_refresh_tokens(channel=channel)
+        return channel_refresh_tokens(channel=channel, other_resource=other_resource)
     except AuthFailure as failure:
         # A provider that says only "revoked" about a grant unused for longer than it allows dropped it for disuse.
         if failure.reason == AuthReason.REVOKED and _disused(channel):
@@ -77,13 +79,23 @@ def channel_mailbox(channel: Channel) -> Iterator[IMAPClient]:
         yield client
 
 
-def with_fresh_credentials(channel: Channel, call: Callable[[Credentials], T]) -> T:
-    """`call` with the channel's credentials; an OAuth token refused while we believed it valid gets one
-    refresh and one more try (for a password there is nothing to refresh)."""
-    credentials, refreshed = usable_credentials(channel)
+def with_fresh_token(usable: Callable[[], tuple[K, bool]], refresh: Callable[[], K], call: Callable[[K], T]) -> T:
+    """`call` with a token (`usable`: it, and whether it was just refreshed); one refused (AuthFailure)
+    while we believed it valid gets one `refresh` and one more try. One refused right after a refresh is
+    the provider's answer and goes on as it was classified. The one rule for every token we hold: the
+    mailbox's (IMAP login, Gmail API) and Microsoft Graph's (services/graph_push.py)."""
+    token, refreshed = usable()
     try:
-        return call(credentials)
+        return call(token)
     except AuthFailure:
-        if refreshed or not get_provider(channel.provider).uses_oauth:
+        if refreshed:
             raise
-    return call(refresh_tokens(channel))
+    return call(refresh())
+
+
+def with_fresh_credentials(channel: Channel, call: Callable[[Credentials], T]) -> T:
+    """`call` with the channel's credentials, by with_fresh_token's rule (for a password there is
+    nothing to refresh)."""
+    if not get_provider(channel.provider).uses_oauth:
+        return call(channel_credentials(channel))
+    return with_fresh_token(lambda: usable_credentials(channel), lambda: refresh_tokens(channel), call)

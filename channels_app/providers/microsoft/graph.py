@@ -55,20 +55,13 @@ class Subscription:
     resource: str
 
 
-def graph_refresh(provider: Any, credentials: Credentials) -> tuple[GraphToken, Credentials]:
-    """A Graph access token from the channel's refresh token, and the credentials to keep (Microsoft
-    sends a new refresh token with every refresh; the IMAP access token stays as it was)."""
-    fresh = provider.refresh(credentials, scopes=graph_scopes())
+def graph_refresh(provider: Any, credentials: Credentials) -> Credentials:
+    """The answer to a refresh asking for Graph: its access token is Graph's (never the IMAP one), its
+    refresh token the rotated one (Microsoft sends a new one with every refresh)."""
+    fresh: Credentials = provider.refresh(credentials, scopes=graph_scopes())
     if not fresh.expires_at:
         raise unrecognised("graph token without expiry")
-    kept = Credentials(
-        access_token=credentials.access_token,
-        refresh_token=fresh.refresh_token or credentials.refresh_token,
-        expires_at=credentials.expires_at,
-        password=credentials.password,
-        granted_at=credentials.granted_at,
-    )
-    return GraphToken(fresh.access_token, fresh.expires_at), kept
+    return fresh
 
 
 def graph_scopes() -> list[str]:
