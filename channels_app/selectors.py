@@ -1,5 +1,5 @@
 """Reads that pages and services share: a channel's incidents, how often it needed
-reauthorization, the diagnostics support sees, and the pop-ups a person is shown."""
+reauthorization, the diagnostics support sees, the pop-ups and past alerts a person is shown."""
 
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -144,16 +144,29 @@ def popup_alerts(user: User, *, hide: Collection[int] = ()) -> list[Notification
     staff alone, whatever their memberships: they act on those from Django admin."""
     if not user.is_authenticated:
         return []
-    allowed = Q(channel__in=visible_channels(user))
-    if user.is_staff:
-        allowed |= Q(kind__in=STAFF_KINDS)
     alerts = (
-        Notification.objects.filter(recipient=user, kind__in=PROBLEM_KINDS, resolved_at__isnull=True)
-        .filter(allowed)
+        notification_history(user)
+        .filter(kind__in=PROBLEM_KINDS, resolved_at__isnull=True)
         .select_related("channel")
         .order_by("-created_at")
     )
     return [n for n in alerts if n.pk not in hide]
+
+
+def notification_history(user: User) -> QuerySet[Notification]:
+    """Every alert a person was sent, newest first, about channels they may still see; staff also keep
+    the alerts meant for staff alone. The one definition of what the pop-ups, the Notifications page
+    and its unread count show, so none of them lists what another cannot open."""
+    allowed = Q(channel__in=visible_channels(user))
+    if user.is_staff:
+        allowed |= Q(kind__in=STAFF_KINDS)
+    return Notification.objects.filter(recipient=user).filter(allowed)
+
+
+def unread_notifications_count(user: User) -> int:
+    if not user.is_authenticated:
+        return 0
+    return notification_history(user).filter(read_at__isnull=True).count()
 
 
 def open_links(channel: Channel) -> list[ReauthorizationLink]:

@@ -10,6 +10,7 @@ from channels_app.views import (
     graph_webhook,
     home,
     messages_tab,
+    notifications,
     oauth_callback,
     reauth_links,
     reauthorize,
@@ -77,4 +78,7 @@ urlpatterns = [
     path("oauth/callback/", oauth_callback.oauth_callback, name="oauth_callback"),
     path("notifications/popup/", alerts.alerts_popup, name="alerts_popup"),
     path("notifications/<int:notification_id>/dismiss/", alerts.dismiss_alert, name="dismiss_alert"),
+    path("notifications/", notifications.notifications_list, name="notifications"),
+    path("notifications/<int:notification_id>/", notifications.notification_open, name="notification_open"),
+    path("notifications/read-all/", notifications.notifications_read_all, name="notifications_read_all"),
 ]

@@ -3,8 +3,20 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from channels_app.models import (
+    CATEGORY_KINDS,
+    AlertCategory,
+    NotificationKind,
+)
 from channels_app.providers import Credentials
-from channels_app.selectors import channel_diagnostics, channel_incidents, popup_alerts, reauth_incidents_count
+from channels_app.selectors import (
+    channel_diagnostics,
+    channel_incidents,
+    notification_history,
+    popup_alerts,
+    reauth_incidents_count,
+    unread_notifications_count,
+)
 from channels_app.services.credentials import channel_store_credentials
 
 
@@ -132,3 +144,22 @@ def test_staff_see_the_alerts_meant_for_staff_whatever_their_memberships(tenancy
     crash = make_notification(recipient=staff, channel=tenancy.shared_channel, kind="crash")
     make_notification(recipient=staff, channel=tenancy.shared_channel, kind="needs_reauth")
     assert popup_alerts(staff) == [crash]
+
+
+def test_every_kind_of_alert_is_in_exactly_one_category():
+    kinds = [kind for category_kinds in CATEGORY_KINDS.values() for kind in category_kinds]
+    assert sorted(kinds) == sorted(NotificationKind)
+    assert set(CATEGORY_KINDS) == set(AlertCategory)
+
+
+def test_the_history_keeps_read_and_resolved_alerts_of_channels_still_seen(tenancy, make_notification):
+    old = make_notification(
+        recipient=tenancy.member, channel=tenancy.member_channel, read_at=ago(days=1), resolved_at=ago(hours=1)
+    )
+    gone = make_notification(recipient=tenancy.member, channel=tenancy.shared_channel)
+    make_notification(recipient=tenancy.admin, channel=tenancy.shared_channel)  # someone else's
+    assert set(notification_history(tenancy.member)) == {old, gone}
+    assert unread_notifications_count(tenancy.member) == 1
+    tenancy.member.workspace_memberships.all()._raw_delete(tenancy.member.workspace_memberships.db)  # no signal
+    assert list(notification_history(tenancy.member)) == [old]
+    assert unread_notifications_count(tenancy.member) == 0

@@ -43,6 +43,34 @@ STAFF_KINDS = (
 )
 
 
+class AlertCategory(models.TextChoices):
+    """The kinds of alert as people think of them: each person chooses, per category, whether its alerts
+    also come by email (pop-ups always show)."""
+
+    SIGN_IN = "sign_in", "Reauthorization needed"
+    STOPPED = "stopped", "Mail stopped"
+    BACK = "back", "Working again"
+    LINKS = "links", "Links you sent"
+    # Only staff are told these (STAFF_KINDS but configuration, which company admins are told too).
+    STAFF = "staff", "For staff"
+
+
+CATEGORY_KINDS: dict[AlertCategory, tuple[NotificationKind, ...]] = {
+    AlertCategory.SIGN_IN: (NotificationKind.NEEDS_REAUTH,),
+    AlertCategory.STOPPED: (NotificationKind.BLOCKED, NotificationKind.UNREACHABLE, NotificationKind.CONFIGURATION),
+    AlertCategory.BACK: (NotificationKind.RECOVERED, NotificationKind.RECONNECTED),
+    AlertCategory.LINKS: (NotificationKind.LINK_USED, NotificationKind.LINK_REFUSED),
+    AlertCategory.STAFF: (NotificationKind.UNRECOGNISED, NotificationKind.CRASH, NotificationKind.PUSH_SILENT),
+}
+KIND_CATEGORY: dict[str, AlertCategory] = {
+    kind: category for category, kinds in CATEGORY_KINDS.items() for kind in kinds
+}
+
+
+def alert_category(kind: str) -> AlertCategory:
+    return KIND_CATEGORY[kind]
+
+
 class EmailState(models.TextChoices):
     PENDING = "pending", "Not sent yet"
     SENT = "sent", "Sent"
@@ -87,6 +115,10 @@ class Notification(models.Model):
     def for_staff_only(self) -> bool:
         """An alert staff act on from Django admin (the unrecognised answers and crashes)."""
         return self.kind in (NotificationKind.UNRECOGNISED, NotificationKind.CRASH)
+
+    @property
+    def category(self) -> AlertCategory:
+        return alert_category(self.kind)
 
 
 class SupportRequest(models.Model):
