@@ -1,5 +1,6 @@
 """Reads that pages and services share: a channel's incidents, how often it needed
-reauthorization, the diagnostics support sees, the pop-ups and past alerts a person is shown."""
+reauthorization, the diagnostics support sees, the pop-ups and past alerts a person is shown and
+which of them they want by email."""
 
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from django.utils.formats import date_format
 from channels_app.models import (
     PROBLEM_KINDS,
     STAFF_KINDS,
+    AlertCategory,
+    AlertEmailOptOut,
     Channel,
     ChannelEvent,
     ChannelStatus,
@@ -21,6 +24,7 @@ from channels_app.models import (
     Notification,
     ReauthorizationLink,
     User,
+    alert_category,
 )
 from channels_app.permissions import visible_channels
 from channels_app.providers.registry import provider_classes
@@ -167,6 +171,20 @@ def unread_notifications_count(user: User) -> int:
     if not user.is_authenticated:
         return 0
     return notification_history(user).filter(read_at__isnull=True).count()
+
+
+def alert_categories_for(user: User) -> list[AlertCategory]:
+    """The categories a person may be sent, so may choose emails for: staff alone are told staff alerts."""
+    return [c for c in AlertCategory if c != AlertCategory.STAFF or user.is_staff]
+
+
+def alert_email_opt_outs(user: User) -> set[AlertCategory]:
+    return {AlertCategory(c) for c in AlertEmailOptOut.objects.filter(user=user).values_list("category", flat=True)}
+
+
+def alert_email_wanted(user: User, kind: str) -> bool:
+    """Whether an alert of `kind` also goes to `user` by email: yes unless they turned its category off."""
+    return not AlertEmailOptOut.objects.filter(user=user, category=alert_category(kind)).exists()
 
 
 def open_links(channel: Channel) -> list[ReauthorizationLink]:

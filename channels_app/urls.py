@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from channels_app.views import (
+    alert_preferences,
     alerts,
     backfill,
     channel_pages,
@@ -43,6 +44,7 @@ urlpatterns = [
         name="workspace_channels",
     ),
     path("settings/personal/channels/", space_pages.personal_channels, name="personal_channels"),
+    path("settings/personal/notifications/", alert_preferences.alert_preferences, name="alert_preferences"),
     path(
         "settings/company/channels/", include((add_patterns, "company"), namespace="company"), {"space_kind": "company"}
     ),

@@ -6,10 +6,13 @@ from django.utils import timezone
 from channels_app.models import (
     CATEGORY_KINDS,
     AlertCategory,
+    AlertEmailOptOut,
     NotificationKind,
 )
 from channels_app.providers import Credentials
 from channels_app.selectors import (
+    alert_categories_for,
+    alert_email_wanted,
     channel_diagnostics,
     channel_incidents,
     notification_history,
@@ -150,6 +153,19 @@ def test_every_kind_of_alert_is_in_exactly_one_category():
     kinds = [kind for category_kinds in CATEGORY_KINDS.values() for kind in category_kinds]
     assert sorted(kinds) == sorted(NotificationKind)
     assert set(CATEGORY_KINDS) == set(AlertCategory)
+
+
+def test_alerts_are_emailed_unless_their_category_is_turned_off(tenancy):
+    AlertEmailOptOut.objects.create(user=tenancy.admin, category=AlertCategory.STOPPED)
+    assert not alert_email_wanted(tenancy.admin, NotificationKind.UNREACHABLE)
+    assert not alert_email_wanted(tenancy.admin, NotificationKind.BLOCKED)
+    assert alert_email_wanted(tenancy.admin, NotificationKind.NEEDS_REAUTH)
+    assert alert_email_wanted(tenancy.member, NotificationKind.UNREACHABLE)  # someone else's choice
+
+
+def test_only_staff_choose_emails_for_staff_alerts(tenancy, make_user):
+    assert AlertCategory.STAFF not in alert_categories_for(tenancy.admin)
+    assert alert_categories_for(make_user(is_staff=True)) == list(AlertCategory)
 
 
 def test_the_history_keeps_read_and_resolved_alerts_of_channels_still_seen(tenancy, make_notification):

@@ -77,6 +77,8 @@ class EmailState(models.TextChoices):
     # A problem notice resolved before its email went out: sending it now would only alarm.
     OBSOLETE = "obsolete", "Not sent: resolved before it went out"
     GAVE_UP = "gave_up", "Not sent: gave up after a day"
+    # Its recipient turned emails of its category off (AlertEmailOptOut): the pop-up is all they get.
+    OPTED_OUT = "opted_out", "Not sent: turned off by the person"
 
 
 class Notification(models.Model):
@@ -119,6 +121,21 @@ class Notification(models.Model):
     @property
     def category(self) -> AlertCategory:
         return alert_category(self.kind)
+
+
+class AlertEmailOptOut(models.Model):
+    """A person who wants no email for one category of alert. Without a row alerts also come by email,
+    so everyone is emailed as before until they choose otherwise."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_email_opt_outs")
+    category = models.CharField(max_length=20, choices=AlertCategory.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "category"], name="one_opt_out_per_alert_category")]
+
+    def __str__(self) -> str:
+        return f"{self.user}: no email for {self.get_category_display()}"
 
 
 class SupportRequest(models.Model):
