@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.db.models import F, Q, QuerySet
 from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -21,12 +22,15 @@ from channels_app.models import (
     ChannelEvent,
     ChannelStatus,
     CompanySignIn,
+    Inbox,
+    InboxKind,
     Notification,
     ReauthorizationLink,
+    Role,
     User,
     alert_category,
 )
-from channels_app.permissions import visible_channels
+from channels_app.permissions import Space, visible_channels, visible_inboxes, workspace_role
 from channels_app.providers.registry import provider_classes
 
 # Statuses that begin an incident: the mailbox stops syncing without anyone asking for it.
@@ -276,3 +280,52 @@ def keeps_password_sign_in(user: User) -> bool:
     """Staff and superusers always sign in with their password, so a broken identity provider can
     lock nobody out of the admin that would fix it."""
     return user.is_staff or user.is_superuser
+
+
+# Where a card sends whoever may fix the channel: Reauthorize, links and Disconnect are on the Settings tab.
+FIX_ON_SETTINGS = (ChannelStatus.NEEDS_REAUTH, ChannelStatus.BLOCKED, ChannelStatus.DISCONNECTED)
+
+
+@dataclass(frozen=True)
+class InboxCard:
+    """One inbox on the home page and where it leads: its channel (the Settings tab when the person can fix
+    what is wrong there, else the Overview), or its space's Channels page while it has no channel."""
+
+    inbox: Inbox
+    channel: Channel | None
+    can_manage: bool
+
+    @property
+    def space(self) -> Space:
+        if self.inbox.kind == InboxKind.INDIVIDUAL:
+            return Space("personal", "Personal settings")
+        assert self.inbox.workspace is not None
+        return Space("workspace", self.inbox.workspace.name, self.inbox.workspace.pk)
+
+    @property
+    def fix_on_settings(self) -> bool:
+        return self.channel is not None and self.can_manage and self.channel.status in FIX_ON_SETTINGS
+
+    @property
+    def url(self) -> str:
+        if self.channel is None:
+            return self.space.url
+        return reverse("channel_settings" if self.fix_on_settings else "channel_overview", args=[self.channel.pk])
+
+
+def inbox_cards(user: User) -> list[InboxCard]:
+    """The inboxes a person may see, by name; one query for them and one per shared workspace for the role."""
+    inboxes = visible_inboxes(user).select_related("workspace", "channel").order_by("name", "pk")
+    roles: dict[int, bool] = {}
+    cards = []
+    for inbox in inboxes:
+        channel = getattr(inbox, "channel", None)  # the reverse one-to-one raises when there is none
+        workspace = inbox.workspace
+        if workspace is None:
+            can_manage = inbox.owner_id == user.pk
+        else:
+            if workspace.pk not in roles:
+                roles[workspace.pk] = workspace_role(user, workspace) == Role.ADMIN
+            can_manage = roles[workspace.pk]
+        cards.append(InboxCard(inbox, channel, can_manage))
+    return cards

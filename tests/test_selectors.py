@@ -7,7 +7,11 @@ from channels_app.models import (
     CATEGORY_KINDS,
     AlertCategory,
     AlertEmailOptOut,
+    ChannelStatus,
+    Inbox,
+    InboxKind,
     NotificationKind,
+    Role,
 )
 from channels_app.providers import Credentials
 from channels_app.selectors import (
@@ -15,6 +19,7 @@ from channels_app.selectors import (
     alert_email_wanted,
     channel_diagnostics,
     channel_incidents,
+    inbox_cards,
     notification_history,
     popup_alerts,
     reauth_incidents_count,
@@ -179,3 +184,49 @@ def test_the_history_keeps_read_and_resolved_alerts_of_channels_still_seen(tenan
     tenancy.member.workspace_memberships.all()._raw_delete(tenancy.member.workspace_memberships.db)  # no signal
     assert list(notification_history(tenancy.member)) == [old]
     assert unread_notifications_count(tenancy.member) == 0
+
+
+def _card(user, inbox):
+    [card] = [c for c in inbox_cards(user) if c.inbox == inbox]
+    return card
+
+
+def test_a_card_leads_whoever_can_fix_the_channel_to_its_settings_and_the_others_to_its_overview(tenancy):
+    channel = tenancy.shared_channel
+    channel.status = ChannelStatus.NEEDS_REAUTH
+    channel.save()
+    settings_url, overview_url = f"/settings/channels/{channel.pk}/settings/", f"/settings/channels/{channel.pk}/"
+    assert (_card(tenancy.admin, channel.inbox).url, _card(tenancy.member, channel.inbox).url) == (
+        settings_url,
+        overview_url,
+    )
+    channel.status = ChannelStatus.UNREACHABLE  # nothing to do but wait: the incidents are on the Overview
+    channel.save()
+    assert _card(tenancy.admin, channel.inbox).url == overview_url
+
+
+def test_a_card_without_a_channel_leads_to_its_spaces_channels(tenancy, make_workspace_membership):
+    inbox = Inbox.objects.create(
+        company=tenancy.company, kind=InboxKind.SHARED, workspace=tenancy.workspace, name="Sales"
+    )
+    card = _card(tenancy.member, inbox)
+    assert (card.channel, card.can_manage, card.url) == (
+        None,
+        False,
+        f"/settings/workspaces/{tenancy.workspace.pk}/channels/",
+    )
+    own = Inbox.objects.create(company=tenancy.company, kind=InboxKind.INDIVIDUAL, owner=tenancy.member, name="Mine")
+    assert _card(tenancy.member, own).url == "/settings/personal/channels/"
+    assert _card(tenancy.member, own).can_manage
+
+
+def test_cards_are_the_inboxes_a_person_may_see_with_one_role_query_per_workspace(
+    tenancy, make_inbox, make_channel, make_workspace_membership, django_assert_max_num_queries
+):
+    for _ in range(5):
+        make_channel(inbox=make_inbox(workspace=tenancy.workspace))
+    tenancy.member.workspace_memberships.update(role=Role.ADMIN)
+    with django_assert_max_num_queries(4):
+        cards = inbox_cards(tenancy.member)
+    assert len(cards) == 7 and all(card.can_manage for card in cards)
+    assert [c.inbox.name for c in inbox_cards(tenancy.outsider)] == []
