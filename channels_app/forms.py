@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
-from channels_app.models import Company, CompanySignInDomain, User, Workspace
+from channels_app.models import AlertCategory, Company, CompanySignInDomain, User, Workspace
 from channels_app.providers import ImapSecurity, get_provider, provider_classes
 from channels_app.providers.imap_network import imap_host
 from channels_app.providers.imap_session import has_control_characters
@@ -285,3 +285,34 @@ class CompanySignInForm(forms.Form):
         if not secret and not self.has_secret:
             raise ValidationError("Enter the client secret your identity provider gave you.")
         return secret or None
+
+
+# What each category covers, in the words of someone deciding whether to be emailed about it.
+ALERT_CATEGORY_HELP = {
+    AlertCategory.SIGN_IN: "A channel you can fix lost its access (password changed, access revoked or expired): "
+    "someone must reauthorize it.",
+    AlertCategory.STOPPED: "A channel is blocked by its provider's administrator, cannot be reached, or waits for "
+    "our staff to fix the app's settings with its provider.",
+    AlertCategory.BACK: "A channel you were told about works again, or was reauthorized and imported the mail it "
+    "missed.",
+    AlertCategory.LINKS: "Someone used a reauthorization link you sent, or it was refused.",
+    AlertCategory.STAFF: "Provider answers the app does not recognise yet, internal errors, and push "
+    "notifications gone silent. Only staff are sent these.",
+}
+
+
+class AlertEmailPreferencesForm(forms.Form):
+    """One checkbox per category the person may be sent: ticked, its alerts also come by email."""
+
+    def __init__(self, *args: Any, categories: list[AlertCategory], opted_out: set[AlertCategory], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        for category in categories:
+            self.fields[category.value] = forms.BooleanField(
+                label=category.label,
+                required=False,
+                initial=category not in opted_out,
+                help_text=ALERT_CATEGORY_HELP[category],
+            )
+
+    def emailed(self) -> set[AlertCategory]:
+        return {AlertCategory(name) for name, ticked in self.cleaned_data.items() if ticked}

@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
 
-from channels_app.models import Channel, Company, CompanyMembership, InboxKind, Role, User, Workspace
+from channels_app.models import Channel, Company, CompanyMembership, Inbox, InboxKind, Role, User, Workspace
 
 
 def company_membership(user: User) -> CompanyMembership | None:
@@ -71,6 +71,15 @@ def visible_channels(user: User) -> QuerySet[Channel]:
     return Channel.objects.filter(
         Q(inbox__kind=InboxKind.INDIVIDUAL, inbox__owner=user)
         | Q(inbox__kind=InboxKind.SHARED, inbox__workspace__in=visible_workspaces(user))
+    )
+
+
+def visible_inboxes(user: User) -> QuerySet[Inbox]:
+    """The inboxes of visible_channels, with those that have no channel (yet, or any more)."""
+    if not user.is_authenticated:
+        return Inbox.objects.none()
+    return Inbox.objects.filter(
+        Q(kind=InboxKind.INDIVIDUAL, owner=user) | Q(kind=InboxKind.SHARED, workspace__in=visible_workspaces(user))
     )
 
 

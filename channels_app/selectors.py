@@ -1,5 +1,6 @@
 """Reads that pages and services share: a channel's incidents, how often it needed
-reauthorization, the diagnostics support sees, and the pop-ups a person is shown."""
+reauthorization, the diagnostics support sees, the pop-ups and past alerts a person is shown and
+which of them they want by email."""
 
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -8,21 +9,28 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.db.models import F, Q, QuerySet
 from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from channels_app.models import (
     PROBLEM_KINDS,
     STAFF_KINDS,
+    AlertCategory,
+    AlertEmailOptOut,
     Channel,
     ChannelEvent,
     ChannelStatus,
     CompanySignIn,
+    Inbox,
+    InboxKind,
     Notification,
     ReauthorizationLink,
+    Role,
     User,
+    alert_category,
 )
-from channels_app.permissions import visible_channels
+from channels_app.permissions import Space, visible_channels, visible_inboxes, workspace_role
 from channels_app.providers.registry import provider_classes
 
 # Statuses that begin an incident: the mailbox stops syncing without anyone asking for it.
@@ -144,16 +152,43 @@ def popup_alerts(user: User, *, hide: Collection[int] = ()) -> list[Notification
     staff alone, whatever their memberships: they act on those from Django admin."""
     if not user.is_authenticated:
         return []
-    allowed = Q(channel__in=visible_channels(user))
-    if user.is_staff:
-        allowed |= Q(kind__in=STAFF_KINDS)
     alerts = (
-        Notification.objects.filter(recipient=user, kind__in=PROBLEM_KINDS, resolved_at__isnull=True)
-        .filter(allowed)
+        notification_history(user)
+        .filter(kind__in=PROBLEM_KINDS, resolved_at__isnull=True)
         .select_related("channel")
         .order_by("-created_at")
     )
     return [n for n in alerts if n.pk not in hide]
+
+
+def notification_history(user: User) -> QuerySet[Notification]:
+    """Every alert a person was sent, newest first, about channels they may still see; staff also keep
+    the alerts meant for staff alone. The one definition of what the pop-ups, the Notifications page
+    and its unread count show, so none of them lists what another cannot open."""
+    allowed = Q(channel__in=visible_channels(user))
+    if user.is_staff:
+        allowed |= Q(kind__in=STAFF_KINDS)
+    return Notification.objects.filter(recipient=user).filter(allowed)
+
+
+def unread_notifications_count(user: User) -> int:
+    if not user.is_authenticated:
+        return 0
+    return notification_history(user).filter(read_at__isnull=True).count()
+
+
+def alert_categories_for(user: User) -> list[AlertCategory]:
+    """The categories a person may be sent, so may choose emails for: staff alone are told staff alerts."""
+    return [c for c in AlertCategory if c != AlertCategory.STAFF or user.is_staff]
+
+
+def alert_email_opt_outs(user: User) -> set[AlertCategory]:
+    return {AlertCategory(c) for c in AlertEmailOptOut.objects.filter(user=user).values_list("category", flat=True)}
+
+
+def alert_email_wanted(user: User, kind: str) -> bool:
+    """Whether an alert of `kind` also goes to `user` by email: yes unless they turned its category off."""
+    return not AlertEmailOptOut.objects.filter(user=user, category=alert_category(kind)).exists()
 
 
 def open_links(channel: Channel) -> list[ReauthorizationLink]:
@@ -245,3 +280,52 @@ def keeps_password_sign_in(user: User) -> bool:
     """Staff and superusers always sign in with their password, so a broken identity provider can
     lock nobody out of the admin that would fix it."""
     return user.is_staff or user.is_superuser
+
+
+# Where a card sends whoever may fix the channel: Reauthorize, links and Disconnect are on the Settings tab.
+FIX_ON_SETTINGS = (ChannelStatus.NEEDS_REAUTH, ChannelStatus.BLOCKED, ChannelStatus.DISCONNECTED)
+
+
+@dataclass(frozen=True)
+class InboxCard:
+    """One inbox on the home page and where it leads: its channel (the Settings tab when the person can fix
+    what is wrong there, else the Overview), or its space's Channels page while it has no channel."""
+
+    inbox: Inbox
+    channel: Channel | None
+    can_manage: bool
+
+    @property
+    def space(self) -> Space:
+        if self.inbox.kind == InboxKind.INDIVIDUAL:
+            return Space("personal", "Personal settings")
+        assert self.inbox.workspace is not None
+        return Space("workspace", self.inbox.workspace.name, self.inbox.workspace.pk)
+
+    @property
+    def fix_on_settings(self) -> bool:
+        return self.channel is not None and self.can_manage and self.channel.status in FIX_ON_SETTINGS
+
+    @property
+    def url(self) -> str:
+        if self.channel is None:
+            return self.space.url
+        return reverse("channel_settings" if self.fix_on_settings else "channel_overview", args=[self.channel.pk])
+
+
+def inbox_cards(user: User) -> list[InboxCard]:
+    """The inboxes a person may see, by name; one query for them and one per shared workspace for the role."""
+    inboxes = visible_inboxes(user).select_related("workspace", "channel").order_by("name", "pk")
+    roles: dict[int, bool] = {}
+    cards = []
+    for inbox in inboxes:
+        channel = getattr(inbox, "channel", None)  # the reverse one-to-one raises when there is none
+        workspace = inbox.workspace
+        if workspace is None:
+            can_manage = inbox.owner_id == user.pk
+        else:
+            if workspace.pk not in roles:
+                roles[workspace.pk] = workspace_role(user, workspace) == Role.ADMIN
+            can_manage = roles[workspace.pk]
+        cards.append(InboxCard(inbox, channel, can_manage))
+    return cards

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from channels_app.views import (
+    alert_preferences,
     alerts,
     backfill,
     channel_pages,
@@ -10,6 +11,7 @@ from channels_app.views import (
     graph_webhook,
     home,
     messages_tab,
+    notifications,
     oauth_callback,
     reauth_links,
     reauthorize,
@@ -42,6 +44,7 @@ urlpatterns = [
         name="workspace_channels",
     ),
     path("settings/personal/channels/", space_pages.personal_channels, name="personal_channels"),
+    path("settings/personal/notifications/", alert_preferences.alert_preferences, name="alert_preferences"),
     path(
         "settings/company/channels/", include((add_patterns, "company"), namespace="company"), {"space_kind": "company"}
     ),
@@ -77,4 +80,7 @@ urlpatterns = [
     path("oauth/callback/", oauth_callback.oauth_callback, name="oauth_callback"),
     path("notifications/popup/", alerts.alerts_popup, name="alerts_popup"),
     path("notifications/<int:notification_id>/dismiss/", alerts.dismiss_alert, name="dismiss_alert"),
+    path("notifications/", notifications.notifications_list, name="notifications"),
+    path("notifications/<int:notification_id>/", notifications.notification_open, name="notification_open"),
+    path("notifications/read-all/", notifications.notifications_read_all, name="notifications_read_all"),
 ]

@@ -287,6 +287,7 @@ IDLE_WORKERS = env_int("IDLE_WORKERS", 8, minimum=1)
 IDLE_RECONNECT_MAX_SECONDS = env_int("IDLE_RECONNECT_MAX_SECONDS", 300, minimum=1)
 CHANNELS_PAGE_SIZE = env_int("CHANNELS_PAGE_SIZE", 50, minimum=1)
 MESSAGES_PAGE_SIZE = env_int("MESSAGES_PAGE_SIZE", 50, minimum=1)
+NOTIFICATIONS_PAGE_SIZE = env_int("NOTIFICATIONS_PAGE_SIZE", 50, minimum=1)
 REPEATED_REAUTH_THRESHOLD = env_int("REPEATED_REAUTH_THRESHOLD", 3, minimum=1)
 REPEATED_REAUTH_DAYS = env_int("REPEATED_REAUTH_DAYS", 30, minimum=1)
 # Contact support (offered for a channel that keeps needing reauthorization): messages per person and channel.

@@ -3,8 +3,28 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from channels_app.models import (
+    CATEGORY_KINDS,
+    AlertCategory,
+    AlertEmailOptOut,
+    ChannelStatus,
+    Inbox,
+    InboxKind,
+    NotificationKind,
+    Role,
+)
 from channels_app.providers import Credentials
-from channels_app.selectors import channel_diagnostics, channel_incidents, popup_alerts, reauth_incidents_count
+from channels_app.selectors import (
+    alert_categories_for,
+    alert_email_wanted,
+    channel_diagnostics,
+    channel_incidents,
+    inbox_cards,
+    notification_history,
+    popup_alerts,
+    reauth_incidents_count,
+    unread_notifications_count,
+)
 from channels_app.services.credentials import channel_store_credentials
 
 
@@ -132,3 +152,81 @@ def test_staff_see_the_alerts_meant_for_staff_whatever_their_memberships(tenancy
     crash = make_notification(recipient=staff, channel=tenancy.shared_channel, kind="crash")
     make_notification(recipient=staff, channel=tenancy.shared_channel, kind="needs_reauth")
     assert popup_alerts(staff) == [crash]
+
+
+def test_every_kind_of_alert_is_in_exactly_one_category():
+    kinds = [kind for category_kinds in CATEGORY_KINDS.values() for kind in category_kinds]
+    assert sorted(kinds) == sorted(NotificationKind)
+    assert set(CATEGORY_KINDS) == set(AlertCategory)
+
+
+def test_alerts_are_emailed_unless_their_category_is_turned_off(tenancy):
+    AlertEmailOptOut.objects.create(user=tenancy.admin, category=AlertCategory.STOPPED)
+    assert not alert_email_wanted(tenancy.admin, NotificationKind.UNREACHABLE)
+    assert not alert_email_wanted(tenancy.admin, NotificationKind.BLOCKED)
+    assert alert_email_wanted(tenancy.admin, NotificationKind.NEEDS_REAUTH)
+    assert alert_email_wanted(tenancy.member, NotificationKind.UNREACHABLE)  # someone else's choice
+
+
+def test_only_staff_choose_emails_for_staff_alerts(tenancy, make_user):
+    assert AlertCategory.STAFF not in alert_categories_for(tenancy.admin)
+    assert alert_categories_for(make_user(is_staff=True)) == list(AlertCategory)
+
+
+def test_the_history_keeps_read_and_resolved_alerts_of_channels_still_seen(tenancy, make_notification):
+    old = make_notification(
+        recipient=tenancy.member, channel=tenancy.member_channel, read_at=ago(days=1), resolved_at=ago(hours=1)
+    )
+    gone = make_notification(recipient=tenancy.member, channel=tenancy.shared_channel)
+    make_notification(recipient=tenancy.admin, channel=tenancy.shared_channel)  # someone else's
+    assert set(notification_history(tenancy.member)) == {old, gone}
+    assert unread_notifications_count(tenancy.member) == 1
+    tenancy.member.workspace_memberships.all()._raw_delete(tenancy.member.workspace_memberships.db)  # no signal
+    assert list(notification_history(tenancy.member)) == [old]
+    assert unread_notifications_count(tenancy.member) == 0
+
+
+def _card(user, inbox):
+    [card] = [c for c in inbox_cards(user) if c.inbox == inbox]
+    return card
+
+
+def test_a_card_leads_whoever_can_fix_the_channel_to_its_settings_and_the_others_to_its_overview(tenancy):
+    channel = tenancy.shared_channel
+    channel.status = ChannelStatus.NEEDS_REAUTH
+    channel.save()
+    settings_url, overview_url = f"/settings/channels/{channel.pk}/settings/", f"/settings/channels/{channel.pk}/"
+    assert (_card(tenancy.admin, channel.inbox).url, _card(tenancy.member, channel.inbox).url) == (
+        settings_url,
+        overview_url,
+    )
+    channel.status = ChannelStatus.UNREACHABLE  # nothing to do but wait: the incidents are on the Overview
+    channel.save()
+    assert _card(tenancy.admin, channel.inbox).url == overview_url
+
+
+def test_a_card_without_a_channel_leads_to_its_spaces_channels(tenancy, make_workspace_membership):
+    inbox = Inbox.objects.create(
+        company=tenancy.company, kind=InboxKind.SHARED, workspace=tenancy.workspace, name="Sales"
+    )
+    card = _card(tenancy.member, inbox)
+    assert (card.channel, card.can_manage, card.url) == (
+        None,
+        False,
+        f"/settings/workspaces/{tenancy.workspace.pk}/channels/",
+    )
+    own = Inbox.objects.create(company=tenancy.company, kind=InboxKind.INDIVIDUAL, owner=tenancy.member, name="Mine")
+    assert _card(tenancy.member, own).url == "/settings/personal/channels/"
+    assert _card(tenancy.member, own).can_manage
+
+
+def test_cards_are_the_inboxes_a_person_may_see_with_one_role_query_per_workspace(
+    tenancy, make_inbox, make_channel, make_workspace_membership, django_assert_max_num_queries
+):
+    for _ in range(5):
+        make_channel(inbox=make_inbox(workspace=tenancy.workspace))
+    tenancy.member.workspace_memberships.update(role=Role.ADMIN)
+    with django_assert_max_num_queries(4):
+        cards = inbox_cards(tenancy.member)
+    assert len(cards) == 7 and all(card.can_manage for card in cards)
+    assert [c.inbox.name for c in inbox_cards(tenancy.outsider)] == []

@@ -11,6 +11,8 @@ from django.core.mail.message import EmailMessage
 from django.utils import timezone
 
 from channels_app.models import (
+    AlertCategory,
+    AlertEmailOptOut,
     Backfill,
     BackfillStatus,
     Channel,
@@ -21,9 +23,15 @@ from channels_app.models import (
     NotificationKind,
 )
 from channels_app.providers import PassingFailure
+from channels_app.selectors import popup_alerts
 from channels_app.services import emails
 from channels_app.services.health import record_passing_failure
-from channels_app.services.notifications import notify_follow_up, notify_problem, resolve_problems
+from channels_app.services.notifications import (
+    notify_follow_up,
+    notify_problem,
+    resolve_problems,
+    staff_recipients,
+)
 from channels_app.tasks import email_retry_pass, run_batch
 from localprovider import control
 
@@ -145,6 +153,66 @@ def test_a_queue_that_is_down_leaves_the_email_to_the_retry_pass(
     assert (alert.email_state, alert.email_attempts, mail.outbox) == (EmailState.PENDING, 0, [])
     assert email_retry_pass() == "1 sent"
     assert [m.to for m in mail.outbox] == [["admin@acme.test"]]
+
+
+def test_someone_who_turned_a_category_off_gets_the_popup_but_no_email(
+    tenancy, make_user, settings, django_capture_on_commit_callbacks
+):
+    second = make_user("second@acme.test")
+    AlertEmailOptOut.objects.create(user=tenancy.admin, category=AlertCategory.STOPPED)
+    _alert(tenancy.shared_channel, [tenancy.admin, second], settings, LOCMEM, django_capture_on_commit_callbacks)
+    assert [m.to for m in mail.outbox] == [["second@acme.test"]]
+    assert mail.outbox[0].body.endswith(
+        "\n\nChoose which alerts also come by email: http://127.0.0.1:8000/settings/personal/notifications/\n"
+    )
+    assert _states() == [("admin@acme.test", "opted_out", 0), ("second@acme.test", "sent", 1)]
+    opted_out = Notification.objects.get(recipient=tenancy.admin)
+    assert opted_out.email_next_attempt_at is None
+    assert opted_out.get_email_state_display() == "Not sent: turned off by the person"
+    assert popup_alerts(tenancy.admin) == [opted_out]
+    # Nothing is left for the retry pass to send later.
+    assert email_retry_pass() == "nothing due"
+
+
+def test_turning_one_category_off_leaves_the_others_emailed(tenancy, settings, django_capture_on_commit_callbacks):
+    AlertEmailOptOut.objects.create(user=tenancy.admin, category=AlertCategory.SIGN_IN)
+    settings.EMAIL_BACKEND = LOCMEM
+    channel = tenancy.shared_channel
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_problem(channel=channel, kind=NotificationKind.NEEDS_REAUTH, recipients=[tenancy.admin])
+        told = resolve_problems(channel=channel, kinds=(NotificationKind.NEEDS_REAUTH,))
+        notify_follow_up(channel=channel, kind=NotificationKind.RECONNECTED, recipients=told, text="It is back.")
+    assert [m.subject for m in mail.outbox] == ["It is back."]
+    assert sorted(Notification.objects.values_list("kind", "email_state")) == [
+        ("needs_reauth", "opted_out"),
+        ("reconnected", "sent"),
+    ]
+
+
+def test_an_email_waiting_for_the_mail_server_is_not_sent_once_its_category_is_turned_off(
+    tenancy, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    [alert] = _alert(tenancy.shared_channel, [tenancy.admin], settings, DOWN, django_capture_on_commit_callbacks)
+    AlertEmailOptOut.objects.create(user=tenancy.admin, category=AlertCategory.STOPPED)
+    settings.EMAIL_BACKEND = LOCMEM
+    _later(monkeypatch, 5)
+    assert email_retry_pass() == "1 opted_out"
+    assert mail.outbox == []
+    alert.refresh_from_db()
+    assert (alert.email_state, alert.email_next_attempt_at) == (EmailState.OPTED_OUT, None)
+
+
+def test_staff_alerts_follow_each_staff_members_choice(
+    tenancy, make_user, settings, django_capture_on_commit_callbacks
+):
+    quiet = make_user("quiet@staff.test", is_staff=True)
+    make_user("loud@staff.test", is_staff=True)
+    AlertEmailOptOut.objects.create(user=quiet, category=AlertCategory.STAFF)
+    settings.EMAIL_BACKEND = LOCMEM
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_problem(channel=tenancy.shared_channel, kind=NotificationKind.CRASH, recipients=staff_recipients())
+    assert [m.to for m in mail.outbox] == [["loud@staff.test"]]
+    assert [n.kind for n in popup_alerts(quiet)] == [NotificationKind.CRASH]
 
 
 @pytest.mark.local_provider

@@ -10,12 +10,16 @@ from channels_app.models.gmail_watch import GmailWatch
 from channels_app.models.graph import GraphSubscription
 from channels_app.models.messages import Backfill, BackfillStatus, MailFolder, Message
 from channels_app.models.notifications import (
+    CATEGORY_KINDS,
     PROBLEM_KINDS,
     STAFF_KINDS,
+    AlertCategory,
+    AlertEmailOptOut,
     EmailState,
     Notification,
     NotificationKind,
     SupportRequest,
+    alert_category,
 )
 from channels_app.models.oauth_states import UsedOAuthState
 from channels_app.models.reauth_links import LinkState, ReauthorizationLink
@@ -33,7 +37,10 @@ from channels_app.models.tenancy import (
 __all__ = [
     "CompanySignIn",
     "CompanySignInDomain",
+    "CATEGORY_KINDS",
     "PROBLEM_KINDS",
+    "AlertCategory",
+    "AlertEmailOptOut",
     "STAFF_KINDS",
     "Backfill",
     "BackfillStatus",
@@ -61,4 +68,5 @@ __all__ = [
     "User",
     "Workspace",
     "WorkspaceMembership",
+    "alert_category",
 ]

@@ -43,12 +43,42 @@ STAFF_KINDS = (
 )
 
 
+class AlertCategory(models.TextChoices):
+    """The kinds of alert as people think of them: each person chooses, per category, whether its alerts
+    also come by email (pop-ups always show)."""
+
+    SIGN_IN = "sign_in", "Reauthorization needed"
+    STOPPED = "stopped", "Mail stopped"
+    BACK = "back", "Working again"
+    LINKS = "links", "Links you sent"
+    # Only staff are told these (STAFF_KINDS but configuration, which company admins are told too).
+    STAFF = "staff", "For staff"
+
+
+CATEGORY_KINDS: dict[AlertCategory, tuple[NotificationKind, ...]] = {
+    AlertCategory.SIGN_IN: (NotificationKind.NEEDS_REAUTH,),
+    AlertCategory.STOPPED: (NotificationKind.BLOCKED, NotificationKind.UNREACHABLE, NotificationKind.CONFIGURATION),
+    AlertCategory.BACK: (NotificationKind.RECOVERED, NotificationKind.RECONNECTED),
+    AlertCategory.LINKS: (NotificationKind.LINK_USED, NotificationKind.LINK_REFUSED),
+    AlertCategory.STAFF: (NotificationKind.UNRECOGNISED, NotificationKind.CRASH, NotificationKind.PUSH_SILENT),
+}
+KIND_CATEGORY: dict[str, AlertCategory] = {
+    kind: category for category, kinds in CATEGORY_KINDS.items() for kind in kinds
+}
+
+
+def alert_category(kind: str) -> AlertCategory:
+    return KIND_CATEGORY[kind]
+
+
 class EmailState(models.TextChoices):
     PENDING = "pending", "Not sent yet"
     SENT = "sent", "Sent"
     # A problem notice resolved before its email went out: sending it now would only alarm.
     OBSOLETE = "obsolete", "Not sent: resolved before it went out"
     GAVE_UP = "gave_up", "Not sent: gave up after a day"
+    # Its recipient turned emails of its category off (AlertEmailOptOut): the pop-up is all they get.
+    OPTED_OUT = "opted_out", "Not sent: turned off by the person"
 
 
 class Notification(models.Model):
@@ -87,6 +117,25 @@ class Notification(models.Model):
     def for_staff_only(self) -> bool:
         """An alert staff act on from Django admin (the unrecognised answers and crashes)."""
         return self.kind in (NotificationKind.UNRECOGNISED, NotificationKind.CRASH)
+
+    @property
+    def category(self) -> AlertCategory:
+        return alert_category(self.kind)
+
+
+class AlertEmailOptOut(models.Model):
+    """A person who wants no email for one category of alert. Without a row alerts also come by email,
+    so everyone is emailed as before until they choose otherwise."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_email_opt_outs")
+    category = models.CharField(max_length=20, choices=AlertCategory.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "category"], name="one_opt_out_per_alert_category")]
+
+    def __str__(self) -> str:
+        return f"{self.user}: no email for {self.get_category_display()}"
 
 
 class SupportRequest(models.Model):

@@ -1,11 +1,12 @@
-"""Pop-up alerts: dismissing one (hidden for this session only, marked read for good), and closing
-those a person may no longer see."""
+"""Pop-up alerts: dismissing one (hidden for this session only, marked read for good), marking alerts
+read from the Notifications page, and closing those a person may no longer see."""
 
 from django.contrib.sessions.backends.base import SessionBase
 from django.utils import timezone
 
 from channels_app.models import PROBLEM_KINDS, STAFF_KINDS, Notification, User
 from channels_app.permissions import visible_channels
+from channels_app.selectors import notification_history
 
 # A list of notification ids, not a set: sessions are serialized as JSON.
 DISMISSED_SESSION_KEY = "dismissed_notifications"
@@ -25,8 +26,18 @@ def alert_dismiss(*, notification: Notification, session: SessionBase) -> None:
     # A resolved notification never pops up again, so forgetting those keeps the session small.
     still_open = Notification.objects.filter(pk__in=ids, resolved_at__isnull=True).values_list("pk", flat=True)
     session[DISMISSED_SESSION_KEY] = sorted(still_open)
+    notification_mark_read(notification=notification)
+
+
+def notification_mark_read(*, notification: Notification) -> None:
+    """The caller has checked that the person is its recipient."""
     # Conditional update: the first time it was read wins, and two tabs cannot race.
     Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=timezone.now())
+
+
+def notifications_mark_all_read(*, user: User) -> int:
+    """Mark read every unread alert the Notifications page lists for the person; returns how many."""
+    return notification_history(user).filter(read_at__isnull=True).update(read_at=timezone.now())
 
 
 def alerts_resolve_unseeable(*, user: User) -> int:

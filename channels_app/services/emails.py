@@ -5,7 +5,10 @@ more; whether the email went out is recorded on the notification. A mail
 server that is down delays emails, never the pass that raised the alert, and
 the scheduled retry pass (`tasks.email_retry_pass`) sends them once it is back.
 A problem notice resolved before its email went out is not sent at all; a
-follow-up (recovered, reconnected with its receipt) always is.
+follow-up (recovered, reconnected with its receipt) always is. Nobody is
+emailed an alert of a category they turned off (selectors.alert_email_wanted),
+whether they did so before it was raised or while its email waited: the
+pop-up and the Notifications page still show it.
 """
 
 import enum
@@ -22,6 +25,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from channels_app.models import PROBLEM_KINDS, EmailState, Notification
+from channels_app.selectors import alert_email_wanted
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +39,7 @@ RETRY_PASS_LIMIT = 200
 class EmailOutcome(enum.StrEnum):
     SENT = "sent"
     OBSOLETE = "obsolete"
+    OPTED_OUT = "opted_out"
     # This one email was refused; retried with backoff.
     FAILED = "failed"
     # The mail server itself failed (down, disconnected, refused our login): retried with backoff, and
@@ -47,8 +52,16 @@ class EmailOutcome(enum.StrEnum):
 
 def notification_email_queue(notification: Notification) -> None:
     """Send the notification's email once its transaction commits; a queue that is down only leaves it
-    to the retry pass."""
+    to the retry pass. If its recipient wants no email of its kind it is recorded so, and never sent."""
+    if not alert_email_wanted(notification.recipient, notification.kind):
+        _record_opted_out(notification.pk)
+        notification.email_state, notification.email_next_attempt_at = EmailState.OPTED_OUT, None
+        return
     transaction.on_commit(partial(_enqueue, notification.pk))
+
+
+def _record_opted_out(notification_id: int) -> None:
+    Notification.objects.filter(pk=notification_id).update(email_state=EmailState.OPTED_OUT, email_next_attempt_at=None)
 
 
 def _enqueue(notification_id: int) -> None:
@@ -82,6 +95,9 @@ def notification_email_send(*, notification_id: int) -> EmailOutcome:
     if notification.kind in PROBLEM_KINDS and notification.resolved_at is not None:
         record(email_state=EmailState.OBSOLETE, email_next_attempt_at=None)
         return EmailOutcome.OBSOLETE
+    if not alert_email_wanted(notification.recipient, notification.kind):  # turned off while it waited
+        _record_opted_out(notification_id)
+        return EmailOutcome.OPTED_OUT
     attempts = notification.email_attempts + 1
     try:
         send_mail(

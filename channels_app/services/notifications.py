@@ -111,6 +111,11 @@ def problem_text(channel: Channel, kind: str) -> str:
     )
 
 
+def preferences_line() -> str:
+    """Every alert email ends with where to turn such emails off (the pop-ups stay)."""
+    return f"Choose which alerts also come by email: {settings.SITE_URL}{reverse('alert_preferences')}\n"
+
+
 def _notify(
     *, user: User, channel: Channel, kind: str, text: str, subject: str, body: str, **fields: object
 ) -> Notification:
@@ -121,7 +126,7 @@ def _notify(
         message=text[:500],
         # A line break in a subject is refused by the mail library: one line.
         email_subject=" ".join(subject.split()),
-        email_body=body,
+        email_body=f"{body}\n{preferences_line()}",
         **fields,
     )
     notification_email_queue(notification)

@@ -1,5 +1,6 @@
 from django import template
 
+from channels_app.selectors import unread_notifications_count
 from channels_app.views.alerts import POPUP_TEMPLATE, popup_context
 
 register = template.Library()
@@ -13,3 +14,9 @@ def alerts_fragment(context: template.Context) -> dict[str, object]:
     """
     request = context["request"]
     return popup_context(request, request.get_full_path())
+
+
+@register.inclusion_tag("channels_app/notifications/_nav.html", takes_context=True)
+def notifications_nav(context: template.Context) -> dict[str, object]:
+    """The header's way to the Notifications page, with how many alerts are unread."""
+    return {"unread": unread_notifications_count(context["request"].user)}

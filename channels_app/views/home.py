@@ -3,11 +3,11 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from channels_app.http import AuthedRequest
-from channels_app.permissions import visible_channels
+from channels_app.selectors import inbox_cards
 
 
 @login_required
 def home(request: AuthedRequest) -> HttpResponse:
-    """The inbox list: every inbox the person can see, with its channel's health."""
-    channels = visible_channels(request.user).select_related("inbox", "inbox__workspace").order_by("inbox__name")
-    return render(request, "channels_app/home.html", {"channels": channels})
+    """The inbox list: every inbox the person can see, with its channel's state and a way to where it is read
+    or fixed."""
+    return render(request, "channels_app/home.html", {"cards": inbox_cards(request.user)})
