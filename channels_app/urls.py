@@ -15,6 +15,7 @@ from channels_app.views import (
     reauthorize,
     space_pages,
     support,
+    time_zone,
 )
 
 # Adding a channel works the same way in every space; the space comes from the prefix.
@@ -42,6 +43,8 @@ urlpatterns = [
         name="workspace_channels",
     ),
     path("settings/personal/channels/", space_pages.personal_channels, name="personal_channels"),
+    path("settings/personal/time-zone/", time_zone.personal_time_zone, name="personal_time_zone"),
+    path("settings/personal/time-zone/detect/", time_zone.detect_time_zone, name="detect_time_zone"),
     path(
         "settings/company/channels/", include((add_patterns, "company"), namespace="company"), {"space_kind": "company"}
     ),

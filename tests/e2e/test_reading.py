@@ -1,10 +1,13 @@
 """Reading the pages: long addresses wrap, times show in each person's zone, each tab has its own title."""
 
+from pathlib import Path
+
 import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from channels_app.models import Channel
+from channels_app.models import Channel, User
+from tests.e2e.conftest import REPO_DIR
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -12,6 +15,15 @@ PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 800}
 # No space to break at: 300 characters, as in the report that found the page 5,000 px wide.
 LONG_ADDRESS = "a" * 287 + "@example.test"
+# Pictures of the pages added here, at laptop and phone width, for the README's Screens section.
+SCREENS_DIR = REPO_DIR / "docs" / "screens"
+
+
+def screen(page, name: str) -> Path:
+    SCREENS_DIR.mkdir(parents=True, exist_ok=True)
+    path = SCREENS_DIR / f"{name}-{page.viewport_size['width']}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
 
 
 def sideways_scroll(page) -> int:
@@ -42,3 +54,33 @@ def test_a_300_character_address_wraps_on_every_page_at_phone_and_laptop_width(
             expect(page.get_by_text(LONG_ADDRESS).first).to_be_visible()
             assert sideways_scroll(page) == 0, (size["width"], url)
         shots.take(page, f"long-address-{size['width']}")
+
+
+def test_the_time_zone_is_taken_from_the_browser_at_first_sign_in(tenancy, open_page, shots):
+    channel = tenancy.shared_channel
+    with_zone = open_page(tenancy.admin, timezone_id="Asia/Tokyo")
+    # The home page, the first after signing in, posts the zone; the script notes it once answered.
+    with_zone.wait_for_function("() => sessionStorage.getItem('time-zone-reported') === 'Asia/Tokyo'")
+    assert User.objects.get(pk=tenancy.admin.pk).time_zone == "Asia/Tokyo"
+    with_zone.goto(reverse("channel_overview", args=[channel.pk]))
+    expect(with_zone.get_by_test_id("zone-note")).to_have_text("Times in Asia/Tokyo (change).")
+    assert with_zone.locator("#time-zone-detect").count() == 0  # reported once: the next pages post nothing
+    shots.take(with_zone, "overview-in-tokyo")
+
+
+def test_without_scripts_times_stay_utc_and_the_person_chooses_a_zone_in_personal_settings(tenancy, open_page, shots):
+    page = open_page(tenancy.member, java_script_enabled=False, timezone_id="Asia/Tokyo")
+    assert User.objects.get(pk=tenancy.member.pk).time_zone == ""
+    page.goto(reverse("channel_overview", args=[tenancy.member_channel.pk]))
+    expect(page.get_by_test_id("zone-note")).to_have_text("Times in UTC (change).")
+    page.get_by_role("link", name="change").click()
+    expect(page).to_have_title("Time zone · Personal settings · Shared Inbox")
+    page.select_option("#id_time_zone", "America/Los_Angeles")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Times now show in America/Los Angeles.")).to_be_visible()
+    assert User.objects.get(pk=tenancy.member.pk).time_zone == "America/Los_Angeles"
+    for size in (LAPTOP, PHONE):
+        page.set_viewport_size(size)
+        assert sideways_scroll(page) == 0
+        screen(page, "time-zone")
+    shots.take(page, "time-zone-chosen")
