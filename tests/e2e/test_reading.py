@@ -84,3 +84,30 @@ def test_without_scripts_times_stay_utc_and_the_person_chooses_a_zone_in_persona
         assert sideways_scroll(page) == 0
         screen(page, "time-zone")
     shots.take(page, "time-zone-chosen")
+
+
+def test_each_channel_tab_has_its_own_title_the_favicon_is_served_and_the_history_reads_as_a_story(
+    tenancy, make_event, open_page, shots
+):
+    channel = tenancy.shared_channel
+    make_event(channel=channel, from_status="active", to_status="unreachable", cause="probe task", reason="Timed out.")
+    page = open_page(tenancy.admin)
+    for tab, title in (
+        ("channel_messages", "Messages"),
+        ("channel_settings", "Settings"),
+        ("channel_overview", "Overview"),
+    ):
+        page.goto(reverse(tab, args=[channel.pk]))
+        expect(page).to_have_title(f"support@acme.test · {title} · Shared Inbox")
+    icon = page.locator("link[rel=icon]").get_attribute("href")
+    answer = page.request.get(icon)
+    assert answer.status == 200 and answer.headers["content-type"].startswith("image/svg")
+    history = page.get_by_test_id("history")
+    expect(history).to_contain_text("Gmail could not be reached: new mail waits there while we keep trying.")
+    expect(history).to_contain_text("Still going on.")
+    expect(history).not_to_contain_text("probe task")
+    for size in (LAPTOP, PHONE):
+        page.set_viewport_size(size)
+        assert sideways_scroll(page) == 0
+        screen(page, "channel-overview-history")
+    shots.take(page, "history")
