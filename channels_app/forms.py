@@ -12,6 +12,7 @@ from channels_app.providers import ImapSecurity, get_provider, provider_classes
 from channels_app.providers.imap_network import imap_host
 from channels_app.providers.imap_session import has_control_characters
 from channels_app.services.throttle import Throttled
+from channels_app.time_zones import zone_names, zone_of
 
 
 def oauth_provider_choices() -> list[tuple[str, str]]:
@@ -316,3 +317,23 @@ class AlertEmailPreferencesForm(forms.Form):
 
     def emailed(self) -> set[AlertCategory]:
         return {AlertCategory(name) for name, ticked in self.cleaned_data.items() if ticked}
+
+
+class TimeZoneForm(forms.Form):
+    """A zone of the IANA tz database (channels_app/time_zones.py); the browser's report is checked the same way."""
+
+    time_zone = forms.ChoiceField(
+        label="Time zone", help_text="Every time in Shared Inbox shows in this zone.", choices=[]
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["time_zone"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(name, name.replace("_", " ")) for name in zone_names()]
+
+    def clean_time_zone(self) -> str:
+        name: str = self.cleaned_data["time_zone"]
+        if zone_of(name) is None:
+            raise ValidationError("This time zone is not known here.")
+        return name

@@ -17,6 +17,7 @@ from channels_app.views import (
     reauthorize,
     space_pages,
     support,
+    time_zone,
 )
 
 # Adding a channel works the same way in every space; the space comes from the prefix.
@@ -45,6 +46,8 @@ urlpatterns = [
     ),
     path("settings/personal/channels/", space_pages.personal_channels, name="personal_channels"),
     path("settings/personal/notifications/", alert_preferences.alert_preferences, name="alert_preferences"),
+    path("settings/personal/time-zone/", time_zone.personal_time_zone, name="personal_time_zone"),
+    path("settings/personal/time-zone/detect/", time_zone.detect_time_zone, name="detect_time_zone"),
     path(
         "settings/company/channels/", include((add_patterns, "company"), namespace="company"), {"space_kind": "company"}
     ),

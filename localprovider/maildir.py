@@ -108,7 +108,9 @@ def deliver(
     prefix = f"{int(time.time())}.M{uuid.uuid4().hex[:12]}P{os.getpid()}"
     count = 0
     for count, data in enumerate(messages, start=1):
-        name = f"{prefix}Q{count}.{host},S={len(data)}"
+        # Dovecot gives new files their UIDs in the order of their names (maildir-uidlist.c sorts them), so the
+        # delivery count is zero-padded: "Q10" before "Q2" listed a batch of ten or more out of order.
+        name = f"{prefix}Q{count:06d}.{host},S={len(data)}"
         tmp = path / "tmp" / name
         with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
             f.write(data)

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -213,6 +214,28 @@ def test_imap_server_down_refuses_connections(provider: control.Instance) -> Non
     finally:
         control.start_imap(provider)
     assert control.is_running(provider)
+
+
+def test_a_batch_of_ten_or_more_keeps_its_order_in_uids(provider: control.Instance) -> None:
+    # Dovecot numbers new Maildir files in the order of their names: "Q10" once came before "Q2".
+    email = f"ordered-{uuid.uuid4().hex[:8]}@acme.test"  # the instance outlives the test: a new mailbox each run
+    control.create_mailbox(provider, email, "pw")
+    subjects = [f"Demo message {i}" for i in range(1, 13)]
+    control.append_messages(provider, email, [control.make_message(recipient=email, subject=s) for s in subjects])
+    with _imap() as client:
+        client.login(email, "pw")
+        client.select_folder("INBOX")
+        fetched = client.fetch(client.search("ALL"), ["BODY.PEEK[HEADER.FIELDS (SUBJECT)]"])
+    said = [fetched[uid][b"BODY[HEADER.FIELDS (SUBJECT)]"].decode().strip() for uid in sorted(fetched)]
+    assert said == [f"Subject: {s}" for s in subjects]
+
+
+def test_the_consent_screen_names_the_product_people_connect_to(provider: control.Instance) -> None:
+    url, _state = _oauth().authorization_url(INSTANCE.authorize_url)
+    browser = requests.Session()
+    consent = _sign_in(browser, browser.get(url), *ALICE)
+    assert f"Shared Inbox wants to access your mailbox {ALICE[0]}" in consent.text
+    assert "Channels app" not in consent.text
 
 
 def test_login_hint_prefills_the_sign_in_page(provider: control.Instance) -> None:

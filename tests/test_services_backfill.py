@@ -2,6 +2,7 @@
 what it cannot keep. Times are fixed (`now` is passed in), never read from the wall clock."""
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -38,7 +39,7 @@ def test_a_single_arrival_time_is_said_once(done, make_message, settings):
 def test_dates_carry_the_year_only_when_it_is_not_this_year(done, make_message, settings):
     settings.TIME_ZONE = "UTC"
     _imported(make_message, done.channel, datetime(2025, 12, 31, 23, 0, tzinfo=UTC), NOW - timedelta(days=2))
-    assert receipt_text(done, now=NOW).endswith("arrived between Dec 31, 2025 23:00 and Nov 28 15:45.")
+    assert receipt_text(done, now=NOW).endswith("arrived between Dec 31, 2025, 23:00 and Nov 28, 15:45.")
 
 
 def test_it_counts_what_was_imported_from_the_incident_to_the_end_of_the_backfill(done, make_message, tenancy):
@@ -89,3 +90,28 @@ def test_the_daily_download_limit_stretches_a_large_import_over_days_instead_of_
     backfill = _running(tenancy.shared_channel, total_bytes=3500, imported_bytes=0)
     progress = backfill_progress(backfill, now=NOW + timedelta(seconds=1))
     assert (progress.state, progress.days_left, progress.seconds_left) == ("running", 3, None)
+
+
+def test_each_person_told_reads_the_receipt_in_their_own_zone_named(tenancy, make_message, settings):
+    from django.utils import timezone
+
+    from channels_app.models import Notification, NotificationKind, User
+    from channels_app.services.backfill import backfill_finish
+
+    settings.TIME_ZONE = "UTC"
+    User.objects.filter(pk=tenancy.admin.pk).update(time_zone="Asia/Tokyo")
+    now = timezone.now()
+    backfill = Backfill.objects.create(
+        channel=tenancy.shared_channel,
+        status=BackfillStatus.RUNNING,
+        reconnected_at=now,
+        incident_started_at=now - timedelta(hours=1),
+        notify_user_ids=[tenancy.admin.pk, tenancy.member.pk],
+    )
+    backfill_finish(backfill)
+    said = {n.recipient_id: n.message for n in Notification.objects.filter(kind=NotificationKind.RECONNECTED)}
+    in_tokyo = timezone.localtime(now, ZoneInfo("Asia/Tokyo"))
+    assert said[tenancy.admin.pk].startswith(f"Reconnected automatically at {in_tokyo:%H:%M}")
+    assert said[tenancy.admin.pk].endswith("no messages were missed (times in Asia/Tokyo).")
+    assert said[tenancy.member.pk].startswith(f"Reconnected automatically at {now:%H:%M}")
+    assert said[tenancy.member.pk].endswith("(times in UTC).")

@@ -15,8 +15,18 @@ def test_overview_shows_status_and_history_to_those_who_may_see(tenancy, make_ev
         response = tenancy.client_for(user).get(url)
         assert response.status_code == 200
         assert "Access was revoked." in response.content.decode()
-        assert "sync task" in response.content.decode()
+        assert "sync task" not in response.content.decode()  # our code's words are for staff
     assert tenancy.client_for(tenancy.outsider).get(url).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("tab", "title"),
+    [("channel_overview", "Overview"), ("channel_messages", "Messages"), ("channel_settings", "Settings")],
+)
+def test_each_channel_tab_has_its_own_title(tenancy, tab, title):
+    body = tenancy.client_for(tenancy.admin).get(reverse(tab, args=[tenancy.shared_channel.pk])).content.decode()
+    assert f"<title>support@acme.test · {title} · Shared Inbox</title>" in body
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in body
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,9 @@ class User(AbstractUser):
     """
 
     email = models.EmailField("email address", unique=True)
+    # An IANA name ("Europe/Paris") that every time shows in (channels_app/time_zones.py). Empty until the
+    # browser tells it at first sign-in or the person chooses one: times show in the site's TIME_ZONE meanwhile.
+    time_zone = models.CharField(max_length=64, blank=True, default="")
 
     def __str__(self) -> str:
         return self.get_full_name() or self.email

@@ -24,6 +24,8 @@ from channels_app.models import Backfill, BackfillStatus, Channel, Message, Noti
 from channels_app.providers import get_provider
 from channels_app.services.budget import budget_remaining
 from channels_app.services.notifications import notify_follow_up
+from channels_app.time_zones import zone_for
+from channels_app.times import moment_text, span_text, zone_name
 
 # A running import that stored nothing for this long is waiting (for a lease, a retry, the
 # provider), and shows no time left: an estimate it cannot keep is worse than none.
@@ -77,16 +79,6 @@ def backfill_pause(backfill: Backfill, until: datetime) -> None:
     Backfill.objects.filter(pk=backfill.pk).update(paused_until=until)
 
 
-def _moment(value: datetime, now: datetime) -> str:
-    """A time as a person says it: "15:39" today, "Nov 29 15:39" this year, "Nov 29, 2025 15:39" before."""
-    local, today = timezone.localtime(value), timezone.localtime(now)
-    if local.date() == today.date():
-        return f"{local:%H:%M}"
-    if local.year == today.year:
-        return f"{local:%b} {local.day} {local:%H:%M}"
-    return f"{local:%b} {local.day}, {local.year} {local:%H:%M}"
-
-
 def _arrivals(backfill: Backfill) -> tuple[int, datetime | None, datetime | None]:
     """What the reconnect brought in: messages imported from when the channel stopped syncing to when
     the backfill finished."""
@@ -98,24 +90,27 @@ def _arrivals(backfill: Backfill) -> tuple[int, datetime | None, datetime | None
     return brought.count(), span["first"], span["last"]
 
 
-def receipt_text(backfill: Backfill, *, now: datetime | None = None) -> str:
-    """ "Reconnected by Dana at 14:03; imported 1,240 messages that arrived between 09:12 and 14:03." """
-    now = now or timezone.now()
+def receipt_text(backfill: Backfill, *, now: datetime | None = None, name_zone: bool = False) -> str:
+    """ "Reconnected by Dana at 14:03; imported 1,240 messages that arrived between 09:12 and 14:03.", in the
+    active zone; `name_zone` adds " (times in Europe/Paris)" before the full stop, for text read away from a page."""
+    text = _receipt(backfill, now or timezone.now())
+    return f"{text[:-1]} (times in {zone_name()})." if name_zone else text
+
+
+def _receipt(backfill: Backfill, now: datetime) -> str:
     who = (
         f"by {backfill.reconnected_by.first_name or backfill.reconnected_by}"
         if backfill.reconnected_by
         else "automatically"
     )
-    head = f"Reconnected {who} at {_moment(backfill.reconnected_at, now)}"
+    head = f"Reconnected {who} at {moment_text(backfill.reconnected_at, now, today_bare=True)}"
     count, first, last = _arrivals(backfill)
     if not count:
         return f"{head}; no messages were missed."
     noun = "message that" if count == 1 else "messages that"
     text = f"{head}; imported {count:,} {noun}"
-    if first and last and _moment(first, now) == _moment(last, now):
-        return f"{text} arrived at {_moment(first, now)}."
     if first and last:
-        return f"{text} arrived between {_moment(first, now)} and {_moment(last, now)}."
+        return f"{text} arrived {span_text(first, last, now)}."
     return f"{text} arrived while it was disconnected."
 
 
@@ -129,9 +124,13 @@ def backfill_finish(backfill: Backfill) -> str:
         subject = f"{channel.address} was reconnected" + (
             f" by {backfill.reconnected_by}" if backfill.reconnected_by else ""
         )
-        notify_follow_up(
-            channel=channel, kind=NotificationKind.RECONNECTED, recipients=list(people), subject=subject, text=text
-        )
+        for person in people:
+            # Each reads the receipt in their own zone, named: an email is read away from the pages' zone note.
+            with timezone.override(zone_for(person)):
+                own = receipt_text(backfill, name_zone=True)
+            notify_follow_up(
+                channel=channel, kind=NotificationKind.RECONNECTED, recipients=[person], subject=subject, text=own
+            )
     return text
 
 

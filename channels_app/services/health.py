@@ -56,6 +56,7 @@ from channels_app.services.notifications import (
 from channels_app.services.ratelimit import wait_for_request_slot
 from channels_app.services.reconnect import channel_reconnected
 from channels_app.services.status import channel_set_status
+from channels_app.times import moment_text, zone_name
 
 logger = logging.getLogger(__name__)
 
@@ -208,7 +209,8 @@ def record_passing_failure(channel: Channel, failure: PassingFailure, *, cause: 
         grace = timedelta(minutes=settings.UNREACHABLE_GRACE_MINUTES)
         # Throttling (rate, connection or download limits) is the provider pacing us, not an outage.
         if locked.status == ChannelStatus.ACTIVE and not failure.throttled and now - failing_since >= grace:
-            since = timezone.localtime(failing_since).strftime("%H:%M")
+            # Stored and shown to people in other zones: the time names its zone.
+            since = f"{moment_text(failing_since, now, today_bare=True)} {zone_name()}"
             event = channel_set_status(
                 channel=channel,
                 status=ChannelStatus.UNREACHABLE,

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from channels_app.forms import LinkSendForm, SupportRequestForm
+from channels_app.history import channel_history
 from channels_app.http import AuthedRequest
 from channels_app.models import Channel
 from channels_app.permissions import access_channel, can_manage_channel, require_manage_channel, space_of_channel
@@ -34,7 +35,7 @@ def overview(request: AuthedRequest, channel_id: int, support_form: SupportReque
     """`support_form` is passed by views.support.contact_support to show its errors in place."""
     channel = access_channel(request.user, channel_id)
     context = _context(request, channel, "overview")
-    context["events"] = channel.events.select_related("actor")[:50]
+    context["history"] = channel_history(channel, staff=request.user.is_staff)
     context.update(support_context(channel, support_form))
     context["receipt"] = latest_receipt(channel)
     context["first_import"] = first_import_scope(channel)

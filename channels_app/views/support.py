@@ -22,17 +22,13 @@ from channels_app.selectors import (
 from channels_app.services.support import support_request_create
 from channels_app.services.throttle import throttle_hit
 
-# The Overview lists this many incidents; older ones stay in the History table and diagnostics.
-INCIDENTS_SHOWN = 50
-
 
 def support_context(channel: Channel, form: SupportRequestForm | None = None) -> dict[str, object]:
-    """The Overview's Incidents section and, for a channel that keeps breaking, the Contact support form."""
+    """For a channel that keeps breaking, the Overview's warning and its Contact support form."""
     incidents = channel_incidents(channel)
     count = reauth_incidents_count(channel)
     offer_support = support_offered(channel, count)
     return {
-        "incidents": incidents[:INCIDENTS_SHOWN],
         "reauth_count": count,
         "reauth_days": reauth_window_days(),
         "offer_support": offer_support,

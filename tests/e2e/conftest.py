@@ -113,15 +113,16 @@ def watch_csp(page) -> None:
 
 @pytest.fixture
 def open_page(request, chromium, live_server, shots) -> Iterator[Callable]:
-    """`open_page(user)`: a page signed in as `user` through the sign-in form, in a context of its own.
+    """`open_page(user, **options)`: a page signed in as `user` through the sign-in form, in a context of its own
+    (Playwright's context options on top of ours, e.g. timezone_id or java_script_enabled=False).
 
     Every page of every browser test, the sign-in page first, must run without a CSP violation.
     """
     contexts = []
     pages = []
 
-    def open_as(user):
-        context = chromium.new_context(viewport=VIEWPORT, base_url=live_server.url)
+    def open_as(user, **options):
+        context = chromium.new_context(**{"viewport": VIEWPORT, "base_url": live_server.url, **options})
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         page = context.new_page()

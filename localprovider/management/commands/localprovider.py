@@ -48,7 +48,8 @@ class Command(BaseCommand):
         Application.objects.update_or_create(
             client_id=MAIN_CLIENT_ID,
             defaults={
-                "name": "Channels app",
+                # What the consent screen names: the product people are connecting their mailbox to.
+                "name": "Shared Inbox",
                 "client_type": Application.CLIENT_CONFIDENTIAL,
                 "authorization_grant_type": Application.GRANT_AUTHORIZATION_CODE,
                 "client_secret": os.environ.get("LOCAL_PROVIDER_CLIENT_SECRET") or "local-dev-secret",

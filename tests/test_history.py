@@ -1,0 +1,154 @@
+"""A channel's history told as a story: each change a sentence in people's words; our causes and codes for staff."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from channels_app.history import channel_history
+
+DEVELOPER_WORDS = ("sync task", "probe task", "task", "invalid_grant", "AADSTS", "→")
+
+
+def ago(**delta):
+    return timezone.now() - timedelta(**delta)
+
+
+def _story(channel, staff=False):
+    return [(e.sentence, e.detail) for e in channel_history(channel, staff=staff)]
+
+
+@pytest.fixture
+def channel(tenancy):
+    return tenancy.shared_channel
+
+
+def test_a_revocation_and_a_reauthorization_read_as_a_story_newest_first(tenancy, channel, make_event):
+    tenancy.admin.first_name = "Dana"
+    tenancy.admin.save()
+    make_event(
+        channel=channel,
+        from_status="",
+        to_status="active",
+        actor=tenancy.admin,
+        created_at=ago(days=9),
+        reason="Connected by Dana.",
+    )
+    make_event(
+        channel=channel,
+        from_status="active",
+        to_status="needs_reauth",
+        cause="sync task",
+        provider_code="invalid_grant",
+        reason="Access was revoked or the password was changed.",
+        created_at=ago(hours=5),
+    )
+    make_event(
+        channel=channel,
+        from_status="needs_reauth",
+        to_status="active",
+        actor=tenancy.admin,
+        reason="Reauthorized by Dana. Opened through delegate it@acme.test.",
+        created_at=ago(hours=2),
+    )
+    assert _story(channel) == [
+        ("Dana reauthorized it: mail comes in again after 3\xa0hours.", "Opened through delegate it@acme.test."),
+        (
+            "Gmail stopped accepting our access: mail no longer comes in until someone reauthorizes it.",
+            "Access was revoked or the password was changed.",
+        ),
+        ("Dana connected the channel.", ""),
+    ]
+    told = " ".join(f"{s} {d}" for s, d in _story(channel))
+    assert not [word for word in DEVELOPER_WORDS if word in told]
+
+
+def test_staff_also_see_what_in_our_code_caused_a_change_and_the_providers_code(channel, make_event):
+    make_event(
+        channel=channel,
+        from_status="active",
+        to_status="needs_reauth",
+        cause="sync task",
+        provider_code="invalid_grant",
+    )
+    assert [e.staff_detail for e in channel_history(channel, staff=True)] == ["sync task · invalid_grant"]
+    assert [e.staff_detail for e in channel_history(channel, staff=False)] == [""]
+
+
+def test_an_outage_that_ended_by_itself_says_how_long_mail_waited(channel, make_event):
+    make_event(
+        channel=channel,
+        from_status="active",
+        to_status="unreachable",
+        cause="probe task",
+        reason="Unreachable since 10:00 UTC: the server did not answer.",
+        created_at=ago(minutes=95),
+    )
+    make_event(
+        channel=channel,
+        from_status="unreachable",
+        to_status="active",
+        cause="probe task",
+        reason="The connection is reachable again.",
+        created_at=ago(minutes=5),
+    )
+    back, down = channel_history(channel, staff=False)
+    assert (back.sentence, back.detail, back.trouble) == (
+        "The connection works again: mail comes in again after 1\xa0hour, 30\xa0minutes.",
+        "",
+        False,
+    )
+    assert down.sentence == "Gmail could not be reached: new mail waits there while we keep trying."
+    assert down.trouble and not down.ongoing
+
+
+def test_a_trouble_still_going_on_is_marked(channel, make_event):
+    make_event(channel=channel, from_status="active", to_status="blocked", reason="Conditional Access blocks it.")
+    [entry] = channel_history(channel, staff=False)
+    assert entry.ongoing and entry.trouble
+    assert entry.sentence == (
+        "Gmail's administrator blocked our access: mail no longer comes in; reauthorizing will not help."
+    )
+    assert entry.detail == "Conditional Access blocks it."
+
+
+def test_our_support_asking_and_a_person_disconnecting_name_who_did_it(tenancy, channel, make_event):
+    make_event(
+        channel=channel,
+        from_status="active",
+        to_status="needs_reauth",
+        cause="staff action by root",
+        created_at=ago(hours=3),
+    )
+    make_event(
+        channel=channel,
+        from_status="needs_reauth",
+        to_status="disconnected",
+        actor=tenancy.member,
+        reason=f"Disconnected by {tenancy.member}.",
+        created_at=ago(hours=2),
+    )
+    make_event(
+        channel=channel,
+        from_status="disconnected",
+        to_status="active",
+        actor=tenancy.member,
+        reason=f"Reauthorized by {tenancy.member}.",
+        created_at=ago(hours=1),
+    )
+    assert _story(channel) == [
+        (f"{tenancy.member} connected it again: mail comes in again after 2\xa0hours.", ""),
+        (f"{tenancy.member} disconnected it: mail no longer comes in.", ""),
+        ("Our support asked for it to be reauthorized: mail no longer comes in until someone does.", ""),
+    ]
+
+
+def test_a_note_on_an_unchanged_status_is_told_by_its_reason(channel, make_event):
+    make_event(
+        channel=channel,
+        from_status="active",
+        to_status="active",
+        cause="push health",
+        reason="Gmail push went silent; we poll every minute meanwhile.",
+    )
+    assert _story(channel) == [("Gmail push went silent; we poll every minute meanwhile.", "")]
