@@ -8,6 +8,7 @@ from channels_app.views import (
     connect,
     gmail_push,
     graph_webhook,
+    health,
     home,
     messages_tab,
     oauth_callback,
@@ -30,6 +31,8 @@ urlpatterns = [
     path("push/gmail/", gmail_push.gmail_push, name="gmail_push"),
     path("settings/", space_pages.settings_root, name="settings"),
     path("settings/company/channels/", space_pages.company_channels, name="company_channels"),
+    path("settings/company/health/", health.company_health, name="company_health"),
+    path("settings/company/health.csv", health.company_health_csv, name="company_health_csv"),
     path("settings/company/sign-in/", company_sign_in.company_sign_in_settings, name="company_sign_in"),
     path(
         "settings/company/sign-in/<str:action>/",
