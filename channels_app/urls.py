@@ -11,6 +11,7 @@ from channels_app.views import (
     health,
     home,
     messages_tab,
+    metrics,
     oauth_callback,
     reauth_links,
     reauthorize,
@@ -29,6 +30,8 @@ urlpatterns = [
     path("webhooks/graph/notifications/", graph_webhook.graph_notifications, name="graph_notifications"),
     path("webhooks/graph/lifecycle/", graph_webhook.graph_lifecycle, name="graph_lifecycle"),
     path("push/gmail/", gmail_push.gmail_push, name="gmail_push"),
+    # Prometheus asks for /metrics by default; no slash, so no redirect.
+    path("metrics", metrics.metrics, name="metrics"),
     path("settings/", space_pages.settings_root, name="settings"),
     path("settings/company/channels/", space_pages.company_channels, name="company_channels"),
     path("settings/company/health/", health.company_health, name="company_health"),

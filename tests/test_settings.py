@@ -64,6 +64,7 @@ def test_hsts_covers_subdomains_and_preloading_only_when_asked():
         ("SITE_URL", "inbox.example.com"),
         ("SECURE_HSTS_PRELOAD", "sure"),
         ("MICROSOFT_CLIENT_SECRET_EXPIRES", "next spring"),
+        ("METRICS_TOKEN", "too-short"),
     ],
 )
 def test_bad_values_stop_start_up_naming_the_variable(name, value):
