@@ -5,8 +5,11 @@ from typing import cast
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from channels_app import tasks
@@ -30,6 +33,7 @@ from channels_app.models import (
 from channels_app.services.health import channel_mark_for_reauthorization
 from channels_app.services.reauth_links import link_withdraw
 from channels_app.services.support import support_request_text
+from channels_app.views.health import chosen_rows, csv_response, health_context
 
 SECRET_FIELDS = ("credentials_ciphertext",)
 
@@ -172,6 +176,36 @@ class ChannelAdmin(admin.ModelAdmin):
     )
     inlines = [MailFolderInline, ChannelEventInline]
     actions = ["probe_now", "sync_now", "mark_for_reauthorization"]
+    # Adds a link to the Channel health view below.
+    change_list_template = "admin/channels_app/channel/change_list.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        # Before the model's own: "health/" would otherwise read as an object id.
+        view = self.admin_site.admin_view
+        return [
+            path("health/", view(self.health_view), name="channels_app_channel_health"),
+            path("health.csv", view(self.health_csv), name="channels_app_channel_health_csv"),
+            *super().get_urls(),
+        ]
+
+    def _require_view(self, request: HttpRequest) -> None:
+        # admin_view lets in any active staff member; the channel list's own permission decides.
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+
+    def health_view(self, request: HttpRequest) -> HttpResponse:
+        """Every company's channels as company admins see theirs on their Channel health page."""
+        self._require_view(request)
+        context = health_context(
+            request, Channel.objects.all(), csv_url=reverse("admin:channels_app_channel_health_csv")
+        )
+        context.update(self.admin_site.each_context(request), title="Channel health", show_company=True)
+        return TemplateResponse(request, "admin/channels_app/channel/health.html", context)
+
+    def health_csv(self, request: HttpRequest) -> HttpResponse:
+        self._require_view(request)
+        _chosen, _sort, rows = chosen_rows(request, Channel.objects.all())
+        return csv_response(rows, name="channel-health-all")
 
     @admin.display(ordering="inbox__company__name")
     def company(self, obj: Channel) -> str:

@@ -49,13 +49,17 @@ class PushSummary:
 
 
 def push_summary(channel: Channel) -> PushSummary | None:
-    watch = GmailWatch.objects.filter(channel=channel).first()
+    return watch_summary(channel, GmailWatch.objects.filter(channel=channel).first(), timezone.now())
+
+
+def watch_summary(channel: Channel, watch: GmailWatch | None, now: datetime) -> PushSummary | None:
+    """push_summary of a watch already read (the Channel health page reads every channel's at once)."""
     if watch is None or not _push_on():
         return None
     hours = get_provider(channel.provider).renewal_after_hours
     renewed = channel.subscription_renewed_at or watch.renewed_at
     return PushSummary(
-        healthy=_healthy(channel, watch, timezone.now()),
+        healthy=_healthy(channel, watch, now),
         renews_at=renewed + timedelta(hours=hours),
         expires_at=watch.expires_at,
         last_push_at=watch.last_push_at,

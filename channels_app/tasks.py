@@ -10,12 +10,14 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from channels_app.metrics import MailPath
 from channels_app.models import Channel, ChannelStatus
 from channels_app.providers import AuthReason, get_provider
 from channels_app.push_health import healthy_watches
@@ -61,7 +63,7 @@ def gmail_push_channel(channel_id: int, history_id: int) -> str:
     arrived, so the push waits for it and reads again rather than being dropped as busy."""
 
     def work(channel: Channel) -> str:
-        return gmail_push.push_import(channel, history_id, sync=operations.sync)
+        return gmail_push.push_import(channel, history_id, sync=partial(operations.sync, push=MailPath.GMAIL_PUSH))
 
     return _run_waiting(channel_id, work, cause="Gmail push", wait_seconds=settings.BACKFILL_WAIT_SECONDS)
 
@@ -70,7 +72,7 @@ def new_mail_channel(channel_id: int) -> str:
     """Sync because the server announced new mail (the IDLE listener); a channel in backoff waits for it."""
     return _run_waiting(
         channel_id,
-        operations.sync,
+        partial(operations.sync, push=MailPath.IDLE),
         cause="new mail announced",
         wait_seconds=settings.BACKFILL_WAIT_SECONDS,
         respect_backoff=True,
@@ -96,7 +98,10 @@ def push_sync_channel(channel_id: int) -> str:
     """A push (a Graph notification) says new mail is there: sync now. A sync already running on the channel
     (a poll) may have listed the folder before the mail arrived, so wait for it to end and sync after it."""
     return _run_waiting(
-        channel_id, operations.sync, cause="push notification", wait_seconds=settings.PUSH_SYNC_WAIT_SECONDS
+        channel_id,
+        partial(operations.sync, push=MailPath.GRAPH),
+        cause="push notification",
+        wait_seconds=settings.PUSH_SYNC_WAIT_SECONDS,
     )
 
 

@@ -9,8 +9,10 @@ from channels_app.views import (
     connect,
     gmail_push,
     graph_webhook,
+    health,
     home,
     messages_tab,
+    metrics,
     notifications,
     oauth_callback,
     reauth_links,
@@ -31,8 +33,12 @@ urlpatterns = [
     path("webhooks/graph/notifications/", graph_webhook.graph_notifications, name="graph_notifications"),
     path("webhooks/graph/lifecycle/", graph_webhook.graph_lifecycle, name="graph_lifecycle"),
     path("push/gmail/", gmail_push.gmail_push, name="gmail_push"),
+    # Prometheus asks for /metrics by default; no slash, so no redirect.
+    path("metrics", metrics.metrics, name="metrics"),
     path("settings/", space_pages.settings_root, name="settings"),
     path("settings/company/channels/", space_pages.company_channels, name="company_channels"),
+    path("settings/company/health/", health.company_health, name="company_health"),
+    path("settings/company/health.csv", health.company_health_csv, name="company_health_csv"),
     path("settings/company/sign-in/", company_sign_in.company_sign_in_settings, name="company_sign_in"),
     path(
         "settings/company/sign-in/<str:action>/",

@@ -5,6 +5,7 @@ not silently fall back to a default in production.
 """
 
 import os
+from datetime import date
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -51,3 +52,14 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_date(name: str) -> date | None:
+    """An ISO date (2027-03-31), or None when unset or empty."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a date like 2027-03-31.") from None

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_date, env_int, env_list, env_str
 
 PROVIDERS_DIR = Path(__file__).resolve().parent.parent / "channels_app" / "providers"
 KINDS = sorted(path.name for path in PROVIDERS_DIR.iterdir() if (path / "provider.py").exists())
@@ -31,6 +31,9 @@ def _scopes(name: str) -> list[str]:
 OVERRIDABLE: dict[str, Callable[[str], Any]] = {
     "CLIENT_ID": env_str,
     "CLIENT_SECRET": env_str,
+    # When the client secret stops working (Microsoft's expire after at most 24 months): the Channel
+    # health page shows it among what expires next.
+    "CLIENT_SECRET_EXPIRES": env_date,
     "AUTHORIZE_URL": env_str,
     "TOKEN_URL": env_str,
     "USERINFO_URL": env_str,

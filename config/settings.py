@@ -334,6 +334,13 @@ else:
 IMAP_LOGIN_ATTEMPTS = env_int("IMAP_LOGIN_ATTEMPTS", 5, minimum=1)
 IMAP_LOGIN_WINDOW_SECONDS = env_int("IMAP_LOGIN_WINDOW_SECONDS", 900, minimum=1)
 
+# The Prometheus endpoint /metrics (channels_app/views/metrics.py): off (404) unless a token is set, which
+# scrapes send as `Authorization: Bearer <token>`. prometheus_client also reads PROMETHEUS_MULTIPROC_DIR
+# itself (README "Deploying", "Metrics").
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters (e.g. `openssl rand -hex 32`).")
+
 # Production hardening, on whenever DEBUG is off (see `manage.py check --deploy`).
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not TESTING)

@@ -234,15 +234,15 @@ def test_an_announced_sync_racing_a_poll_loses_and_doubles_nothing(imap_channel,
     announced_started = threading.Event()
     real_sync = operations.sync
 
-    def slow_sync(ch: Channel) -> str:
+    def slow_sync(ch: Channel, **options) -> str:
         if threading.current_thread().name == "poll":
-            line = real_sync(ch)  # stores the first three
+            line = real_sync(ch, **options)  # stores the first three
             control.append_messages(local_provider, address, [control.make_message(recipient=address)])
             poll_listed.set()
             assert announced_started.wait(10)
             time.sleep(1.5)  # the announced sync meets the lease held
             return line
-        return real_sync(ch)
+        return real_sync(ch, **options)
 
     monkeypatch.setattr(operations, "sync", slow_sync)
     results: dict[str, str] = {}

@@ -63,6 +63,8 @@ def test_hsts_covers_subdomains_and_preloading_only_when_asked():
         ("ALLAUTH_TRUSTED_PROXY_COUNT", "one"),
         ("SITE_URL", "inbox.example.com"),
         ("SECURE_HSTS_PRELOAD", "sure"),
+        ("MICROSOFT_CLIENT_SECRET_EXPIRES", "next spring"),
+        ("METRICS_TOKEN", "too-short"),
     ],
 )
 def test_bad_values_stop_start_up_naming_the_variable(name, value):
@@ -129,3 +131,9 @@ def test_unsigned_gmail_pushes_are_refused_in_production(value):
 def test_emulator_pushes_are_allowed_in_development():
     result = _manage("check", env={**PRODUCTION_ENV, "DEBUG": "1", "GMAIL_PUSH_VERIFY": "emulator"})
     assert result.returncode == 0, result.stderr
+
+
+def test_a_client_secret_expiry_is_read_as_a_date():
+    expires = "settings.MAIL_PROVIDERS['microsoft'].get('CLIENT_SECRET_EXPIRES')"
+    assert _print_settings(expires, {**PRODUCTION_ENV, "MICROSOFT_CLIENT_SECRET_EXPIRES": "2027-03-31"}) == "2027-03-31"
+    assert _print_settings(expires, PRODUCTION_ENV) == "None"

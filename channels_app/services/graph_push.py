@@ -372,6 +372,8 @@ class GraphSummary:
     # Reported silent (services/push_silence.py): polled every pass until a notification arrives.
     silent: bool
     last_notification_at: datetime | None
+    # When Graph drops the subscription unless renewed; None while Graph holds none for us.
+    expires_at: datetime | None = None
 
     @property
     def healthy(self) -> bool:
@@ -380,17 +382,22 @@ class GraphSummary:
 
 def graph_summary(channel: Channel) -> GraphSummary | None:
     """One read of the channel's subscription; None when the channel has none at all."""
-    sub = GraphSubscription.objects.filter(channel=channel).first()
+    return subscription_summary(channel, GraphSubscription.objects.filter(channel=channel).first(), timezone.now())
+
+
+def subscription_summary(channel: Channel, sub: GraphSubscription | None, now: datetime) -> GraphSummary | None:
+    """graph_summary of a subscription already read (the Channel health page reads every channel's at once)."""
     if sub is None:
         return None
     renews_at = None
-    if graph_push_wanted(channel) and sub.subscription_id and sub.expires_at and sub.expires_at > timezone.now():
+    if graph_push_wanted(channel) and sub.subscription_id and sub.expires_at and sub.expires_at > now:
         # The provider's renewal interval after the last renewal, and never after it expires.
-        last = sub.renewed_at or sub.created_at or timezone.now()
+        last = sub.renewed_at or sub.created_at or now
         renews_at = min(last + timedelta(hours=get_provider("microsoft").renewal_after_hours), sub.expires_at)
     return GraphSummary(
         renews_at=renews_at,
         needs_consent=sub.needs_consent_since is not None,
         silent=sub.silent_reported_at is not None,
         last_notification_at=sub.last_notification_at,
+        expires_at=sub.expires_at if renews_at is not None else None,
     )

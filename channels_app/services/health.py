@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from channels_app import metrics
 from channels_app.models import Channel, ChannelStatus, NotificationKind, ReasonCode, User
 from channels_app.providers import (
     AuthFailure,
@@ -369,6 +370,7 @@ def run_check(
         try:
             detail = operation(channel)
         except ProviderFailure as failure:
+            metrics.failure(failure.kind.value, channel.provider, failure.code)
             record_failure(channel, failure, cause=cause, auth_reason=auth_reason)
             detail = f"{failure.message} ({failure.code})" if failure.code else failure.message
             return CheckResult(channel_id, channel.address, FAILURE_OUTCOMES[failure.kind], detail)
@@ -380,6 +382,7 @@ def run_check(
             logger.exception("The %s crashed on channel %s (%s)", cause, channel_id, channel.address)
             record_crash(channel, error, cause=cause)
             name = type(error).__name__
+            metrics.failure("crash", channel.provider, name)
             return CheckResult(
                 channel_id, channel.address, CheckOutcome.CRASHED, f"stopped by an internal error ({name})"
             )

@@ -58,6 +58,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 from imapclient import IMAPClient
 
+from channels_app.metrics import MailPath
 from channels_app.models import Channel, Message
 from channels_app.selectors import idle_candidates
 from channels_app.services import operations
@@ -585,7 +586,9 @@ class IdleListener:
         if open_backfill(Channel(pk=channel_id)) is not None:
             self.enqueue(channel_id)  # long work: a worker's sync, which the backfill rides along
             return lambda: self._synced(conn, SyncEnd.UNTOUCHED)
-        over = _OverConnection(client, stack)
+        # Announced by the server or handed over by a push: its mail's latency counts (channels_app/metrics.py).
+        push = MailPath.IDLE if reasons & {SyncReason.ANNOUNCED, SyncReason.REQUESTED, SyncReason.MOVED} else None
+        over = _OverConnection(client, stack, push)
         result = run_check(channel_id, over.sync, cause="IDLE listener sync", respect_backoff=True)
         if not over.started:
             if result.outcome is CheckOutcome.BUSY:
@@ -731,8 +734,8 @@ def _inbox_uidnext(client: IMAPClient) -> int | None:
 class _OverConnection:
     """The sync operation for `run_check` on a connection already signed in and idling; what it got to."""
 
-    def __init__(self, client: IMAPClient, stack: ExitStack) -> None:
-        self.client, self.stack = client, stack
+    def __init__(self, client: IMAPClient, stack: ExitStack, push: MailPath | None = None) -> None:
+        self.client, self.stack, self.push = client, stack, push
         self.started = self.idling = self.moved = False
 
     def sync(self, channel: Channel) -> str:
@@ -745,7 +748,7 @@ class _OverConnection:
         client = self.client
         client.idle_done()
         before = _inbox_uidnext(client)
-        done = operations.sync(channel, mailbox=lambda _: nullcontext(client))
+        done = operations.sync(channel, mailbox=lambda _: nullcontext(client), push=self.push)
         # Mail that reached INBOX after the import read it is announced to nobody: compare, and sync again.
         self.moved = _inbox_uidnext(client) != before
         client.idle()

@@ -10,10 +10,12 @@ one is unresolved nobody is told again.
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from channels_app import metrics
 from channels_app.models import Channel, InboxKind, Notification, NotificationKind, Role, User
 from channels_app.providers import PassingFailure, PolicyFailure, get_provider
 from channels_app.services.emails import notification_email_queue
@@ -130,6 +132,8 @@ def _notify(
         **fields,
     )
     notification_email_queue(notification)
+    # Counted once the alert exists for good: a rolled back status change sent nothing.
+    transaction.on_commit(lambda: metrics.alert_sent(kind))
     return notification
 
 

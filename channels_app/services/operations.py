@@ -4,6 +4,7 @@ Each takes a channel (leased by `health.run_check`) and returns a line saying
 what it did; failures are raised, already classified, by the provider layer.
 """
 
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
@@ -12,6 +13,8 @@ from django.conf import settings
 from django.utils import timezone
 from imapclient import IMAPClient
 
+from channels_app import metrics
+from channels_app.metrics import MailPath
 from channels_app.models import Backfill, Channel
 from channels_app.providers import ProviderFailure, get_provider
 from channels_app.services import graph_push
@@ -30,13 +33,15 @@ from channels_app.services.sync import import_new_messages
 Mailbox = Callable[[Channel], AbstractContextManager[IMAPClient]]
 
 
-def sync(channel: Channel, *, mailbox: Mailbox = channel_mailbox) -> str:
+def sync(channel: Channel, *, mailbox: Mailbox = channel_mailbox, push: MailPath | None = None) -> str:
     """Import what is new in every folder; an open backfill rides along and gets its receipt at the end.
 
     While the daily download budget is used up nothing is fetched (no login either): the import
     is paused, and says until when, without alerting anyone. `mailbox` opens the connection: a fresh
-    login, or the IDLE listener's connection already signed in (services/idle.py).
+    login, or the IDLE listener's connection already signed in (services/idle.py). `push`: how the new
+    mail was announced, when it was; each message stored then gives its latency (channels_app/metrics.py).
     """
+    started = time.monotonic()
     backfill = open_backfill(channel)
     if budget_remaining(channel) == 0:
         return _paused(backfill, next_reset())
@@ -44,7 +49,7 @@ def sync(channel: Channel, *, mailbox: Mailbox = channel_mailbox) -> str:
         backfill_mark_running(backfill)
     try:
         with mailbox(channel) as client:
-            outcome = import_new_messages(channel, client, backfill=backfill)
+            outcome = import_new_messages(channel, client, backfill=backfill, keep_arrivals=push is not None)
     except ProviderFailure as failure:
         if backfill is not None:
             backfill_fail(backfill, failure.message)
@@ -52,6 +57,9 @@ def sync(channel: Channel, *, mailbox: Mailbox = channel_mailbox) -> str:
     # A sync that found nothing new is a sync too: "Last sync" and the safety-net poll beside IDLE
     # (tasks.channels_to_sync) count from it. Only while the lease is ours, as every write of a sync.
     Channel.objects.filter(pk=channel.pk, lease_owner=channel.lease_owner).update(last_synced_at=timezone.now())
+    metrics.sync_finished(channel.provider, time.monotonic() - started)
+    if push is not None:
+        metrics.mail_stored(channel.provider, push, outcome.arrivals or [], timezone.now())
     done = f"imported {outcome.imported} new message(s)"
     if outcome.relocated:
         done += f", found {outcome.relocated} stored one(s) moved or renumbered"

@@ -26,6 +26,7 @@ from django.db.models import F
 from django.utils import timezone
 from imapclient import IMAPClient
 
+from channels_app import metrics
 from channels_app.models import Backfill, Channel, MailFolder, Message
 from channels_app.providers import get_provider
 from channels_app.services.budget import budget_take, next_reset
@@ -50,6 +51,8 @@ class SyncOutcome:
     relocated: int = 0
     # Set when the daily download budget ran out: the import continues after it.
     paused_until: datetime | None = None
+    # The arrival times of the messages stored, kept only when asked for (a push-triggered sync's latency).
+    arrivals: list[datetime] | None = None
 
 
 class MessageRow(NamedTuple):
@@ -184,8 +187,8 @@ def _store_batch(
     uidvalidity: int,
     last_uid: int,
     backfill: Backfill | None,
-) -> tuple[int, int]:
-    """Store a batch and advance the folder's cursor in one transaction; (imported, relocated)."""
+) -> tuple[list[MessageRow], int]:
+    """Store a batch and advance the folder's cursor in one transaction; (the rows imported, how many relocated)."""
     with transaction.atomic():
         _claim(channel)
         MailFolder.objects.filter(pk=folder.pk).update(uidvalidity=uidvalidity, last_uid=last_uid)
@@ -209,7 +212,7 @@ def _store_batch(
                 progressed_at=timezone.now(),
             )
     folder.uidvalidity, folder.last_uid = uidvalidity, last_uid
-    return len(new), len(rows) - len(new)
+    return list(new.values()), len(rows) - len(new)
 
 
 def _sizes(client: IMAPClient, uids: list[int], *, threshold: int) -> dict[int, int]:
@@ -388,8 +391,11 @@ def _import_folder(
         imported, relocated = _store_batch(
             channel, plan.folder, rows, uidvalidity=plan.uidvalidity, last_uid=last_uid, backfill=backfill
         )
-        outcome.imported += imported
+        outcome.imported += len(imported)
         outcome.relocated += relocated
+        metrics.messages_imported(channel.provider, backfill=backfill is not None, count=len(imported))
+        if outcome.arrivals is not None:
+            outcome.arrivals.extend(row.internal_date for row in imported if row.internal_date is not None)
         renew_or_stop(channel)
     # Everything below UIDNEXT was either fetched above or arrived before `import_since`.
     final = max(last_uid, plan.uidnext - 1)
@@ -397,10 +403,12 @@ def _import_folder(
         _store_batch(channel, plan.folder, [], uidvalidity=plan.uidvalidity, last_uid=final, backfill=None)
 
 
-def import_new_messages(channel: Channel, client: IMAPClient, *, backfill: Backfill | None = None) -> SyncOutcome:
+def import_new_messages(
+    channel: Channel, client: IMAPClient, *, backfill: Backfill | None = None, keep_arrivals: bool = False
+) -> SyncOutcome:
     """Import what is new in every folder we read; stops early (and says until when) when the daily
-    download budget is used up."""
-    outcome = SyncOutcome()
+    download budget is used up. `keep_arrivals`: the outcome lists the stored messages' arrival times."""
+    outcome = SyncOutcome(arrivals=[] if keep_arrivals else None)
     client.normalise_times = False  # INTERNALDATE as sent, with its offset
     provider = get_provider(channel.provider)
     gmail_ids = b"X-GM-EXT-1" in client.capabilities()
