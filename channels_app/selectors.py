@@ -18,6 +18,8 @@ from channels_app.models import (
     ChannelEvent,
     ChannelStatus,
     CompanySignIn,
+    GmailWatch,
+    GraphSubscription,
     Notification,
     ReauthorizationLink,
     User,
@@ -245,3 +247,25 @@ def keeps_password_sign_in(user: User) -> bool:
     """Staff and superusers always sign in with their password, so a broken identity provider can
     lock nobody out of the admin that would fix it."""
     return user.is_staff or user.is_superuser
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """What a channel holds and keeps running: what Disconnect stops and Remove deletes, said on their
+    confirmation pages."""
+
+    messages: int
+    # How new mail reaches us beside polling ("" when only by polling): the subscription Disconnect ends.
+    subscription: str
+
+
+def channel_footprint(channel: Channel) -> Footprint:
+    if GmailWatch.objects.filter(channel=channel).exists():
+        subscription = "the Gmail push subscription (watch) that announces new mail"
+    elif GraphSubscription.objects.filter(channel=channel).exists():
+        subscription = "the Microsoft Graph subscription that announces new mail"
+    elif channel.idle_owner:
+        subscription = "the IDLE connection on which the mail server announces new mail"
+    else:
+        subscription = ""
+    return Footprint(messages=channel.messages.count(), subscription=subscription)

@@ -352,7 +352,9 @@ def run_check(
 ) -> CheckResult:
     """Run `operation` on the channel under its lease and record what its outcome means."""
     with channel_lease(channel_id) as lease:
-        channel = Channel.objects.select_related("inbox").get(pk=channel_id)
+        channel = Channel.objects.select_related("inbox").filter(pk=channel_id).first()
+        if channel is None:  # removed (services/connect.channel_remove) after this job was queued
+            return CheckResult(channel_id, "", CheckOutcome.SKIPPED, "removed")
         if lease is None:
             return CheckResult(
                 channel_id, channel.address, CheckOutcome.BUSY, "another worker is busy with this channel"

@@ -120,8 +120,9 @@ def open_page(request, chromium, live_server, shots) -> Iterator[Callable]:
     contexts = []
     pages = []
 
-    def open_as(user):
-        context = chromium.new_context(viewport=VIEWPORT, base_url=live_server.url)
+    def open_as(user, **context_options):
+        """`context_options` for Playwright's new_context, e.g. java_script_enabled=False."""
+        context = chromium.new_context(viewport=VIEWPORT, base_url=live_server.url, **context_options)
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         page = context.new_page()

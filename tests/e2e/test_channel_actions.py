@@ -1,0 +1,98 @@
+"""Channel actions in a real browser (issue 15): asked before disconnecting, disconnected channels shown apart,
+Remove; each page also at a phone's width, where the page body never scrolls sideways.
+
+Pages this adds are saved at both widths under docs/screens/ for the README.
+"""
+
+import re
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import Page, expect
+
+from channels_app.models import Channel, ChannelStatus, Message
+from tests.e2e.conftest import REPO_DIR, VIEWPORT
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE = {"width": 390, "height": 844}
+SCREENS_DIR = REPO_DIR / "docs" / "screens"
+STATUS = "h1 .status"
+
+
+def _url(live_server, name: str, *args) -> str:
+    return f"{live_server.url}{reverse(name, args=args)}"
+
+
+def at_both_widths(page: Page, name: str) -> None:
+    """The page as it is at laptop width and at a phone's, saved as docs/screens/<name>-<width>.png; at the phone's
+    width the page body must not scroll sideways."""
+    SCREENS_DIR.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS_DIR / f"{name}-{VIEWPORT['width']}.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+    try:
+        wide = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert wide <= 0, f"{name}: the page is {wide}px wider than a phone's screen"
+        page.screenshot(path=str(SCREENS_DIR / f"{name}-{PHONE['width']}.png"), full_page=True)
+    finally:
+        page.set_viewport_size(VIEWPORT)
+
+
+@pytest.mark.local_provider
+def test_disconnect_asks_first_then_the_channel_is_shown_apart_and_can_be_removed(
+    tenancy, make_mailbox, connect_local, make_message, open_page, live_server, shots
+):
+    mailbox = make_mailbox("support")
+    channel = connect_local(tenancy.shared_channel, mailbox)
+    for uid in (1, 2):
+        make_message(channel=channel, uid=uid)
+    page = open_page(tenancy.admin, java_script_enabled=False)  # plain forms and links do it all
+    page.goto(_url(live_server, "channel_settings", channel.pk))
+    page.get_by_test_id("disconnect").click()
+    page.wait_for_url(_url(live_server, "channel_disconnect", channel.pk))
+    confirm = page.get_by_test_id("confirm-disconnect")
+    for stops in ("Mail import:", "Alerts:", "The subscription:", "Our access:"):
+        expect(confirm).to_contain_text(stops)
+    expect(confirm).to_contain_text("its 2 imported messages stay")
+    assert Channel.objects.get(pk=channel.pk).status == ChannelStatus.ACTIVE  # asking changed nothing
+    shots.take(page, "confirm-disconnect")
+    at_both_widths(page, "confirm-disconnect")
+
+    confirm.get_by_test_id("confirm").click()
+    page.wait_for_url(_url(live_server, "channel_overview", channel.pk))
+    expect(page.locator(".flash-success")).to_contain_text(f"{mailbox.address} is disconnected")
+    expect(page.locator(STATUS)).to_have_text("Disconnected")
+    note = page.get_by_test_id("disconnected-note")
+    expect(note).to_contain_text("nobody is alerted")
+    expect(note.get_by_test_id("reconnect")).to_be_visible()
+    expect(page.locator(".banner-warning")).to_have_count(0)
+    shots.take(page, "disconnected-overview")
+    at_both_widths(page, "disconnected-overview")
+
+    page.goto(_url(live_server, "workspace_channels", tenancy.workspace.pk))
+    expect(page.get_by_test_id("attention-banner")).to_have_count(0)
+    expect(page.locator("main")).not_to_contain_text("needs attention")
+    group = page.get_by_test_id("disconnected-group")
+    expect(group).to_contain_text(mailbox.address)
+    expect(group).to_contain_text("Reconnect or remove")
+    row = page.locator(f"tr[data-channel='{channel.pk}']")
+    expect(row.get_by_test_id("row-disconnected")).to_be_visible()
+    expect(row.get_by_test_id("row-warning")).to_have_count(0)
+    shots.take(page, "channels-disconnected")
+    at_both_widths(page, "channels-disconnected")
+
+    group.get_by_test_id("remove").click()
+    page.wait_for_url(_url(live_server, "channel_remove", channel.pk))
+    confirm = page.get_by_test_id("confirm-remove")
+    expect(confirm).to_contain_text("its 2 imported messages are deleted with the channel")
+    shots.take(page, "confirm-remove")
+    at_both_widths(page, "confirm-remove")
+    confirm.get_by_role("button", name=re.compile("Remove channel and 2 messages")).click()
+    page.wait_for_url(_url(live_server, "workspace_channels", tenancy.workspace.pk))
+    expect(page.locator(".flash-success")).to_contain_text(
+        f"Removed {mailbox.address}: the inbox Support and its 2 imported messages are deleted."
+    )
+    expect(page.locator(f"tr[data-channel='{channel.pk}']")).to_have_count(0)
+    shots.take(page, "removed")
+    assert not Channel.objects.filter(pk=channel.pk).exists()
+    assert not Message.objects.filter(channel_id=channel.pk).exists()
