@@ -148,3 +148,50 @@ def test_disconnect_needs_csrf_token(tenancy):
     client = Client(enforce_csrf_checks=True)
     client.force_login(tenancy.member)
     assert client.post(reverse("channel_disconnect", args=[tenancy.member_channel.pk])).status_code == 403
+
+
+# --- Reauthorize and Send link where the warning is ------------------------------------------------------------
+
+
+def _needs_reauth(channel: Channel, provider: str = "gmail") -> None:
+    Channel.objects.filter(pk=channel.pk).update(
+        status=ChannelStatus.NEEDS_REAUTH, provider=provider, status_reason="Access was revoked."
+    )
+
+
+def _between(body: str, start: str, end: str) -> str:
+    return body.split(start, 1)[1].split(end, 1)[0]
+
+
+def test_the_channels_banner_and_row_offer_reauthorize_and_send_link_to_admins_only(tenancy):
+    channel = tenancy.shared_channel
+    _needs_reauth(channel)
+    url = reverse("workspace_channels", args=[tenancy.workspace.pk])
+    admin_page = tenancy.client_for(tenancy.admin).get(url).content.decode()
+    banner = _between(admin_page, 'data-testid="attention-banner"', "</div>")
+    row = _between(admin_page, f'<tr class="row-warning" data-channel="{channel.pk}">', "</tr>")
+    for place in (banner, row):
+        assert f'action="{_url("channel_reauthorize", channel)}"' in place
+        assert f'href="{_url("channel_settings", channel)}#reauthorization-link"' in place
+    assert "Open a channel" not in admin_page
+    member_page = tenancy.client_for(tenancy.member).get(url).content.decode()
+    assert "An admin of this space can fix it" in member_page
+    assert _url("channel_reauthorize", channel) not in member_page and "#reauthorization-link" not in member_page
+    assert tenancy.client_for(tenancy.outsider).get(url).status_code == 404
+
+
+def test_an_imap_channels_reauthorize_leads_to_its_password_page(tenancy):
+    _needs_reauth(tenancy.member_channel, provider="imap")
+    body = tenancy.client_for(tenancy.member).get(reverse("personal_channels")).content.decode()
+    banner = _between(body, 'data-testid="attention-banner"', "</div>")
+    assert f'href="{_url("channel_reauthorize_password", tenancy.member_channel)}"' in banner
+
+
+def test_the_channels_own_warning_offers_reauthorize_and_send_link_to_admins_only(tenancy):
+    channel = tenancy.shared_channel
+    _needs_reauth(channel)
+    url = _url("channel_overview", channel)
+    admin_banner = _between(tenancy.client_for(tenancy.admin).get(url).content.decode(), 'role="alert"', "</div>")
+    assert 'data-testid="banner-reauthorize"' in admin_banner and "#reauthorization-link" in admin_banner
+    member_banner = _between(tenancy.client_for(tenancy.member).get(url).content.decode(), 'role="alert"', "</div>")
+    assert "Access was revoked." in member_banner and "banner-reauthorize" not in member_banner

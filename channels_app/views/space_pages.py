@@ -36,7 +36,7 @@ def _render_channels(
     rows = channels.select_related("inbox", "inbox__workspace").order_by("address")
     page = Paginator(rows, settings.CHANNELS_PAGE_SIZE).get_page(request.GET.get("page"))
     attention_rows = channels.filter(status__in=ATTENTION_STATUSES).order_by("address")
-    attention = list(attention_rows.only("pk", "address", "status")[: ATTENTION_NAMED + 1])
+    attention = list(attention_rows.only("pk", "address", "status", "provider")[: ATTENTION_NAMED + 1])
     disconnected_rows = channels.filter(status=ChannelStatus.DISCONNECTED).order_by("address")
     disconnected = list(disconnected_rows.only("pk", "address", "status", "provider")[: ATTENTION_NAMED + 1])
     return render(

@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from channels_app.models import Channel, ChannelStatus, Message
 from tests.e2e.conftest import REPO_DIR, VIEWPORT
+from tests.e2e.test_reauthorization import _revoke_while_mail_arrives, _sign_in_at_provider
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -28,6 +29,7 @@ def at_both_widths(page: Page, name: str) -> None:
     """The page as it is at laptop width and at a phone's, saved as docs/screens/<name>-<width>.png; at the phone's
     width the page body must not scroll sideways."""
     SCREENS_DIR.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(SCREENS_DIR / f"{name}-{VIEWPORT['width']}.png"), full_page=True)
     page.set_viewport_size(PHONE)
     try:
@@ -96,3 +98,42 @@ def test_disconnect_asks_first_then_the_channel_is_shown_apart_and_can_be_remove
     shots.take(page, "removed")
     assert not Channel.objects.filter(pk=channel.pk).exists()
     assert not Message.objects.filter(channel_id=channel.pk).exists()
+
+
+@pytest.mark.local_provider
+def test_reauthorize_and_send_link_are_right_in_the_warning_and_the_row(
+    tenancy, make_mailbox, connect_local, local_provider, open_page, shots, live_server
+):
+    mailbox = make_mailbox("support")
+    channel = connect_local(tenancy.shared_channel, mailbox)
+    _revoke_while_mail_arrives(local_provider, channel, mailbox, ["Missed while revoked"])
+    channels_url = _url(live_server, "workspace_channels", tenancy.workspace.pk)
+
+    member_page = open_page(tenancy.member)
+    member_page.goto(channels_url)
+    expect(member_page.get_by_test_id("attention-banner")).to_contain_text("An admin of this space can fix it")
+    expect(member_page.get_by_test_id("reauthorize")).to_have_count(0)
+    expect(member_page.get_by_test_id("to-send-link")).to_have_count(0)
+
+    page = open_page(tenancy.admin)
+    page.goto(channels_url)
+    banner = page.get_by_test_id("attention-banner")
+    row = page.locator(f"tr[data-channel='{channel.pk}']")
+    expect(banner.get_by_test_id("reauthorize")).to_be_visible()
+    expect(row.get_by_test_id("reauthorize")).to_be_visible()
+    shots.take(page, "channels-warning-with-actions")
+    at_both_widths(page, "channels-warning-actions")
+
+    row.get_by_test_id("to-send-link").click()
+    settings_url = _url(live_server, "channel_settings", channel.pk)
+    page.wait_for_url(re.compile(re.escape(settings_url) + "#reauthorization-link"))
+    expect(page.get_by_test_id("reauthorization-link").locator("input[type=email]")).to_be_visible()
+    expect(page.get_by_test_id("banner-reauthorize")).to_be_visible()  # and in the channel's own warning
+    at_both_widths(page, "settings-warning-actions")
+
+    page.goto(channels_url)
+    banner.get_by_test_id("reauthorize").click()
+    _sign_in_at_provider(page, local_provider, shots, mailbox, expected=mailbox.address)
+    expect(page.locator(".flash-success")).to_contain_text(f"{mailbox.address} is active again")
+    expect(page.locator(STATUS)).to_have_text("Active")
+    shots.take(page, "reauthorized-from-the-banner")

@@ -153,7 +153,7 @@ def test_a_shared_inbox_warns_the_admin_who_reauthorizes_and_never_a_plain_membe
     _workspace_channels_via_gear(admin_page, tenancy.workspace.name)
     banner = admin_page.get_by_test_id("attention-banner")
     expect(banner).to_contain_text(f"{mailbox.address} (needs reauthorization)")
-    expect(banner).to_contain_text("click Reauthorize on its Settings tab")
+    expect(banner.get_by_test_id("reauthorize")).to_be_visible()
     row = admin_page.locator(f"tr[data-channel='{channel.pk}']")
     expect(row.get_by_test_id("row-warning")).to_be_visible()
     shots.take(admin_page, "channels-warning", docs="channels-warning")
