@@ -199,11 +199,35 @@ class TestRoundTripAtLocalMail:
         assert control.newest_still_live(state)["refresh"] is False  # the late one was newest
 
 
-def test_an_imap_channels_link_asks_for_the_new_password(tenancy, memory_imap):
-    channel = tenancy.shared_channel
+def _on_memory_imap(channel, memory_imap):
     channel.provider, channel.imap_host, channel.imap_port = "imap", "127.0.0.1", memory_imap.port
     channel.imap_security, channel.imap_username = "none", channel.address
     channel.save()
+    return channel
+
+
+@pytest.mark.parametrize(
+    ("who", "lands_on_overview"), [("admin", True), ("member", True), ("outsider", False), (None, False)]
+)
+def test_a_link_used_by_someone_who_sees_the_channel_lands_on_its_overview(
+    tenancy, memory_imap, who, lands_on_overview
+):
+    """Whoever holds the account may have an account here too: if they may see the channel, its Overview shows the
+    import and then the receipt; anyone else gets the page that says it is done."""
+    channel = _on_memory_imap(tenancy.shared_channel, memory_imap)
+    sent = _sent(tenancy, channel)
+    client = tenancy.client_for(getattr(tenancy, who)) if who else Client()
+    done = client.post(_path(sent.url), {"password": "new password"})
+    if lands_on_overview:
+        assert done["Location"] == reverse("channel_overview", args=[channel.pk])
+        assert done["Referrer-Policy"] == "same-origin"
+    else:
+        assert done.status_code == 200 and "Reconnected" in done.content.decode()
+    assert Notification.objects.filter(kind=NotificationKind.LINK_USED, recipient=tenancy.admin).exists()
+
+
+def test_an_imap_channels_link_asks_for_the_new_password(tenancy, memory_imap):
+    channel = _on_memory_imap(tenancy.shared_channel, memory_imap)
     channel_store_credentials(channel=channel, credentials=Credentials(password="old password"))
     sent = _sent(tenancy, channel)
     client = Client()

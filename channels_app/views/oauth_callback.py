@@ -55,7 +55,9 @@ def _finish_reauthorize(request: AuthedRequest, pending: PendingAuthorization) -
     except ProviderFailure as failure:
         messages.error(request, failure_message(failure, provider.label))
     else:
+        # The Overview shows the import of what was missed, then its receipt.
         messages.success(request, f"Reauthorized: {channel.address} is active again.")
+        return redirect("channel_overview", channel_id=channel.pk)
     return back
 
 

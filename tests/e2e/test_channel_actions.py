@@ -5,12 +5,15 @@ Pages this adds are saved at both widths under docs/screens/ for the README.
 """
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from django.urls import reverse
 from playwright.sync_api import Page, expect
 
 from channels_app.models import Channel, ChannelStatus, Message
+from channels_app.services.credentials import channel_credentials
+from channels_app.services.reauth_links import link_send
 from tests.e2e.conftest import REPO_DIR, VIEWPORT
 from tests.e2e.test_reauthorization import _revoke_while_mail_arrives, _sign_in_at_provider
 
@@ -137,3 +140,40 @@ def test_reauthorize_and_send_link_are_right_in_the_warning_and_the_row(
     expect(page.locator(".flash-success")).to_contain_text(f"{mailbox.address} is active again")
     expect(page.locator(STATUS)).to_have_text("Active")
     shots.take(page, "reauthorized-from-the-banner")
+
+
+@pytest.mark.local_provider
+def test_after_reauthorizing_with_a_password_the_person_lands_where_the_import_and_receipt_are(
+    tenancy, imap_channel, open_page, shots, live_server
+):
+    channel = imap_channel()
+    Channel.objects.filter(pk=channel.pk).update(status=ChannelStatus.NEEDS_REAUTH, status_reason="Password changed.")
+    password = channel_credentials(channel).password
+    page = open_page(tenancy.admin)
+    page.goto(_url(live_server, "workspace_channels", tenancy.workspace.pk))
+    page.get_by_test_id("attention-banner").get_by_test_id("reauthorize").click()
+    page.wait_for_url(_url(live_server, "channel_reauthorize_password", channel.pk))
+    page.fill("input[name=password]", password)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(_url(live_server, "channel_overview", channel.pk))
+    expect(page.locator(".flash-success")).to_contain_text(f"{channel.address} is active again")
+    expect(page.locator("nav.tabs a.current")).to_have_text("Overview")
+    expect(page.get_by_test_id("receipt")).to_contain_text("Reconnected by")  # the backfill ran and told us
+    shots.take(page, "overview-after-password")
+    at_both_widths(page, "overview-after-reauthorizing")
+
+
+@pytest.mark.local_provider
+def test_a_link_opened_by_someone_who_sees_the_channel_lands_on_its_overview(
+    tenancy, imap_channel, open_page, live_server
+):
+    channel = imap_channel()
+    Channel.objects.filter(pk=channel.pk).update(status=ChannelStatus.NEEDS_REAUTH, status_reason="Password changed.")
+    sent = link_send(channel=channel, sender=tenancy.admin, sent_to=tenancy.member.email)
+    page = open_page(tenancy.member)  # a member of the workspace holds the mailbox's password
+    page.goto(urlsplit(sent.url).path)  # the emailed address names the site; the test runs on the live server
+    page.fill("input[name=password]", channel_credentials(channel).password)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(_url(live_server, "channel_overview", channel.pk))
+    expect(page.locator(".flash-success")).to_contain_text(f"{channel.address} is active again")
+    expect(page.get_by_test_id("receipt")).to_contain_text("Reconnected")
