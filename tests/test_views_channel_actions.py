@@ -5,6 +5,7 @@ import pytest
 from django.urls import reverse
 
 from channels_app.models import Channel, ChannelEvent, ChannelStatus, Inbox, Message
+from channels_app.services.connection_test import TESTS_PER_WINDOW
 from channels_app.services.lease import channel_lease
 
 
@@ -195,3 +196,46 @@ def test_the_channels_own_warning_offers_reauthorize_and_send_link_to_admins_onl
     assert 'data-testid="banner-reauthorize"' in admin_banner and "#reauthorization-link" in admin_banner
     member_banner = _between(tenancy.client_for(tenancy.member).get(url).content.decode(), 'role="alert"', "</div>")
     assert "Access was revoked." in member_banner and "banner-reauthorize" not in member_banner
+
+
+# --- Test connection -----------------------------------------------------------------------------------------------
+
+
+def test_test_connection_is_offered_to_managers_and_answers_in_words(tenancy, memory_imap):
+    channel = memory_imap.serve(tenancy.shared_channel)
+    url = _url("channel_test_connection", channel)
+    admin = tenancy.client_for(tenancy.admin)
+    assert f'action="{url}"' in admin.get(_url("channel_settings", channel)).content.decode()
+    assert url not in tenancy.client_for(tenancy.member).get(_url("channel_settings", channel)).content.decode()
+    response = admin.post(url, follow=True)
+    assert response.redirect_chain[-1][0] == _url("channel_settings", channel) + "#connection"
+    assert "The connection works: we signed in to support@acme.test at IMAP just now." in response.content.decode()
+    memory_imap.refuse = True
+    refused = admin.post(url, follow=True).content.decode()
+    assert "IMAP refused our access:" in refused and "Needs reauthorization" in refused
+
+
+def test_test_connection_is_403_for_a_member_404_for_an_outsider_and_a_missing_channel(tenancy, memory_imap):
+    channel = memory_imap.serve(tenancy.shared_channel)
+    url = _url("channel_test_connection", channel)
+    assert tenancy.client_for(tenancy.member).post(url).status_code == 403
+    assert tenancy.client_for(tenancy.outsider).post(url).status_code == 404
+    assert tenancy.client_for(tenancy.admin).post(reverse("channel_test_connection", args=[999_999])).status_code == 404
+    assert tenancy.client_for(tenancy.admin).get(url).status_code == 405
+    assert memory_imap.logins == []  # none of them signed in anywhere
+
+
+def test_test_connection_is_limited_and_says_when_to_try_again(tenancy, memory_imap):
+    channel = memory_imap.serve(tenancy.shared_channel)
+    client = tenancy.client_for(tenancy.admin)
+    for _ in range(TESTS_PER_WINDOW):
+        client.post(_url("channel_test_connection", channel))
+    refused = client.post(_url("channel_test_connection", channel), follow=True).content.decode()
+    assert "The connection was tested often just now: try again in" in refused
+    assert len(memory_imap.logins) == TESTS_PER_WINDOW
+
+
+def test_a_disconnected_channel_offers_no_test(tenancy):
+    Channel.objects.filter(pk=tenancy.shared_channel.pk).update(status=ChannelStatus.DISCONNECTED)
+    body = tenancy.client_for(tenancy.admin).get(_url("channel_settings", tenancy.shared_channel)).content.decode()
+    assert 'data-testid="test-connection"' not in body

@@ -1,11 +1,12 @@
-"""What a manager of a channel does to it from its Settings tab: disconnect it and remove it (each asked
-first on a page of its own, so it works without JavaScript)."""
+"""What a manager of a channel does to it from its Settings tab: test its connection, disconnect it and
+remove it (the last two asked first on a page of their own, so they work without JavaScript)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
 from channels_app.http import AuthedRequest
 from channels_app.models import Channel, ChannelStatus
@@ -13,6 +14,7 @@ from channels_app.permissions import access_channel, require_manage_channel, spa
 from channels_app.providers import RevokeOutcome, get_provider
 from channels_app.selectors import channel_footprint
 from channels_app.services.connect import ChannelBusy, channel_disconnect, channel_remove
+from channels_app.services.connection_test import connection_test, connection_test_throttle
 from channels_app.views.channel_pages import channel_context
 
 
@@ -77,3 +79,20 @@ def remove(request: AuthedRequest, channel_id: int) -> HttpResponse:
         f"{_given_back(channel, removed.given_back)}",
     )
     return redirect(space.url)
+
+
+@login_required
+@require_POST
+def test_connection(request: AuthedRequest, channel_id: int) -> HttpResponse:
+    channel = _managed(request, channel_id)
+    throttled = connection_test_throttle(person_id=request.user.pk, channel_id=channel.pk)
+    if throttled is not None:
+        messages.error(
+            request,
+            f"The connection was tested often just now: try again in {throttled.retry_after_minutes} min "
+            "(each test signs in to the mailbox, and providers lock out accounts that sign in too often).",
+        )
+    else:
+        answer = connection_test(channel=channel, person=request.user)
+        (messages.success if answer.works else messages.error)(request, answer.words)
+    return redirect(reverse("channel_settings", args=[channel.pk]) + "#connection")

@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from channels_app.models import Channel, ChannelStatus, Message
 from channels_app.services.credentials import channel_credentials
 from channels_app.services.reauth_links import link_send
+from localprovider import control
 from tests.e2e.conftest import REPO_DIR, VIEWPORT
 from tests.e2e.test_reauthorization import _revoke_while_mail_arrives, _sign_in_at_provider
 
@@ -177,3 +178,26 @@ def test_a_link_opened_by_someone_who_sees_the_channel_lands_on_its_overview(
     page.wait_for_url(_url(live_server, "channel_overview", channel.pk))
     expect(page.locator(".flash-success")).to_contain_text(f"{channel.address} is active again")
     expect(page.get_by_test_id("receipt")).to_contain_text("Reconnected")
+
+
+@pytest.mark.local_provider
+def test_test_connection_signs_in_now_and_says_what_it_found(
+    tenancy, imap_channel, local_provider, open_page, shots, live_server
+):
+    channel = imap_channel()
+    page = open_page(tenancy.admin)
+    page.goto(_url(live_server, "channel_settings", channel.pk))
+    page.get_by_test_id("test-connection").click()
+    expect(page.locator(".flash-success")).to_have_text(
+        f"The connection works: we signed in to {channel.address} at IMAP just now."
+    )
+    shots.take(page, "connection-works")
+    at_both_widths(page, "test-connection-works")
+
+    control.set_password(local_provider, channel.address, "changed-by-the-it-team")
+    page.get_by_test_id("test-connection").click()
+    expect(page.locator(".flash-error")).to_contain_text("IMAP refused our access:")
+    expect(page.locator(STATUS)).to_have_text("Needs reauthorization")  # recorded as any probe's answer
+    shots.take(page, "connection-refused")
+    at_both_widths(page, "test-connection-refused")
+    assert Channel.objects.get(pk=channel.pk).events.first().cause == f"Test connection by {tenancy.admin}"
