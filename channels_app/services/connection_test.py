@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from channels_app.models import Channel, User
 from channels_app.providers import get_provider
 from channels_app.services import operations
-from channels_app.services.health import CheckOutcome, run_check
+from channels_app.services.health import CheckOutcome, run_check, staff_requested
 from channels_app.services.throttle import Throttled, throttle_hit_each
 
 # Tries per person and per channel in one window: enough to test, fix something, and test again.
@@ -48,4 +48,6 @@ def connection_test(*, channel: Channel, person: User) -> ConnectionAnswer:
         CheckOutcome.BUSY: "A sync is running on this channel right now: test again in a moment.",
         CheckOutcome.SKIPPED: f"Not tested: {result.detail}.",
     }[result.outcome]
+    if result.outcome == CheckOutcome.OK and staff_requested(channel):
+        words += " Our support team still asks for it to be reauthorized: Reauthorize it."
     return ConnectionAnswer(outcome=result.outcome, words=words)

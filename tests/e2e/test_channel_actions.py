@@ -201,3 +201,30 @@ def test_test_connection_signs_in_now_and_says_what_it_found(
     shots.take(page, "connection-refused")
     at_both_widths(page, "test-connection-refused")
     assert Channel.objects.get(pk=channel.pk).events.first().cause == f"Test connection by {tenancy.admin}"
+
+
+def test_staff_mark_for_reauthorization_tells_people_that_our_support_asked(
+    tenancy, make_user, open_page, shots, live_server
+):
+    staff = make_user("staff@shared-inbox.test", is_staff=True, is_superuser=True)
+    admin_page = open_page(tenancy.admin)
+    staff_page = open_page(staff)
+    staff_page.goto(f"{live_server.url}{reverse('admin:channels_app_channel_changelist')}")
+    staff_page.locator(f"input[name=_selected_action][value='{tenancy.shared_channel.pk}']").check()
+    staff_page.select_option("select[name=action]", "mark_for_reauthorization")
+    staff_page.locator("button[name=index]").click()
+    expect(staff_page.locator(".messagelist")).to_contain_text("told that our support asked for it")
+
+    alert = admin_page.locator("#alerts [data-testid=alert]")  # the open page polls
+    expect(alert).to_contain_text("Our support team asked for this channel to be reauthorized.")
+    expect(alert).not_to_contain_text("revoked")
+    admin_page.goto(_url(live_server, "workspace_channels", tenancy.workspace.pk))
+    banner = admin_page.get_by_test_id("attention-banner")
+    row = admin_page.locator(f"tr[data-channel='{tenancy.shared_channel.pk}']")
+    expect(row.get_by_test_id("row-warning")).to_have_text(
+        "⚠ Our support team asked for this channel to be reauthorized."
+    )
+    expect(banner.get_by_test_id("reauthorize")).to_be_visible()
+    expect(admin_page.locator("main")).not_to_contain_text("revoked")
+    shots.take(admin_page, "staff-asked")
+    at_both_widths(admin_page, "channels-staff-asked")
