@@ -228,3 +228,32 @@ def test_staff_mark_for_reauthorization_tells_people_that_our_support_asked(
     expect(admin_page.locator("main")).not_to_contain_text("revoked")
     shots.take(admin_page, "staff-asked")
     at_both_widths(admin_page, "channels-staff-asked")
+
+
+def test_add_channel_shows_a_card_per_provider_and_someone_in_no_company_is_told_why_not(
+    tenancy, make_user, open_page, shots, live_server, settings
+):
+    settings.MAIL_PROVIDERS = {**settings.MAIL_PROVIDERS, "gmail": {}}  # not set up for this app
+    page = open_page(tenancy.member)
+    page.goto(_url(live_server, "personal_channels"))
+    page.get_by_role("link", name="Add channel").click()
+    page.wait_for_url(_url(live_server, "personal:add_channel"))
+    gmail = page.get_by_test_id("provider-gmail")
+    expect(gmail).to_contain_text("A Gmail or Google Workspace mailbox")
+    expect(gmail.get_by_test_id("unavailable")).to_have_text("Not set up for this app yet: ask your administrator.")
+    expect(gmail.get_by_test_id("connect")).to_have_count(0)
+    expect(page.get_by_test_id("provider-local").get_by_test_id("connect")).to_have_text("Connect Local mail")
+    expect(page.locator("input[type=radio]")).to_have_count(0)
+    shots.take(page, "add-channel-cards")
+    at_both_widths(page, "add-channel-cards")
+    page.get_by_test_id("provider-imap").get_by_test_id("connect").click()
+    page.wait_for_url(_url(live_server, "personal:add_imap_channel"))
+
+    loner = make_user("loner@example.test")
+    page = open_page(loner)
+    page.goto(_url(live_server, "personal_channels"))
+    page.get_by_role("link", name="Add channel").click()
+    expect(page.get_by_test_id("no-company")).to_contain_text("You cannot add a channel yet.")
+    expect(page.get_by_test_id("no-company")).to_contain_text("Ask an administrator of your company")
+    shots.take(page, "add-channel-no-company")
+    at_both_widths(page, "add-channel-no-company")
