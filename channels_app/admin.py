@@ -229,7 +229,11 @@ class ChannelAdmin(admin.ModelAdmin):
     def mark_for_reauthorization(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
         for channel in queryset.select_related("inbox"):
             channel_mark_for_reauthorization(channel=channel, actor=cast(User, request.user))
-        self.message_user(request, f"{queryset.count()} channel(s) marked for reauthorization.")
+        self.message_user(
+            request,
+            f"{queryset.count()} channel(s) marked for reauthorization. The people who can reauthorize them were "
+            "told that our support asked for it.",
+        )
 
 
 @admin.register(ReauthorizationLink)

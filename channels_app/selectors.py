@@ -22,6 +22,8 @@ from channels_app.models import (
     ChannelEvent,
     ChannelStatus,
     CompanySignIn,
+    GmailWatch,
+    GraphSubscription,
     Inbox,
     InboxKind,
     Notification,
@@ -329,3 +331,25 @@ def inbox_cards(user: User) -> list[InboxCard]:
             can_manage = roles[workspace.pk]
         cards.append(InboxCard(inbox, channel, can_manage))
     return cards
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """What a channel holds and keeps running: what Disconnect stops and Remove deletes, said on their
+    confirmation pages."""
+
+    messages: int
+    # How new mail reaches us beside polling ("" when only by polling): the subscription Disconnect ends.
+    subscription: str
+
+
+def channel_footprint(channel: Channel) -> Footprint:
+    if GmailWatch.objects.filter(channel=channel).exists():
+        subscription = "the Gmail push subscription (watch) that announces new mail"
+    elif GraphSubscription.objects.filter(channel=channel).exists():
+        subscription = "the Microsoft Graph subscription that announces new mail"
+    elif channel.idle_owner:
+        subscription = "the IDLE connection on which the mail server announces new mail"
+    else:
+        subscription = ""
+    return Footprint(messages=channel.messages.count(), subscription=subscription)

@@ -4,6 +4,7 @@ from channels_app.views import (
     alert_preferences,
     alerts,
     backfill,
+    channel_actions,
     channel_pages,
     company_sign_in,
     connect,
@@ -69,7 +70,9 @@ urlpatterns = [
     ),
     path("settings/channels/<int:channel_id>/", channel_pages.overview, name="channel_overview"),
     path("settings/channels/<int:channel_id>/settings/", channel_pages.channel_settings, name="channel_settings"),
-    path("settings/channels/<int:channel_id>/disconnect/", channel_pages.disconnect, name="channel_disconnect"),
+    path("settings/channels/<int:channel_id>/disconnect/", channel_actions.disconnect, name="channel_disconnect"),
+    path("settings/channels/<int:channel_id>/remove/", channel_actions.remove, name="channel_remove"),
+    path("settings/channels/<int:channel_id>/test/", channel_actions.test_connection, name="channel_test_connection"),
     path("settings/channels/<int:channel_id>/reauthorize/", reauthorize.reauthorize, name="channel_reauthorize"),
     path(
         "settings/channels/<int:channel_id>/reauthorize/password/",

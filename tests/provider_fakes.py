@@ -166,6 +166,17 @@ class MemoryImap:
     logins: list[tuple[str, str]] = field(default_factory=list)
     refuse: bool = False
 
+    def serve(self, channel: Any, password: str = "secret") -> Any:
+        """`channel` as a password IMAP channel of this server, signing in with `password`."""
+        from channels_app.providers import Credentials
+        from channels_app.services.credentials import channel_store_credentials
+
+        channel.provider, channel.imap_host, channel.imap_port = "imap", "127.0.0.1", self.port
+        channel.imap_security, channel.imap_username = "none", channel.address
+        channel.save()
+        channel_store_credentials(channel=channel, credentials=Credentials(password=password))
+        return channel
+
 
 @pytest.fixture
 def memory_imap(settings: Any) -> Iterator[MemoryImap]:

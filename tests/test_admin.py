@@ -81,6 +81,9 @@ def test_mark_for_reauthorization_action_alerts_the_admins(staff_client, tenancy
     assert channel.events.first().cause.startswith("staff action")
     assert channel.reason_code == "staff_request"
     assert channel.status_reason == "Our support team asked for this channel to be reauthorized."
+    alert = channel.notifications.get()
+    assert alert.message.endswith("Our support team asked for this channel to be reauthorized.")
+    assert "revoked" not in alert.message + alert.email_body
 
 
 def test_staff_see_the_provider_code_and_find_channels_with_an_unrecognised_answer(

@@ -90,7 +90,7 @@ def test_imap_reauthorize_checks_the_new_password_before_saving(tenancy, make_ma
     assert "rejected this password" in wrong.content.decode()
     assert channel_credentials(channel).password == mailbox.password
     right = client.post(url, {"password": "changed-password"})
-    assert right.status_code == 302
+    assert right["Location"] == reverse("channel_overview", args=[channel.pk])  # the import, then the receipt
     channel.refresh_from_db()
     assert channel_credentials(channel).password == "changed-password"
     assert channel.events.first().actor == tenancy.member

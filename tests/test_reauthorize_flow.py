@@ -53,7 +53,7 @@ def test_success_replaces_credentials_activates_and_records_who(
     with django_capture_on_commit_callbacks(execute=True) as after_commit:
         response = oauth_round_trip(tenancy.client_for(tenancy.admin), _start_url(channel), mailbox)
     assert any(getattr(callback, "func", None) is channel_reconnected for callback in after_commit)
-    assert response["Location"] == reverse("channel_settings", args=[channel.pk])
+    assert response["Location"] == reverse("channel_overview", args=[channel.pk])
     assert "is active again" in _messages(response)[0]
     channel.refresh_from_db()
     assert channel.status == ChannelStatus.ACTIVE

@@ -7,14 +7,24 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from channels_app.models import Channel, ChannelStatus
+from channels_app.models import Channel, ChannelStatus, Inbox, Message
 from channels_app.providers import Credentials, ImapEndpoint, ImapSecurity, PassingFailure, RevokeOutcome, get_provider
 from channels_app.providers.base import AuthFailure, ConfigurationFailure
 from channels_app.providers.imap_network import Deadline
 from channels_app.providers.oauth import TokenAnswer
 from channels_app.services import connect as connect_services
-from channels_app.services.connect import WrongAccount, channel_disconnect, grant_discard, imap_verify_login
+from channels_app.services.connect import (
+    ChannelBusy,
+    Removed,
+    WrongAccount,
+    channel_disconnect,
+    channel_remove,
+    grant_discard,
+    imap_verify_login,
+)
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
+from channels_app.services.health import CheckOutcome, run_check
+from channels_app.services.lease import channel_lease
 from tests.network_fakes import dribble_after_login, listening
 
 
@@ -43,6 +53,8 @@ def test_disconnecting_microsoft_says_that_microsoft_cannot_take_access_back(fak
     client = tenancy.client_for(tenancy.admin)
     settings_page = client.get(reverse("channel_settings", args=[channel.pk])).content.decode()
     assert "Microsoft offers apps no way to give their access back" in settings_page
+    confirm = client.get(reverse("channel_disconnect", args=[channel.pk])).content.decode()
+    assert "Microsoft offers apps no way to give their access back" in confirm
     response = client.post(reverse("channel_disconnect", args=[channel.pk]), follow=True)
     assert "Microsoft offers apps no way to give their access back" in response.content.decode()
     assert not _revoked(fake)
@@ -183,3 +195,53 @@ def test_a_wrong_account_of_the_channels_own_domain_explains_single_sign_on_and_
     assert "private window" in through_link and "send a reauthorization link" not in through_link
     other = WrongAccount(used="me@gmail.test", expected="support@acme.test")
     assert not other.same_domain and "single sign-on" not in str(other)
+
+
+def test_disconnect_closes_the_channels_open_alerts(fake, tenancy, make_notification):
+    channel = _with_tokens(tenancy.shared_channel, "gmail")
+    alert = make_notification(recipient=tenancy.admin, channel=channel, kind="needs_reauth")
+    channel_disconnect(channel=channel, actor=tenancy.admin)
+    alert.refresh_from_db()
+    assert alert.resolved_at is not None
+
+
+def test_remove_deletes_the_inbox_with_its_messages_and_gives_the_grant_back(fake, tenancy, make_message):
+    channel = _with_tokens(tenancy.shared_channel, "gmail")
+    inbox_pk = channel.inbox.pk
+    for uid in (1, 2, 3):
+        make_message(channel=channel, uid=uid)
+    kept = make_message(channel=tenancy.member_channel, uid=1)
+    removed = channel_remove(channel=channel, actor=tenancy.admin)
+    assert removed == Removed(
+        address="support@acme.test", inbox_name="Support", messages=3, given_back=RevokeOutcome.REVOKED
+    )
+    assert _revoked(fake) == ["refresh-1"]
+    assert not Channel.objects.filter(pk=channel.pk).exists() and not Inbox.objects.filter(pk=inbox_pk).exists()
+    assert not Message.objects.filter(channel_id=channel.pk).exists()
+    assert Message.objects.filter(pk=kept.pk).exists()  # another channel's mail is untouched
+
+
+def test_removing_a_disconnected_channel_has_nothing_left_to_give_back(fake, tenancy):
+    channel = _with_tokens(tenancy.shared_channel, "gmail")
+    channel_disconnect(channel=channel, actor=tenancy.admin)
+    fake.posts.clear()
+    removed = channel_remove(channel=channel, actor=tenancy.admin)
+    assert removed.given_back == RevokeOutcome.NOTHING_TO_REVOKE and not _revoked(fake)
+    assert not Channel.objects.filter(pk=channel.pk).exists()
+
+
+def test_a_channel_a_job_holds_is_not_removed(fake, tenancy):
+    channel = _with_tokens(tenancy.shared_channel, "gmail")
+    with channel_lease(channel.pk) as lease:
+        assert lease is not None
+        with pytest.raises(ChannelBusy):
+            channel_remove(channel=channel, actor=tenancy.admin)
+    channel.refresh_from_db()
+    assert channel.status == ChannelStatus.ACTIVE and channel.credentials_ciphertext and not _revoked(fake)
+
+
+def test_a_job_queued_for_a_removed_channel_is_skipped(fake, tenancy):
+    channel = _with_tokens(tenancy.shared_channel, "gmail")
+    channel_remove(channel=channel, actor=tenancy.admin)
+    result = run_check(channel.pk, lambda _channel: "never run", cause="sync task")
+    assert (result.outcome, result.detail) == (CheckOutcome.SKIPPED, "removed")

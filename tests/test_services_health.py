@@ -12,7 +12,7 @@ from channels_app.models import Channel, ChannelEvent, ChannelStatus, Notificati
 from channels_app.providers import AuthReason, Credentials
 from channels_app.services import operations
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
-from channels_app.services.health import CheckOutcome, run_check
+from channels_app.services.health import CheckOutcome, channel_mark_for_reauthorization, run_check
 from channels_app.services.lease import channel_lease
 from channels_app.services.operations import probe
 from channels_app.tasks import keep_alive_channel, probe_channel, renew_subscription_channel, sync_channel
@@ -403,3 +403,31 @@ def test_a_sync_that_finds_nothing_new_still_counts_as_a_sync(shared, local_prov
     Channel.objects.filter(pk=channel.pk).update(last_synced_at=timezone.now() - timedelta(hours=1))
     assert "imported 0" in sync_channel(channel.pk)
     assert timezone.now() - _reload(channel).last_synced_at < timedelta(minutes=1)
+
+
+STAFF_ASKED = "Our support team asked for this channel to be reauthorized."
+
+
+def test_a_staff_request_tells_people_that_our_support_asked_and_no_probe_undoes_it(shared, tenancy):
+    channel, _mailbox, _ws_admin = shared
+    channel_mark_for_reauthorization(channel=channel, actor=tenancy.admin)
+    alert = Notification.objects.get(recipient=tenancy.admin, kind=NotificationKind.NEEDS_REAUTH)
+    assert alert.message == f"The channel {channel.address} needs to be reauthorized. {STAFF_ASKED}"
+    assert "revoked" not in alert.email_body and STAFF_ASKED in alert.email_body
+    # The credentials still work: the slow check's success leaves support's request in place.
+    assert ": ok" in probe_channel(channel.pk, respect_backoff=False)
+    after = _reload(channel)
+    assert (after.status, after.reason_code, after.status_reason) == (
+        ChannelStatus.NEEDS_REAUTH,
+        ReasonCode.STAFF_REQUEST,
+        STAFF_ASKED,
+    )
+    assert Notification.objects.get(pk=alert.pk).resolved_at is None
+
+
+def test_a_refusal_after_a_staff_request_keeps_saying_that_our_support_asked(shared, tenancy, local_provider):
+    channel, mailbox, _ws_admin = shared
+    channel_mark_for_reauthorization(channel=channel, actor=tenancy.admin)
+    control.revoke_tokens(local_provider, mailbox.address)
+    assert "auth_failure" in probe_channel(channel.pk, respect_backoff=False)
+    assert _reload(channel).status_reason == STAFF_ASKED

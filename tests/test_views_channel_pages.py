@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from channels_app.models import Backfill, BackfillStatus, ChannelEvent, ChannelStatus
+from channels_app.models import Backfill, BackfillStatus
 from channels_app.services.parsing import EARLIEST_DATE, LATEST_DATE
 
 
@@ -87,48 +87,6 @@ def test_settings_tab_shows_an_imap_channels_security_to_all_who_see_it(tenancy,
         response = tenancy.client_for(user).get(url)
         assert shown in response.content.decode().split('data-testid="imap-security">')[1].split("</dd>")[0]
     assert tenancy.client_for(tenancy.outsider).get(url).status_code == 404
-
-
-def test_admin_disconnects_shared_channel_and_event_is_logged(tenancy):
-    url = reverse("channel_disconnect", args=[tenancy.shared_channel.pk])
-    response = tenancy.client_for(tenancy.admin).post(url)
-    assert response.status_code == 302
-    tenancy.shared_channel.refresh_from_db()
-    assert tenancy.shared_channel.status == ChannelStatus.DISCONNECTED
-    event = ChannelEvent.objects.get(channel=tenancy.shared_channel)
-    assert (event.from_status, event.to_status, event.actor) == ("active", "disconnected", tenancy.admin)
-
-
-def test_member_cannot_disconnect_shared_channel(tenancy):
-    url = reverse("channel_disconnect", args=[tenancy.shared_channel.pk])
-    assert tenancy.client_for(tenancy.member).post(url).status_code == 403
-    tenancy.shared_channel.refresh_from_db()
-    assert tenancy.shared_channel.status == ChannelStatus.ACTIVE
-
-
-def test_outsider_disconnect_is_404(tenancy):
-    url = reverse("channel_disconnect", args=[tenancy.shared_channel.pk])
-    assert tenancy.client_for(tenancy.outsider).post(url).status_code == 404
-
-
-def test_owner_disconnects_own_channel(tenancy):
-    url = reverse("channel_disconnect", args=[tenancy.member_channel.pk])
-    assert tenancy.client_for(tenancy.member).post(url).status_code == 302
-    tenancy.member_channel.refresh_from_db()
-    assert tenancy.member_channel.status == ChannelStatus.DISCONNECTED
-
-
-def test_disconnect_needs_post(tenancy):
-    url = reverse("channel_disconnect", args=[tenancy.member_channel.pk])
-    assert tenancy.client_for(tenancy.member).get(url).status_code == 405
-
-
-def test_disconnect_needs_csrf_token(tenancy):
-    from django.test import Client
-
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(tenancy.member)
-    assert client.post(reverse("channel_disconnect", args=[tenancy.member_channel.pk])).status_code == 403
 
 
 ZONES = ["Pacific/Kiritimati", "Etc/GMT+12"]

@@ -28,11 +28,43 @@ def test_add_channel_pages_by_space_and_actor(tenancy):
     assert outsider.get(workspace_add).status_code == 404
 
 
-def test_local_mail_is_offered_and_unconfigured_gmail_is_not(tenancy, settings):
+def _card(body: str, kind: str) -> str:
+    return body.split(f'data-testid="provider-{kind}"', 1)[1].split("</li>", 1)[0]
+
+
+def test_each_provider_is_a_card_and_an_unconfigured_one_says_why_it_cannot_be_chosen(tenancy, settings):
     settings.MAIL_PROVIDERS = {**settings.MAIL_PROVIDERS, "gmail": {}}
     body = tenancy.client_for(tenancy.member).get(reverse("personal:add_channel")).content.decode()
-    assert "Local mail" in body
-    assert "Gmail" not in body
+    local = _card(body, "local")
+    assert "Local mail" in local and 'name="provider" value="local"' in local and "Connect Local mail" in local
+    gmail = _card(body, "gmail")
+    assert "A Gmail or Google Workspace mailbox" in gmail
+    assert "Not set up for this app yet: ask your administrator." in gmail and 'name="provider"' not in gmail
+    imap = _card(body, "imap")
+    assert "Any other mail server" in imap and f'href="{reverse("personal:add_imap_channel")}"' in imap
+    assert 'type="radio"' not in body
+
+
+def test_the_development_stand_in_is_not_listed_when_it_is_not_set_up(tenancy, settings):
+    settings.MAIL_PROVIDERS = {**settings.MAIL_PROVIDERS, "local": {}}
+    body = tenancy.client_for(tenancy.member).get(reverse("personal:add_channel")).content.decode()
+    assert 'data-testid="provider-local"' not in body and 'data-testid="provider-gmail"' in body
+
+
+def test_someone_in_no_company_is_told_why_they_cannot_add_a_channel_and_whom_to_ask(make_user):
+    from django.test import Client
+
+    loner = make_user("loner@example.test")
+    client = Client()
+    client.force_login(loner)
+    for url in (reverse("personal:add_channel"), reverse("personal:add_imap_channel")):
+        response = client.get(url)
+        assert response.status_code == 200
+        text = response.content.decode()
+        assert "You cannot add a channel yet." in text and "Ask an administrator" in text
+    posted = client.post(reverse("personal:add_channel"), {"provider": "local", "inbox_name": "Mine"})
+    assert posted.status_code == 200 and "You cannot add a channel yet." in posted.content.decode()
+    assert not Channel.objects.exists()
 
 
 def test_add_channel_offers_how_far_back_to_import_the_setting_first(tenancy, settings):

@@ -15,8 +15,7 @@ from channels_app.models import (
     NotificationKind,
     ReauthorizationLink,
 )
-from channels_app.providers import Credentials
-from channels_app.services.credentials import channel_credentials, channel_store_credentials
+from channels_app.services.credentials import channel_credentials
 from channels_app.services.reauth_links import link_send
 from channels_app.services.status import channel_set_status
 from localprovider import browser, control
@@ -199,12 +198,28 @@ class TestRoundTripAtLocalMail:
         assert control.newest_still_live(state)["refresh"] is False  # the late one was newest
 
 
+@pytest.mark.parametrize(
+    ("who", "lands_on_overview"), [("admin", True), ("member", True), ("outsider", False), (None, False)]
+)
+def test_a_link_used_by_someone_who_sees_the_channel_lands_on_its_overview(
+    tenancy, memory_imap, who, lands_on_overview
+):
+    """Whoever holds the account may have an account here too: if they may see the channel, its Overview shows the
+    import and then the receipt; anyone else gets the page that says it is done."""
+    channel = memory_imap.serve(tenancy.shared_channel)
+    sent = _sent(tenancy, channel)
+    client = tenancy.client_for(getattr(tenancy, who)) if who else Client()
+    done = client.post(_path(sent.url), {"password": "new password"})
+    if lands_on_overview:
+        assert done["Location"] == reverse("channel_overview", args=[channel.pk])
+        assert done["Referrer-Policy"] == "same-origin"
+    else:
+        assert done.status_code == 200 and "Reconnected" in done.content.decode()
+    assert Notification.objects.filter(kind=NotificationKind.LINK_USED, recipient=tenancy.admin).exists()
+
+
 def test_an_imap_channels_link_asks_for_the_new_password(tenancy, memory_imap):
-    channel = tenancy.shared_channel
-    channel.provider, channel.imap_host, channel.imap_port = "imap", "127.0.0.1", memory_imap.port
-    channel.imap_security, channel.imap_username = "none", channel.address
-    channel.save()
-    channel_store_credentials(channel=channel, credentials=Credentials(password="old password"))
+    channel = memory_imap.serve(tenancy.shared_channel, password="old password")
     sent = _sent(tenancy, channel)
     client = Client()
     memory_imap.refuse = True

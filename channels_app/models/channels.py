@@ -37,12 +37,12 @@ class ReasonCode(models.TextChoices):
     BY_PERSON = "by_person", "Changed by a person"
 
 
-# Statuses that a person must act on, shown as warnings in settings.
+# Statuses that a person must act on, shown as warnings in settings. Not DISCONNECTED: a person chose it,
+# and it is shown apart (reconnect or remove), never as a problem.
 ATTENTION_STATUSES = (
     ChannelStatus.NEEDS_REAUTH,
     ChannelStatus.BLOCKED,
     ChannelStatus.UNREACHABLE,
-    ChannelStatus.DISCONNECTED,
 )
 
 

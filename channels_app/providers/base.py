@@ -231,8 +231,11 @@ class MailProvider(ABC):
 
     kind: ClassVar[str]
     label: ClassVar[str]
-    # Order on the Add channel page.
+    # Order on the Add channel page, and what its card there says it connects.
     position: ClassVar[int] = 50
+    connects: ClassVar[str] = ""
+    # Whether the Add channel page shows its card (saying why) while it is not set up for this app.
+    listed_unconfigured: ClassVar[bool] = True
     uses_oauth: ClassVar[bool] = True
     defaults: ClassVar[dict[str, Any]] = {}
     # Shown where giving access back matters, for providers without a revocation endpoint.

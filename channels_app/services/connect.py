@@ -1,10 +1,11 @@
-"""Connecting new channels, reauthorizing and disconnecting them: the writes behind those round trips.
+"""Connecting new channels, reauthorizing, disconnecting and removing them: the writes behind those actions.
 
 Tokens we do not keep are given back to the provider (`grant_discard`), so no grant we let go of
 stays alive there.
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
@@ -16,11 +17,13 @@ from django.views.decorators.debug import sensitive_variables
 from imapclient import IMAPClient
 
 from channels_app.models import (
+    PROBLEM_KINDS,
     Channel,
     ChannelEvent,
     ChannelStatus,
     Inbox,
     InboxKind,
+    Message,
     NotificationKind,
     ReasonCode,
     ReauthorizationLink,
@@ -41,6 +44,7 @@ from channels_app.selectors import email_domain
 from channels_app.services import graph_push
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
 from channels_app.services.gmail_push import watch_stop
+from channels_app.services.lease import channel_lease
 from channels_app.services.notifications import resolve_problems
 from channels_app.services.oauth_state import PendingAuthorization
 from channels_app.services.push_subscriptions import push_subscribe_soon
@@ -352,7 +356,8 @@ def oauth_connect_finish(
 
 def channel_disconnect(*, channel: Channel, actor: User) -> tuple[ChannelEvent | None, RevokeOutcome]:
     """Stop syncing at a person's request: the grant goes back to the provider and we forget the
-    credentials. Reauthorize connects it again."""
+    credentials; the push subscription ends and the channel's open alerts close (nobody is alerted about
+    a channel we no longer read). Reauthorize connects it again."""
     credentials = channel_credentials(channel) if channel.credentials_ciphertext else Credentials()
     with transaction.atomic():
         Channel.objects.filter(pk=channel.pk).update(credentials_ciphertext="", token_expires_at=None)
@@ -365,6 +370,40 @@ def channel_disconnect(*, channel: Channel, actor: User) -> tuple[ChannelEvent |
             actor=actor,
         )
         graph_push.subscription_forget(channel)
+        resolve_problems(channel=channel, kinds=PROBLEM_KINDS)
     watch_stop(channel, credentials)
     outcome = grant_discard(provider_kind=channel.provider, credentials=credentials, address=channel.address)
     return event, outcome
+
+
+class ChannelBusy(Exception):
+    """A sync or another job holds the channel right now: removing it under that job would break the job."""
+
+
+@dataclass(frozen=True)
+class Removed:
+    address: str
+    inbox_name: str
+    messages: int
+    # What became of our access at the provider; NOTHING_TO_REVOKE when it was disconnected already.
+    given_back: RevokeOutcome
+
+
+def channel_remove(*, channel: Channel, actor: User) -> Removed:
+    """Delete the channel with its inbox and every message imported into it, for everyone; the mail itself
+    stays at the provider. Still connected, it is disconnected first (the grant goes back, the credentials
+    and the push subscription go). Under the channel's lease, so no sync is writing into what is deleted;
+    ChannelBusy while a job holds it."""
+    with channel_lease(channel.pk) as lease:
+        if lease is None:
+            raise ChannelBusy(channel.address)
+        given_back = RevokeOutcome.NOTHING_TO_REVOKE
+        if channel.status != ChannelStatus.DISCONNECTED or channel.credentials_ciphertext:
+            _event, given_back = channel_disconnect(channel=channel, actor=actor)
+        inbox = channel.inbox
+        with transaction.atomic():
+            # One DELETE for the messages (nothing refers to them), rather than the cascade loading each one.
+            messages, _ = Message.objects.filter(channel=channel).delete()
+            inbox.delete()
+    logger.info("Channel %s (%s) removed by %s with %s message(s)", channel.pk, channel.provider, actor.pk, messages)
+    return Removed(address=channel.address, inbox_name=inbox.name, messages=messages, given_back=given_back)

@@ -150,12 +150,22 @@ def _stop_until_fixed(
             notify_problem(channel=channel, kind=kind, recipients=alert_recipients(channel), detail=detail, text=text)
 
 
+def staff_requested(channel: Channel) -> bool:
+    """Our support asked for this channel to be reauthorized (Django admin): until a person reauthorizes it,
+    no check's answer replaces that, neither a success nor a refusal read as "access was revoked"."""
+    return Channel.objects.filter(
+        pk=channel.pk, status=ChannelStatus.NEEDS_REAUTH, reason_code=ReasonCode.STAFF_REQUEST
+    ).exists()
+
+
 def record_auth_failure(
     channel: Channel, failure: AuthFailure, *, cause: str, reason: AuthReason | None = None
 ) -> None:
-    reason = reason or failure.reason
-    # A shared mailbox's alert names the delegate whose access ended and says anyone else can take over.
+    reason = AuthReason.STAFF_REQUEST if staff_requested(channel) else (reason or failure.reason)
+    # A shared mailbox's alert names the delegate whose access ended and says anyone else can take over; one
+    # our support asked for says so, as nobody would otherwise know why a working channel needs it.
     note = delegate_note(channel)
+    said = note or reason is AuthReason.STAFF_REQUEST
     _stop_until_fixed(
         channel,
         failure,
@@ -164,7 +174,7 @@ def record_auth_failure(
         reason=f"{reason.text} {note}".strip()[:500],
         reason_code=ReasonCode(reason.value),
         kind=NotificationKind.NEEDS_REAUTH,
-        text=f"{problem_text(channel, NotificationKind.NEEDS_REAUTH)} {reason.text} {note}" if note else "",
+        text=f"{problem_text(channel, NotificationKind.NEEDS_REAUTH)} {reason.text} {note}".strip() if said else "",
     )
 
 
@@ -317,6 +327,8 @@ def record_success(channel: Channel, *, cause: str) -> datetime | None:
                 text=f"{channel.address} syncs again: the provider settings were fixed.",
             )
         resolve_problems(channel=channel, kinds=(NotificationKind.UNRECOGNISED, NotificationKind.CRASH))
+        if locked.status == ChannelStatus.NEEDS_REAUTH and locked.reason_code == ReasonCode.STAFF_REQUEST:
+            return None  # our support asked for a reauthorization: only a person's reauthorizing ends it
         if locked.status in (ChannelStatus.UNREACHABLE, ChannelStatus.NEEDS_REAUTH, ChannelStatus.BLOCKED):
             came_back = "is reachable again" if locked.status == ChannelStatus.UNREACHABLE else "works again"
             # Unreachable: mail stopped at the first of the failures; otherwise at the status change.
@@ -355,7 +367,9 @@ def run_check(
 ) -> CheckResult:
     """Run `operation` on the channel under its lease and record what its outcome means."""
     with channel_lease(channel_id) as lease:
-        channel = Channel.objects.select_related("inbox").get(pk=channel_id)
+        channel = Channel.objects.select_related("inbox").filter(pk=channel_id).first()
+        if channel is None:  # removed (services/connect.channel_remove) after this job was queued
+            return CheckResult(channel_id, "", CheckOutcome.SKIPPED, "removed")
         if lease is None:
             return CheckResult(
                 channel_id, channel.address, CheckOutcome.BUSY, "another worker is busy with this channel"

@@ -1,27 +1,24 @@
 """One channel's pages: the Overview and Settings tabs, and its actions."""
 
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.shortcuts import render
 
 from channels_app.forms import LinkSendForm, SupportRequestForm
 from channels_app.history import channel_history
 from channels_app.http import AuthedRequest
 from channels_app.models import Channel
-from channels_app.permissions import access_channel, can_manage_channel, require_manage_channel, space_of_channel
-from channels_app.providers import RevokeOutcome, get_provider
+from channels_app.permissions import access_channel, can_manage_channel, space_of_channel
+from channels_app.providers import get_provider
 from channels_app.push_health import push_summary
 from channels_app.selectors import first_import_scope, mail_delivery, open_links
 from channels_app.services.backfill import latest_receipt
-from channels_app.services.connect import channel_disconnect
 from channels_app.services.graph_push import graph_summary
 from channels_app.views.support import support_context
 
 
-def _context(request: AuthedRequest, channel: Channel, tab: str) -> dict[str, object]:
+def channel_context(request: AuthedRequest, channel: Channel, tab: str) -> dict[str, object]:
     return {
         "channel": channel,
         "space": space_of_channel(channel),
@@ -34,7 +31,7 @@ def _context(request: AuthedRequest, channel: Channel, tab: str) -> dict[str, ob
 def overview(request: AuthedRequest, channel_id: int, support_form: SupportRequestForm | None = None) -> HttpResponse:
     """`support_form` is passed by views.support.contact_support to show its errors in place."""
     channel = access_channel(request.user, channel_id)
-    context = _context(request, channel, "overview")
+    context = channel_context(request, channel, "overview")
     context["history"] = channel_history(channel, staff=request.user.is_staff)
     context.update(support_context(channel, support_form))
     context["receipt"] = latest_receipt(channel)
@@ -50,27 +47,10 @@ def overview(request: AuthedRequest, channel_id: int, support_form: SupportReque
 def channel_settings(request: AuthedRequest, channel_id: int, link_form: LinkSendForm | None = None) -> HttpResponse:
     """`link_form` is passed by views.reauth_links.send to show its errors in place."""
     channel = access_channel(request.user, channel_id)
-    context = _context(request, channel, "settings")
+    context = channel_context(request, channel, "settings")
     context["revocation_note"] = get_provider(channel.provider).revocation_note
     if context["can_manage"]:
         context["link_form"] = link_form or LinkSendForm()
         context["open_links"] = open_links(channel)
         context["link_hours"] = settings.REAUTH_LINK_HOURS
     return render(request, "channels_app/channel/settings.html", context)
-
-
-@login_required
-@require_POST
-def disconnect(request: AuthedRequest, channel_id: int) -> HttpResponse:
-    channel = access_channel(request.user, channel_id)
-    require_manage_channel(request.user, channel)
-    _event, outcome = channel_disconnect(channel=channel, actor=request.user)
-    provider = get_provider(channel.provider)
-    given_back = {
-        RevokeOutcome.REVOKED: f" Our access was given back to {provider.label}.",
-        RevokeOutcome.UNSUPPORTED: f" {provider.revocation_note}",
-        RevokeOutcome.FAILED: f" {provider.label} could not be reached to give our access back; it ends when "
-        "the account removes this app.",
-    }.get(outcome, "")
-    messages.success(request, f"{channel.address} is disconnected. Reauthorize it to connect it again.{given_back}")
-    return redirect("channel_overview", channel_id=channel.pk)

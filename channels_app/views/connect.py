@@ -1,9 +1,11 @@
 """Add channel: connect a new mailbox to a space, over OAuth or IMAP with a password."""
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
@@ -19,17 +21,47 @@ from channels_app.permissions import (
     workspace_role,
 )
 from channels_app.providers import AuthFailure, Credentials, ImapEndpoint, ProviderFailure
+from channels_app.providers.registry import provider_classes
 from channels_app.selectors import first_import_scope
 from channels_app.services.connect import DuplicateChannel, channel_create, imap_verify_login
 from channels_app.services.throttle import imap_login_throttle
 from channels_app.views.oauth_start import oauth_start
 
 TEMPLATE_IMAP = "channels_app/settings/add_imap_channel.html"
+TEMPLATE_NO_COMPANY = "channels_app/settings/add_channel_no_company.html"
+
+
+class NoCompany(Exception):
+    """Channels belong to a company, and this person is in none: they cannot add one (they are told why)."""
+
+
+@dataclass(frozen=True)
+class ProviderCard:
+    """One provider on the Add channel page: what it connects, and why it cannot be chosen when it cannot."""
+
+    kind: str
+    label: str
+    connects: str
+    uses_oauth: bool
+    unavailable: str  # "" when it can be chosen
+
+
+def provider_cards() -> list[ProviderCard]:
+    cards = []
+    for kind, cls in provider_classes().items():
+        provider = cls()
+        configured = provider.is_configured()
+        if not configured and not cls.listed_unconfigured:
+            continue
+        why = "" if configured else "Not set up for this app yet: ask your administrator."
+        cards.append(ProviderCard(kind, cls.label, cls.connects, cls.uses_oauth, why))
+    return cards
 
 
 def space_for_add(user: User, kind: str, workspace_id: int | None) -> tuple[Space, list[Workspace]]:
     """The space a channel is being added to, and the workspaces its inbox may go in
-    (none: an individual inbox). 404 for a space one cannot see, 403 for one one cannot change."""
+    (none: an individual inbox). 404 for a space one cannot see, 403 for one one cannot change; NoCompany
+    for personal settings of someone in no company."""
     if kind == "company":
         company = access_company(user)
         return Space("company", f"{company.name} (company)"), list(company.workspaces.all())
@@ -40,7 +72,7 @@ def space_for_add(user: User, kind: str, workspace_id: int | None) -> tuple[Spac
             raise PermissionDenied("Only admins of this workspace can add channels to it.")
         return Space("workspace", workspace.name, workspace.pk), [workspace]
     if company_membership(user) is None:
-        raise Http404("No such page.")
+        raise NoCompany
     return Space("personal", "Personal settings"), []
 
 
@@ -59,7 +91,10 @@ def _chosen_workspace(kind: str, workspaces: list[Workspace], form_value: Worksp
 @login_required
 @require_http_methods(["GET", "POST"])
 def add_channel(request: AuthedRequest, space_kind: str, workspace_id: int | None = None) -> HttpResponse:
-    space, workspaces = space_for_add(request.user, space_kind, workspace_id)
+    try:
+        space, workspaces = space_for_add(request.user, space_kind, workspace_id)
+    except NoCompany:
+        return _no_company(request)
     choose = workspaces if space_kind == "company" else None
     form = OAuthConnectForm(request.POST or None, workspaces=choose)
     if request.method == "POST" and form.is_valid():
@@ -80,9 +115,12 @@ def add_channel(request: AuthedRequest, space_kind: str, workspace_id: int | Non
             },
         )
     imap_url = request.path.rstrip("/") + "/imap/"
-    return render(
-        request, "channels_app/settings/add_channel.html", {"space": space, "form": form, "imap_url": imap_url}
-    )
+    context = {"space": space, "form": form, "imap_url": imap_url, "cards": provider_cards()}
+    return render(request, "channels_app/settings/add_channel.html", context)
+
+
+def _no_company(request: AuthedRequest) -> HttpResponse:
+    return render(request, TEMPLATE_NO_COMPANY, {"space": Space("personal", "Personal settings")})
 
 
 @sensitive_post_parameters("password")
@@ -90,7 +128,10 @@ def add_channel(request: AuthedRequest, space_kind: str, workspace_id: int | Non
 @require_http_methods(["GET", "POST"])
 @sensitive_variables("data")
 def add_imap_channel(request: AuthedRequest, space_kind: str, workspace_id: int | None = None) -> HttpResponse:
-    space, workspaces = space_for_add(request.user, space_kind, workspace_id)
+    try:
+        space, workspaces = space_for_add(request.user, space_kind, workspace_id)
+    except NoCompany:
+        return _no_company(request)
     form = ImapConnectForm(request.POST or None, workspaces=workspaces if space_kind == "company" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -4,7 +4,7 @@ from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from channels_app.http import AuthedRequest
@@ -17,7 +17,7 @@ from channels_app.services.connect import (
     oauth_reauthorize_finish,
 )
 from channels_app.services.oauth_state import PendingAuthorization, StateRejected, state_pop, state_purpose
-from channels_app.views.connect import connected_message, space_for_add
+from channels_app.views.connect import NoCompany, connected_message, space_for_add
 from channels_app.views.oauth_answers import failure_message, provider_error
 from channels_app.views.reauth_links import link_finish
 
@@ -55,12 +55,17 @@ def _finish_reauthorize(request: AuthedRequest, pending: PendingAuthorization) -
     except ProviderFailure as failure:
         messages.error(request, failure_message(failure, provider.label))
     else:
+        # The Overview shows the import of what was missed, then its receipt.
         messages.success(request, f"Reauthorized: {channel.address} is active again.")
+        return redirect("channel_overview", channel_id=channel.pk)
     return back
 
 
 def _finish_connect(request: AuthedRequest, pending: PendingAuthorization) -> HttpResponse:
-    space, workspaces = space_for_add(request.user, pending.space["kind"], pending.space.get("space_workspace_id"))
+    try:
+        space, workspaces = space_for_add(request.user, pending.space["kind"], pending.space.get("space_workspace_id"))
+    except NoCompany:  # left the company during the round trip
+        raise Http404("No such page.") from None
     wanted = pending.space.get("workspace_id")
     workspace = next((w for w in workspaces if w.pk == wanted), None)
     provider = get_provider(pending.provider)

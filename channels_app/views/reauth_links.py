@@ -1,6 +1,8 @@
 """Reauthorization links: sending and withdrawing them from a channel's Settings tab, and the page the
 link opens for whoever holds the account, who needs no account with us."""
 
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -12,8 +14,8 @@ from django.views.decorators.http import require_POST
 
 from channels_app.forms import ImapPasswordForm, LinkSendForm
 from channels_app.http import AuthedRequest
-from channels_app.models import ReauthorizationLink
-from channels_app.permissions import access_channel, require_manage_channel
+from channels_app.models import ReauthorizationLink, User
+from channels_app.permissions import access_channel, require_manage_channel, visible_channels
 from channels_app.providers import ProviderFailure, get_provider
 from channels_app.services.connect import WrongAccount, oauth_reauthorize_finish
 from channels_app.services.oauth_state import PendingAuthorization
@@ -179,5 +181,9 @@ def link_finish(request: HttpRequest, pending: PendingAuthorization) -> HttpResp
 
 def _finished(request: HttpRequest, link: ReauthorizationLink, *, succeeded: bool, detail: str) -> HttpResponse:
     link_outcome_tell(link, succeeded=succeeded, detail=detail)
+    if succeeded and visible_channels(cast(User, request.user)).filter(pk=link.channel_id).exists():
+        # Whoever holds the account may also see the channel here: its Overview shows the import, then the receipt.
+        messages.success(request, f"Reauthorized: {link.channel.address} is active again.")
+        return _private(redirect("channel_overview", channel_id=link.channel_id))
     context = {"link": link, "channel": link.channel, "succeeded": succeeded, "detail": detail}
     return _private(render(request, "channels_app/reauth_link/finished.html", context))

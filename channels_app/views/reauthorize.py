@@ -83,7 +83,7 @@ def reauthorize_password(request: AuthedRequest, channel_id: int) -> HttpRespons
         result = password_reauthorize_attempt(form, channel, tries_by=request.user.pk, actor=request.user)
         if result is None:
             messages.success(request, f"Reauthorized: {channel.address} is active again.")
-            return redirect("channel_settings", channel_id=channel.pk)
+            return redirect("channel_overview", channel_id=channel.pk)  # the missed mail's import, then its receipt
         status = result
     context = {"channel": channel, "space": space_of_channel(channel), "tab": "settings", "form": form}
     return render(request, "channels_app/channel/reauthorize_password.html", context, status=status)

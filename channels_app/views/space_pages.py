@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from channels_app.http import AuthedRequest
-from channels_app.models import Channel, InboxKind
+from channels_app.models import Channel, ChannelStatus, InboxKind
 from channels_app.models.channels import ATTENTION_STATUSES
 from channels_app.permissions import (
     Space,
@@ -32,11 +32,13 @@ def _render_channels(
     request: AuthedRequest, *, space: Space, channels: QuerySet[Channel], can_manage: bool
 ) -> HttpResponse:
     """A constant number of queries whatever the number of channels: one page of rows, one count,
-    and the first few channels that need attention for the banner."""
+    and the first few channels that need attention (and those disconnected) for the banners."""
     rows = channels.select_related("inbox", "inbox__workspace").order_by("address")
     page = Paginator(rows, settings.CHANNELS_PAGE_SIZE).get_page(request.GET.get("page"))
     attention_rows = channels.filter(status__in=ATTENTION_STATUSES).order_by("address")
-    attention = list(attention_rows.only("pk", "address", "status")[: ATTENTION_NAMED + 1])
+    attention = list(attention_rows.only("pk", "address", "status", "provider")[: ATTENTION_NAMED + 1])
+    disconnected_rows = channels.filter(status=ChannelStatus.DISCONNECTED).order_by("address")
+    disconnected = list(disconnected_rows.only("pk", "address", "status", "provider")[: ATTENTION_NAMED + 1])
     return render(
         request,
         "channels_app/settings/channels.html",
@@ -46,6 +48,8 @@ def _render_channels(
             "channels": page.object_list,
             "attention": attention[:ATTENTION_NAMED],
             "attention_more": len(attention) > ATTENTION_NAMED,
+            "disconnected": disconnected[:ATTENTION_NAMED],
+            "disconnected_more": len(disconnected) > ATTENTION_NAMED,
             "can_manage": can_manage,
             "show_workspace": space.kind == "company",
         },

@@ -122,6 +122,7 @@ def open_page(request, chromium, live_server, shots) -> Iterator[Callable]:
     pages = []
 
     def open_as(user, **options):
+        """`options` for Playwright's new_context, e.g. java_script_enabled=False."""
         context = chromium.new_context(**{"viewport": VIEWPORT, "base_url": live_server.url, **options})
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)

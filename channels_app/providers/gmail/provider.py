@@ -11,6 +11,7 @@ class GmailProvider(OAuthProvider):
     kind = "gmail"
     label = "Gmail"
     position = 10
+    connects = "A Gmail or Google Workspace mailbox: you sign in with Google."
     mail_scope = "https://mail.google.com/"
     sync_all_mail_only = True
     # Google keeps one grant per person and app, and revoking any of its tokens ends all of them:

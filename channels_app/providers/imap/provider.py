@@ -14,6 +14,7 @@ class ImapPasswordProvider(MailProvider):
     kind = "imap"
     label = "IMAP"
     position = 30
+    connects = "Any other mail server that offers IMAP: with its server name, your user name and password."
     uses_oauth = False
     defaults: ClassVar[dict[str, Any]] = {"RENEWAL_AFTER_HOURS": 24, "RATE_LIMIT": 20}
 

@@ -16,6 +16,8 @@ class LocalProvider(OAuthProvider):
     kind = "local"
     label = "Local mail"
     position = 90
+    connects = "A mailbox on Local mail, the stand-in for Google and Microsoft that runs beside this app."
+    listed_unconfigured = False  # a stand-in for development and demos: nobody should be told to ask for it
     mail_scope = "imap"
     defaults: ClassVar[dict[str, Any]] = {
         "SCOPES": "imap",

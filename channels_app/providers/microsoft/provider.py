@@ -14,6 +14,9 @@ class MicrosoftProvider(OAuthProvider):
     kind = "microsoft"
     label = "Microsoft 365"
     position = 20
+    connects = (
+        "An Outlook or Microsoft 365 mailbox, or a shared mailbox you have Full Access to: you sign in with Microsoft."
+    )
     mail_scope = "https://outlook.office.com/IMAP.AccessAsUser.All"
     # A shared mailbox has no sign-in: a delegate with Full Access signs in, and the XOAUTH2 user names the
     # shared mailbox with the delegate's token ("SASL XOAUTH2 authentication for shared mailboxes in Office
