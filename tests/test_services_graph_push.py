@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from channels_app import crypto
+from channels_app import crypto, times
 from channels_app.models import Channel, ChannelStatus, GraphSubscription
 from channels_app.providers import AuthFailure, AuthReason, Credentials, PolicyFailure
 from channels_app.providers.microsoft import graph
@@ -108,7 +108,8 @@ def test_the_overview_says_how_mail_arrives_and_when_the_subscription_renews(mic
     sub = _subscribe(microsoft)
     page = tenancy.client_for(tenancy.member).get(url).content.decode()
     renews = timezone.localtime(sub.renewed_at + timedelta(hours=48))
-    assert f"Microsoft Graph notifications (subscription renews {renews:%b} {renews.day}, {renews:%Y %H:%M})" in page
+    assert "Microsoft Graph notifications (subscription renews <time" in page
+    assert f">{times.moment_text(renews)}</time>)" in page
     assert tenancy.client_for(tenancy.outsider).get(url).status_code == 404
 
 
