@@ -48,19 +48,15 @@ class Recurring:
     measured: bool = True
 
 
-def safety_polls_per_day(mail_per_day: int, *, push_poll_seconds: int, pass_seconds: int) -> float:
-    """Safety-net polls of a channel whose push is healthy, with its mail spread evenly over the day.
+def token_refreshes_per_day(*, token_seconds: int, margin_seconds: int, used_every: float) -> float:
+    """Access-token refreshes a day for a channel that uses its token every `used_every` seconds (a login).
 
-    The sync pass (every `pass_seconds`) polls such a channel once `push_poll_seconds` have passed since
-    its last sync, whatever started that one (tasks.channels_to_sync): each message's sync restarts the
-    wait, and a poll comes on average half a pass after the wait is over. In a gap of g seconds between
-    two messages that is ceil(g / period) - 1 polls.
+    The token is refreshed at the first use that finds it within `margin_seconds` of expiring (or expired):
+    the refresh happens at a use, so the uses after it fall every `used_every` seconds from the new token's
+    issue, and the first of them at or after `token_seconds - margin_seconds` refreshes again.
     """
-    period = push_poll_seconds + pass_seconds / 2
-    if mail_per_day <= 0:
-        return DAY / period
-    gap = DAY / mail_per_day
-    return mail_per_day * (math.ceil(gap / period) - 1)
+    uses = max(1, math.ceil((token_seconds - margin_seconds) / used_every))
+    return DAY / (uses * used_every)
 
 
 def per_day(per_message: Cost, mail_per_day: int, recurring: Iterable[Recurring]) -> Cost:

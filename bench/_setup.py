@@ -42,12 +42,12 @@ def django_for_bench(name: str, http_port: int, imap_port: int) -> None:
     call_command("migrate", verbosity=0)
 
 
-def manage(*args: str) -> subprocess.Popen[bytes]:
+def manage(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """One of the app's own processes (`runserver`, `qcluster`, `listen`) on the bench's database and
-    settings, in a process group of its own so that `stop` ends its children too."""
+    settings (`env` added to them), in a process group of its own so that `stop` ends its children too."""
     return subprocess.Popen(  # noqa: S603 - our own manage.py
         [sys.executable, str(ROOT / "manage.py"), *args],
-        env=dict(os.environ),
+        env={**os.environ, **(env or {})},
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

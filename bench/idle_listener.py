@@ -11,7 +11,7 @@ channels.
 How soon new mail is stored through IDLE, beside Gmail push, Graph and polling: bench/new_mail.py.
 
 Run: `.venv/bin/python bench/idle_listener.py [--sizes 100,1000] [--hold 30]` (about four minutes on two
-busy cores).
+busy cores); BENCH_HTTP_PORT, BENCH_IMAP_PORT and BENCH_FRONT_PORT move it off 9410, 15410 and 15420.
 """
 
 import argparse
@@ -25,9 +25,11 @@ from pathlib import Path
 
 from _setup import ROOT, bench_workspace, django_for_bench, imap_channel
 
-HTTP_PORT, IMAP_PORT = 9410, 15410
+# Ports can be moved (BENCH_HTTP_PORT, BENCH_IMAP_PORT, BENCH_FRONT_PORT) to run beside another instance.
+HTTP_PORT = int(os.environ.get("BENCH_HTTP_PORT") or 9410)
+IMAP_PORT = int(os.environ.get("BENCH_IMAP_PORT") or 15410)
 # The in-memory front for (a): on a port the IMAP form allows in this run.
-MEMORY_FRONT_PORT = 15420
+MEMORY_FRONT_PORT = int(os.environ.get("BENCH_FRONT_PORT") or 15420)
 os.environ["IMAP_ALLOWED_PORTS"] = f"{IMAP_PORT},{MEMORY_FRONT_PORT}"
 
 
@@ -110,6 +112,7 @@ def hold(n: int, hold_seconds: float) -> dict[str, float]:
         time.sleep(hold_seconds)
         cpu = (_cpu_seconds(listener.pid) - cpu_before) / (time.monotonic() - started) * 100
         rss = _rss_mb(listener.pid)
+        load = os.getloadavg()[0]
         stopping = time.monotonic()
         listener.send_signal(signal.SIGTERM)
         listener.wait(timeout=120)
@@ -118,7 +121,7 @@ def hold(n: int, hold_seconds: float) -> dict[str, float]:
     finally:
         if listener.poll() is None:
             listener.kill()
-    return {"n": n, "ramp": ramp, "rss": rss, "cpu": cpu, "stop": stop, "released": released}
+    return {"n": n, "ramp": ramp, "rss": rss, "cpu": cpu, "stop": stop, "released": released, "load": load}
 
 
 def main() -> None:
@@ -137,11 +140,13 @@ def main() -> None:
         front.terminate()
         front.wait()
     print("\n(a) the listener holding idle channels (Local mail's front, in-memory mailbox)")
-    print("| channels | all idling and synced, after | RSS | CPU while idle | SIGTERM → all released |")
-    print("| --- | --- | --- | --- | --- |")
+    print("| channels | all idling and synced, after | RSS | CPU while idle | SIGTERM → all released | load (1 min) |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for r in rows:
         released = f"{r['stop']:.1f} s" if r["released"] else f"{r['stop']:.1f} s, NOT released"
-        print(f"| {r['n']:,} | {r['ramp']:.1f} s | {r['rss']:.1f} MB | {r['cpu']:.2f} % | {released} |")
+        print(
+            f"| {r['n']:,} | {r['ramp']:.1f} s | {r['rss']:.1f} MB | {r['cpu']:.2f} % | {released} | {r['load']:.1f} |"
+        )
     if len(rows) > 1:
         a, b = rows[0], rows[-1]
         per = (b["rss"] - a["rss"]) / (b["n"] - a["n"]) * 1024

@@ -5,31 +5,39 @@ One Local mail instance; the app as in production (`make run`): `manage.py runse
 database. Four channels:
 
 - Gmail push: a google-persona mailbox with a watch (users.watch); Local mail pushes each delivery,
-  signed, to `/push/gmail/`, which queues `gmail_push_channel` (history.list, then the IMAP sync).
+  signed, to `/push/gmail/`.
 - Graph: a microsoft-persona mailbox with a Graph subscription (validation handshake included); Local
-  mail posts a notification per delivery, which queues `push_sync_channel`.
-- IDLE: a plain IMAP channel (password) that the listener holds; Dovecot announces the delivery and the
-  listener queues `new_mail_channel`.
+  mail posts a notification per delivery.
+- IDLE: a plain IMAP channel (password); Dovecot announces each delivery to the listener.
 - polling: a plain IMAP channel the listener leaves alone (marked as on a server without IDLE, as the
   listener itself marks one), found by the real scheduled `sync_pass` every SYNC_INTERVAL_MINUTES (1):
   a django-q2 Schedule, checked by the cluster every 30 s. Real polls, not a simulated wait.
 
-The listener holds every channel whose provider has `idle_push` (today every provider, Gmail and
-Microsoft included): the script does not choose, it reports which task imported each message.
+The listener holds every channel selectors.idle_candidates gives it (every provider has `idle_push`, Gmail
+and Microsoft included): the script does not choose. For a channel whose IDLE it holds, it syncs what the
+server announces over that connection, and the Gmail and Graph webhooks hand their push to it
+(idle_lease.idle_sync_request) instead of queueing a worker's sync; the report says which imports a queued
+task made, the rest being the listener's.
 
 Phases, with the logins, connections and token-endpoint requests of each channel counted at Local mail
 between them (Dovecot's log: `Login: user=<…>`, refused logins, closed sessions; Local mail's http.log:
 `token request: mailbox=…`, and the Gmail and Graph API requests):
-1. start: the listener connects (each connection queues a sync), the first scheduled sync pass;
+1. start: the listener connects (each connection syncs over itself), the first scheduled sync pass;
 2. deliveries: N per path, interleaved in random order at random gaps over `--seconds`, latency from
    just before the delivery at Local mail to `Message.imported_at`;
-3. one of each scheduled pass, run on the real qcluster after making it due (the timestamps it reads are
-   moved back): the sync pass as the safety net sees a push channel PUSH_POLL_INTERVAL_SECONDS after its
-   last sync, the probe pass, the renewal pass, the keep-alive pass.
-Per day = the measured cost per message and per pass × how often each happens (computed from settings and
-tasks.py: printed with each row).
+3. one of each scheduled pass, run on the real qcluster once every timestamp it reads is as old as it gets
+   in steady state (moved back): the sync pass with each channel's last sync PUSH_POLL_INTERVAL_SECONDS and a
+   pass ago; the probe pass with each channel's last login as old as it gets between logins (a held
+   channel's IDLE_RELOGIN_MINUTES, just before its relogin; the polled channel's a pass and the cluster's
+   30 s); the renewal pass; the keep-alive pass. Which of the channels each pass selected is printed;
+4. restart: the listener is stopped (SIGTERM) and started again with IDLE_RELOGIN_MINUTES=1, which
+   measures a listener (re)start, and then
+5. relogin: each held channel's first relogin (LOGOUT, a new login, the safety-net sync over it), a minute
+   later instead of 25.
+Per day = the measured cost per message and per pass or relogin × how often each happens (from settings
+and tasks.py: printed with each row).
 
-Run: `.venv/bin/python bench/new_mail.py [--deliveries 100] [--seconds 300]` (about 7 minutes).
+Run: `.venv/bin/python bench/new_mail.py [--deliveries 100] [--seconds 300]` (about 9 minutes).
 Ports: Local mail 9610/15610 (Dovecot 16610), the web server 9620.
 """
 
@@ -37,13 +45,14 @@ import argparse
 import os
 import random
 import re
+import subprocess
 import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
-from _figures import DAY, Cost, Recurring, per_day, percentile, safety_polls_per_day
+from _figures import DAY, Cost, Recurring, per_day, percentile, token_refreshes_per_day
 from _setup import bench_workspace, django_for_bench, imap_channel, manage, oauth_channel, stop
 
 HTTP, IMAP, WEB = 9610, 15610, 9620
@@ -59,6 +68,7 @@ django_for_bench("newmail", http_port=HTTP, imap_port=IMAP)
 
 from django.conf import settings  # noqa: E402
 from django.db import close_old_connections  # noqa: E402
+from django.db.models import F  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_q.models import OrmQ, Schedule, Task  # noqa: E402
 
@@ -178,6 +188,8 @@ class Run:
     latency: dict[str, list[float]] = field(default_factory=dict)
     phases: dict[str, Counts] = field(default_factory=dict)
     idling: set[int] = field(default_factory=set)  # the channels the listener held
+    selected: dict[str, set[str]] = field(default_factory=dict)  # pass → the paths whose channel it picked
+    load: str = ""  # the 1-minute load average, lowest and highest seen during the deliveries
     elapsed: float = 0.0
 
 
@@ -203,7 +215,9 @@ def deliver_all(run: Run, n: int, seconds: float) -> None:
     delivered: dict[str, tuple[str, datetime]] = {}
     mean_gap = seconds / (len(PATHS) * n)
     started = time.monotonic()
+    loads = [os.getloadavg()[0]]
     for i in range(n):
+        loads.append(os.getloadavg()[0])
         for path in random.sample(PATHS, len(PATHS)):
             channel = run.channels[path]
             subject = f"{path} {i} {time.time_ns()}"
@@ -215,6 +229,7 @@ def deliver_all(run: Run, n: int, seconds: float) -> None:
     # The last polled message waits for the next pass: up to a minute, and the cluster looks every 30 s.
     wait_until(lambda: everything.count() == len(delivered), timeout=150, interval=0.5)
     run.elapsed = time.monotonic() - started
+    run.load = f"{min(loads):.1f}–{max(loads):.1f}"
     stored = dict(everything.values_list("subject", "imported_at"))
     missing = Counter(path for subject, (path, _) in delivered.items() if subject not in stored)
     if missing:
@@ -225,10 +240,19 @@ def deliver_all(run: Run, n: int, seconds: float) -> None:
 
 
 def each_pass(run: Run, log: TaskLog) -> None:
-    """One of each scheduled pass, made due by moving back the timestamps it reads, run on the cluster."""
-    channels = Channel.objects.filter(pk__in=[c.pk for c in run.channels.values()])
+    """One of each scheduled pass, run on the cluster once the timestamps it reads are as old as they get in
+    steady state (moved back), so a pass that leaves a channel out here leaves it out at any moment."""
+    ids = [c.pk for c in run.channels.values()]
+    channels = Channel.objects.filter(pk__in=ids)
+    held = channels.filter(pk__in=run.idling)
     now = timezone.now()
     pass_seconds = settings.SYNC_INTERVAL_MINUTES * 60
+
+    def logins_aged() -> None:
+        # A held channel signs in every IDLE_RELOGIN_MINUTES; a polled one at every pass (the cluster checks
+        # its schedules every 30 s).
+        held.update(last_login_at=now - timedelta(minutes=settings.IDLE_RELOGIN_MINUTES))
+        channels.exclude(pk__in=run.idling).update(last_login_at=now - timedelta(seconds=pass_seconds + 30))
 
     def renewal_due() -> None:
         channels.update(subscription_renewed_at=now - timedelta(hours=49))
@@ -240,28 +264,59 @@ def each_pass(run: Run, log: TaskLog) -> None:
 
     steps = (
         (
-            "safety-net sync pass",
+            "sync pass",
             lambda: channels.update(
                 last_synced_at=now - timedelta(seconds=settings.PUSH_POLL_INTERVAL_SECONDS + pass_seconds)
             ),
+            tasks.channels_to_sync,
             tasks.sync_pass,
         ),
-        ("probe pass", lambda: None, tasks.probe_pass),
-        ("renewal pass", renewal_due, tasks.renewal_pass),
+        ("probe pass", logins_aged, tasks.channels_to_probe, tasks.probe_pass),
+        ("renewal pass", renewal_due, None, tasks.renewal_pass),
         (
             "keep-alive pass",
             lambda: channels.update(token_refreshed_at=now - timedelta(hours=settings.KEEPALIVE_AFTER_HOURS + 1)),
+            None,
             tasks.keep_alive_pass,
         ),
     )
-    for name, make_due, run_pass in steps:
+    for name, make_due, selects, run_pass in steps:
         make_due()
+        if selects is not None:
+            picked = set(selects().filter(pk__in=ids).values_list("pk", flat=True))
+            run.selected[name] = {path for path, c in run.channels.items() if c.pk in picked}
         before = read_counts(run.instance)
         print(f"  {name}: {run_pass()}")
         drained()
         time.sleep(1)  # Dovecot's log lines of the last sessions
         run.phases[name] = read_counts(run.instance) - before
     log.read()
+
+
+def restart_and_relogin(run: Run, processes: list[subprocess.Popen[bytes]]) -> None:
+    """Stop the listener (the last of `processes`), start it again with IDLE_RELOGIN_MINUTES=1 in its place, and
+    count the restart and then each held channel's first relogin (its login and its safety-net sync over the
+    new connection)."""
+    held = Channel.objects.filter(pk__in=run.idling)
+    before = read_counts(run.instance)
+    stop(processes.pop())
+    started = timezone.now()
+    processes.append(manage("listen", env={"IDLE_RELOGIN_MINUTES": "1"}))
+    # Idling, and the sync each new connection runs over itself done.
+    settled = held.filter(idle_since__isnull=False, last_synced_at__gt=started)
+    assert wait_until(lambda: settled.count() == len(run.idling), timeout=60, interval=0.25), "no restart"
+    drained()
+    time.sleep(1)
+    run.phases["restart"] = read_counts(run.instance) - before
+    before = read_counts(run.instance)
+    logged_in = dict(held.values_list("pk", "last_login_at"))
+    # Signed in again, and the safety-net sync over the new connection done.
+    relogged = [
+        held.filter(pk=pk, last_login_at__gt=at, last_synced_at__gt=F("last_login_at")) for pk, at in logged_in.items()
+    ]
+    assert wait_until(lambda: all(q.exists() for q in relogged), timeout=120, interval=0.25), "no relogin"
+    time.sleep(1)
+    run.phases["relogin"] = read_counts(run.instance) - before
 
 
 def measure(instance: control.Instance, n: int, seconds: float) -> tuple[Run, TaskLog]:
@@ -288,6 +343,7 @@ def measure(instance: control.Instance, n: int, seconds: float) -> tuple[Run, Ta
         held = Channel.objects.filter(idle_since__isnull=False)
         assert wait_until(lambda: held.count() == wanted, timeout=60, interval=0.5), "the listener is not idling"
         drained()
+        time.sleep(1)
         run.phases["start"] = read_counts(instance) - before
         run.idling = set(held.values_list("pk", flat=True))
         print(f"  listener idling on: {', '.join(sorted(held.values_list('provider', flat=True)))}")
@@ -300,6 +356,7 @@ def measure(instance: control.Instance, n: int, seconds: float) -> tuple[Run, Ta
         Schedule.objects.filter(name="sync pass").delete()
         drained()
         each_pass(run, log)
+        restart_and_relogin(run, processes)
     finally:
         log.stopping.set()
         stop(*processes)
@@ -310,33 +367,35 @@ def measure(instance: control.Instance, n: int, seconds: float) -> tuple[Run, Ta
 # --- the report -----------------------------------------------------------------------------------
 
 
-def recurring(channel: Channel, run: Run, *, polled: bool, mail_per_day: int) -> list[Recurring]:
-    """What a channel pays every day whatever its mail: the scheduled passes (tasks.py, ensure_schedules),
-    the held IDLE connection, and the access token's refreshes."""
+def recurring(channel: Channel, run: Run) -> list[Recurring]:
+    """What a channel pays every day whatever its mail: the scheduled passes (tasks.py, ensure_schedules), each
+    at the cost measured when its timestamps were as old as they get (so a pass that skipped the channel
+    there skips it every time), the listener's relogins and restarts for a channel it holds, and the
+    access token's refreshes."""
     cost = {name: _cost(run.phases[name], channel) for name in run.phases}
     pass_seconds = settings.SYNC_INTERVAL_MINUTES * 60
     provider = get_provider(channel.provider)
+    held = channel.pk in run.idling
+    relogin_seconds = settings.IDLE_RELOGIN_MINUTES * 60
     items = [
-        Recurring(
-            "sync pass" if polled else "safety-net poll",
-            DAY / pass_seconds
-            if polled
-            else safety_polls_per_day(
-                mail_per_day, push_poll_seconds=settings.PUSH_POLL_INTERVAL_SECONDS, pass_seconds=pass_seconds
-            ),
-            cost["safety-net sync pass"],
-        ),
+        Recurring("sync pass", DAY / pass_seconds, cost["sync pass"]),
         Recurring("probe pass", 24 * 60 / settings.PROBE_INTERVAL_MINUTES, cost["probe pass"]),
         Recurring("renewal", 24 / provider.renewal_after_hours, cost["renewal pass"]),
     ]
-    if channel.pk in run.idling:
-        # Re-issuing IDLE uses the held connection (services/idle.py); a listener (re)start signs in again
-        # and queues a sync, as measured in the start phase: once a day is assumed.
-        items.append(Recurring("listener (re)start, assumed daily", 1, cost["start"]))
+    if held:
+        items += [
+            Recurring("relogin", DAY / relogin_seconds, cost["relogin"]),
+            # Re-issuing IDLE needs no login (and the relogin comes first); a deploy restarts the listener.
+            Recurring("listener restart, assumed daily", 1, cost["restart"]),
+        ]
     if provider.uses_oauth:
-        # Used at least every probe pass, the access token is refreshed TOKEN_REFRESH_MARGIN_SECONDS before
-        # it expires; the keep-alive pass then never finds it KEEPALIVE_AFTER_HOURS old.
-        refresh = DAY / (ACCESS_TOKEN_SECONDS - settings.TOKEN_REFRESH_MARGIN_SECONDS)
+        # Refreshed at the first login that finds it within TOKEN_REFRESH_MARGIN_SECONDS of expiring; the
+        # keep-alive pass then never finds it KEEPALIVE_AFTER_HOURS old.
+        refresh = token_refreshes_per_day(
+            token_seconds=ACCESS_TOKEN_SECONDS,
+            margin_seconds=settings.TOKEN_REFRESH_MARGIN_SECONDS,
+            used_every=relogin_seconds if held else pass_seconds,
+        )
         items.append(Recurring("access token refresh", refresh, Cost(tokens=1), measured=False))
     return items
 
@@ -349,22 +408,29 @@ def report(run: Run, log: TaskLog, n: int) -> None:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
         f"\n{n} deliveries per path, interleaved over {run.elapsed:.0f} s (until the last one was stored); "
-        f"load average {load}; task failures {log.failures()}"
+        f"load average at the end {load} (1, 5, 15 min); load during the deliveries {run.load}; "
+        f"task failures {log.failures()}"
     )
     print(
         f"{os.cpu_count()} cores; SYNC_INTERVAL_MINUTES {settings.SYNC_INTERVAL_MINUTES} (real scheduled passes), "
         f"PUSH_POLL_INTERVAL_SECONDS {settings.PUSH_POLL_INTERVAL_SECONDS}, "
-        f"PROBE_INTERVAL_MINUTES {settings.PROBE_INTERVAL_MINUTES}, Q_WORKERS {settings.Q_CLUSTER['workers']}, "
-        f"access tokens {ACCESS_TOKEN_SECONDS} s"
+        f"PROBE_INTERVAL_MINUTES {settings.PROBE_INTERVAL_MINUTES}, IDLE_RELOGIN_MINUTES "
+        f"{settings.IDLE_RELOGIN_MINUTES}, Q_WORKERS {settings.Q_CLUSTER['workers']}, access tokens "
+        f"{ACCESS_TOKEN_SECONDS} s"
     )
     deliveries = run.phases["deliveries"]
     imports = log.imports()
-    print("\n| path | p50 | p95 | max | p95 ≤ 3 s | imported by (whole run) |\n| --- | --- | --- | --- | --- | --- |")
+    print("\n| path | p50 | p95 | max | p95 ≤ 3 s | imported by |\n| --- | --- | --- | --- | --- | --- |")
     for path in PATHS:
         values, channel = run.latency[path], run.channels[path]
         p95 = percentile(values, 95)
         goal = "(polling)" if path == "polling" else ("met" if p95 <= 3 else "NOT met")
-        by = ", ".join(f"{label} {k} in {n} syncs" for label, (k, n) in imports.get(channel.address, {}).items())
+        by_tasks = imports.get(channel.address, {})
+        parts = [f"{label} {k} in {syncs} syncs" for label, (k, syncs) in by_tasks.items() if k]
+        listener = n - sum(k for k, _ in by_tasks.values())
+        if channel.pk in run.idling:
+            parts.insert(0, f"the listener over its connection {listener}")
+        by = ", ".join(parts)
         print(f"| {path} | {percentile(values, 50):.2f} s | {p95:.2f} s | {max(values):.2f} s | {goal} | {by} |")
 
     print("\nCounted at Local mail, per channel (logins = IMAP connections signed in; Dovecot's log):")
@@ -379,38 +445,37 @@ def report(run: Run, log: TaskLog, n: int) -> None:
             api = counts.api[channel.provider] if channel.provider in API else 0
             row = (path, phase, counts.logins[a], counts.refused[a], held[a], counts.tokens[a], api)
             print("| " + " | ".join(str(x) for x in row) + " |")
+    for name, paths in run.selected.items():
+        print(f"{name} selected (timestamps as old as they get): {', '.join(sorted(paths)) or 'none of them'}")
     for path in PATHS[:3]:
         a = run.channels[path].address
         per = deliveries.logins[a] / n
         print(f"{path}: {per:.2f} logins and {deliveries.tokens[a] / n:.2f} token requests per delivery")
-    polls = sum(n for label, (_, n) in imports.get(run.channels["polling"].address, {}).items())
+    polls = sum(syncs for _, (_, syncs) in imports.get(run.channels["polling"].address, {}).items())
     print(f"polling: {deliveries.logins[run.channels['polling'].address]} logins during the deliveries, ", end="")
     print(f"{polls} scheduled syncs in the whole run")
 
-    print("\nPer channel per day (messages spread evenly over the day):")
+    print("\nLogins per channel per day (messages spread evenly over the day); goal: polling ÷ path ≥ 20:")
     print("| mail a day | " + " | ".join(PATHS) + " | polling ÷ " + " | polling ÷ ".join(PATHS[:3]) + " |")
     print("| --- " * (len(PATHS) + 4) + "|")
     daily = {}
     for volume in (20, 100, 200):
         for path in PATHS:
             channel = run.channels[path]
-            polled = path == "polling"
-            per_message = Cost() if polled else _cost(deliveries, channel) * (1 / n)
-            daily[volume, path] = per_day(
-                per_message, volume, recurring(channel, run, polled=polled, mail_per_day=volume)
-            )
+            per_message = Cost() if path == "polling" else _cost(deliveries, channel) * (1 / n)
+            daily[volume, path] = per_day(per_message, volume, recurring(channel, run))
         logins = [daily[volume, p].logins for p in PATHS]
-        ratios = [logins[-1] / x for x in logins[:3]]
+        ratios = [logins[-1] / x if x else float("inf") for x in logins[:3]]
         print(
             f"| {volume} | "
-            + " | ".join(f"{x:,.0f}" for x in logins)
+            + " | ".join(f"{x:,.1f}" for x in logins)
             + " | "
-            + " | ".join(f"{r:.1f}×" for r in ratios)
+            + " | ".join(f"{r:.1f}× ({'met' if r >= 20 else 'NOT met'})" for r in ratios)
             + " |"
         )
     print(
         "\nToken-endpoint requests per channel per day: "
-        + "; ".join(f"{p} {daily[100, p].tokens:.0f}" for p in PATHS)
+        + "; ".join(f"{p} {daily[100, p].tokens:.1f}" for p in PATHS)
         + " (at 100 a day)"
     )
     unwell = Channel.objects.filter(pk__in=[c.pk for c in run.channels.values()]).exclude(status=ChannelStatus.ACTIVE)
@@ -419,11 +484,12 @@ def report(run: Run, log: TaskLog, n: int) -> None:
     print("\nWhere each daily figure comes from (at 100 messages a day):")
     for path in PATHS:
         channel = run.channels[path]
-        polled = path == "polling"
         parts = [
-            "messages: none of their own, the poll finds them" if polled else "messages: 100 × measured per delivery"
+            "messages: none of their own, the poll finds them"
+            if path == "polling"
+            else f"messages: 100 × {deliveries.logins[channel.address] / n:g} login(s) per delivery (measured)"
         ]
-        for item in recurring(channel, run, polled=polled, mail_per_day=100):
+        for item in recurring(channel, run):
             each = f"{item.cost.logins:g} login(s) + {item.cost.tokens:g} token request(s)"
             parts.append(
                 f"{item.what}: {item.per_day:.1f}/day × {each} ({'measured' if item.measured else 'computed'})"

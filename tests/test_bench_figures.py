@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
-from _figures import DAY, Cost, Recurring, per_day, percentile, safety_polls_per_day  # noqa: E402
+from _figures import DAY, Cost, Recurring, per_day, percentile, token_refreshes_per_day  # noqa: E402
 
 
 def test_percentile_interpolates_between_the_nearest_ranks() -> None:
@@ -25,15 +25,13 @@ def test_percentile_of_one_value_is_that_value_and_of_none_an_error() -> None:
         percentile([], 50)
 
 
-def test_each_message_restarts_the_safety_net_wait() -> None:
-    # 600 s after the last sync, polled at the next pass (every 60 s): every 630 s on average.
-    quiet = safety_polls_per_day(0, push_poll_seconds=600, pass_seconds=60)
-    assert quiet == pytest.approx(DAY / 630)
-    # 20 a day: 4,320 s between messages, six safety polls in each gap.
-    assert safety_polls_per_day(20, push_poll_seconds=600, pass_seconds=60) == 120
-    # 100 a day: 864 s apart, one poll in each gap; 200 a day: 432 s apart, none.
-    assert safety_polls_per_day(100, push_poll_seconds=600, pass_seconds=60) == 100
-    assert safety_polls_per_day(200, push_poll_seconds=600, pass_seconds=60) == 0
+def test_a_token_is_refreshed_at_the_first_use_within_the_margin() -> None:
+    # An hour's token, refreshed 300 s before it expires: used every minute, refreshed every 3,300 s.
+    assert token_refreshes_per_day(token_seconds=3600, margin_seconds=300, used_every=60) == pytest.approx(DAY / 3300)
+    # Used every 25 minutes: the uses at 1,500 and 3,000 s find it good, the one at 4,500 s refreshes.
+    assert token_refreshes_per_day(token_seconds=3600, margin_seconds=300, used_every=1500) == pytest.approx(19.2)
+    # Used less often than it lives: refreshed at every use.
+    assert token_refreshes_per_day(token_seconds=3600, margin_seconds=300, used_every=7200) == pytest.approx(12)
 
 
 def test_per_day_adds_the_messages_and_each_schedule() -> None:

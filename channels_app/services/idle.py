@@ -98,7 +98,7 @@ _STABLE_SECONDS = 60
 # What the server may send during IDLE without ending a line (untagged answers are short).
 _LONGEST_LINE = 64 * 1024
 # The loop's longest wait for its sockets: a push handed over (idle_sync_request) waits at most this for the
-# tick that takes it, and each tick asks the database once (bench/logins.py: p95 request → stored).
+# tick that takes it, and each tick asks the database once (bench/new_mail.py: Gmail push and Graph p95).
 _TICK_SECONDS = 0.5
 # Another worker holds the channel's sync lease: try again shortly (signing in), or the sync is in backoff.
 _BUSY_RETRY_SECONDS = 2.0
