@@ -14,3 +14,26 @@ def sideways_overflow(page: Page) -> int:
 def without_javascript(page: Page) -> None:
     """Our scripts are refused from now on (the policy allows no other kind), as if JavaScript were off."""
     page.route("**/*.js", lambda route: route.abort())
+
+
+def words_split_across_lines(page: Page, selector: str) -> list[str]:
+    """The words in elements matching `selector` that the browser broke across two lines ("Microso|ft")."""
+    return page.evaluate(
+        """selector => {
+            const split = [];
+            for (const element of document.querySelectorAll(selector)) {
+                const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+                for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                    for (const match of node.textContent.matchAll(/\\S+/g)) {
+                        const range = document.createRange();
+                        range.setStart(node, match.index);
+                        range.setEnd(node, match.index + match[0].length);
+                        const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+                        if (lines.size > 1) split.push(match[0]);
+                    }
+                }
+            }
+            return split;
+        }""",
+        selector,
+    )
