@@ -36,6 +36,14 @@ def test_the_confirmation_pages_are_for_managers_only(signed_in, action):
     assert Channel.objects.get(pk=shared.pk).status == ChannelStatus.ACTIVE  # nothing changed for them
 
 
+@pytest.mark.parametrize(
+    ("action", "title"), [("channel_disconnect", "Disconnect"), ("channel_remove", "Remove channel")]
+)
+def test_each_confirmation_page_names_itself_in_the_title(signed_in, action, title):
+    body = signed_in.client_for(signed_in.admin).get(_url(action, signed_in.shared_channel)).content.decode()
+    assert f"<title>support@acme.test · {title} · Shared Inbox</title>" in body  # not "support@acme.test ·  · "
+
+
 def test_disconnect_asks_first_saying_what_stops(signed_in, make_message):
     tenancy = signed_in
     make_message(channel=tenancy.shared_channel)
