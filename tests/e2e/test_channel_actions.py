@@ -191,12 +191,14 @@ def test_test_connection_signs_in_now_and_says_what_it_found(
     expect(page.locator(".flash-success")).to_have_text(
         f"The connection works: we signed in to {channel.address} at IMAP just now."
     )
+    expect(page.locator(".flash-success")).to_be_in_viewport()  # the answer is in sight, not scrolled past
     shots.take(page, "connection-works")
     at_both_widths(page, "test-connection-works")
 
     control.set_password(local_provider, channel.address, "changed-by-the-it-team")
     page.get_by_test_id("test-connection").click()
     expect(page.locator(".flash-error")).to_contain_text("IMAP refused our access:")
+    expect(page.locator(".flash-error")).to_be_in_viewport()
     expect(page.locator(STATUS)).to_have_text("Needs reauthorization")  # recorded as any probe's answer
     shots.take(page, "connection-refused")
     at_both_widths(page, "test-connection-refused")
