@@ -105,4 +105,4 @@ def test_staff_open_channel_health_across_companies_from_django_admin(
     page.set_viewport_size(PHONE)
     page.reload()
     _no_sideways_scroll(page)
-    shots.take(page, "admin-phone", docs="channel-health-admin-phone")
+    shots.take(page, "admin-phone")
