@@ -73,7 +73,10 @@ class HealthRow:
 
     @property
     def delivery_text(self) -> str:
-        """As the Overview says it: "IDLE", "Gmail push", "Polling every 1 min (Gmail push went silent …)"."""
+        """As the Overview says it: "IDLE", "Gmail push", "Polling every 1 min (Gmail push went silent …)"; "—"
+        while nothing is synced (disconnected, or waiting for a reauthorization or for IT: tasks.channels_to_sync)."""
+        if self.channel.status in (ChannelStatus.DISCONNECTED, ChannelStatus.NEEDS_REAUTH, ChannelStatus.BLOCKED):
+            return "—"
         if self.delivery != Delivery.POLLING:
             return self.delivery.label
         text = f"Polling every {settings.SYNC_INTERVAL_MINUTES} min"

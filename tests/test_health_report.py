@@ -125,6 +125,12 @@ def test_nothing_known_reads_as_a_dash(channel):
     assert row.delivery == Delivery.POLLING and row.delivery_text.startswith("Polling every")
 
 
+@pytest.mark.parametrize("status", [ChannelStatus.DISCONNECTED, ChannelStatus.NEEDS_REAUTH, ChannelStatus.BLOCKED])
+def test_a_channel_nothing_syncs_receives_mail_by_nothing(channel, status):
+    Channel.objects.filter(pk=channel.pk).update(status=status)
+    assert _row(channel).delivery_text == "—"  # not "Polling every 1 min": the status says why
+
+
 def test_a_healthy_gmail_watch_is_how_mail_arrives_and_what_expires(channel, settings):
     settings.MAIL_PROVIDERS = {
         **settings.MAIL_PROVIDERS,

@@ -36,6 +36,14 @@ def test_the_confirmation_pages_are_for_managers_only(signed_in, action):
     assert Channel.objects.get(pk=shared.pk).status == ChannelStatus.ACTIVE  # nothing changed for them
 
 
+@pytest.mark.parametrize(
+    ("action", "title"), [("channel_disconnect", "Disconnect"), ("channel_remove", "Remove channel")]
+)
+def test_each_confirmation_page_names_itself_in_the_title(signed_in, action, title):
+    body = signed_in.client_for(signed_in.admin).get(_url(action, signed_in.shared_channel)).content.decode()
+    assert f"<title>support@acme.test · {title} · Shared Inbox</title>" in body  # not "support@acme.test ·  · "
+
+
 def test_disconnect_asks_first_saying_what_stops(signed_in, make_message):
     tenancy = signed_in
     make_message(channel=tenancy.shared_channel)
@@ -208,7 +216,7 @@ def test_test_connection_is_offered_to_managers_and_answers_in_words(tenancy, me
     assert f'action="{url}"' in admin.get(_url("channel_settings", channel)).content.decode()
     assert url not in tenancy.client_for(tenancy.member).get(_url("channel_settings", channel)).content.decode()
     response = admin.post(url, follow=True)
-    assert response.redirect_chain[-1][0] == _url("channel_settings", channel) + "#connection"
+    assert response.redirect_chain[-1][0] == _url("channel_settings", channel)  # the top, where the answer is
     assert "The connection works: we signed in to support@acme.test at IMAP just now." in response.content.decode()
     memory_imap.refuse = True
     refused = admin.post(url, follow=True).content.decode()

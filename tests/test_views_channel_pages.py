@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from channels_app.models import Backfill, BackfillStatus
+from channels_app.models import Backfill, BackfillStatus, Channel, ChannelStatus
 from channels_app.services.parsing import EARLIEST_DATE, LATEST_DATE
 
 
@@ -49,6 +49,20 @@ def test_overview_says_how_far_back_the_first_import_reached(tenancy, settings, 
     page = tenancy.client_for(tenancy.member).get(reverse("channel_overview", args=[channel.pk]))
     assert page.status_code == 200
     assert said in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("status", "said"),
+    [
+        (ChannelStatus.DISCONNECTED, "None: the channel is disconnected"),
+        (ChannelStatus.NEEDS_REAUTH, "None until someone reauthorizes the channel"),
+        (ChannelStatus.BLOCKED, "None until the provider's administrator lifts the block"),
+    ],
+)
+def test_overview_says_no_mail_comes_in_while_nothing_is_synced(tenancy, status, said):
+    Channel.objects.filter(pk=tenancy.shared_channel.pk).update(status=status)
+    page = tenancy.client_for(tenancy.admin).get(reverse("channel_overview", args=[tenancy.shared_channel.pk]))
+    assert said in page.content.decode() and "Polling every" not in page.content.decode()
 
 
 def test_missing_channel_is_404(tenancy):

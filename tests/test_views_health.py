@@ -102,6 +102,18 @@ def test_rows_show_status_delivery_incidents_and_uptime(three):
     assert "Polling every" in body
 
 
+def test_the_provider_is_named_under_the_address_and_sorted_by_the_form(three):
+    """Seven columns fit a laptop's settings panel; the provider rides on the address's details line."""
+    response = three.client_for(three.admin).get(PAGE, {"sort": "provider"})
+    body = response.content.decode()
+    assert [c["label"] for c in response.context["columns"]] == [
+        "Address", "Status", "Receives mail by", "Last mail seen", "Incidents", "Uptime", "Expires next"
+    ]  # fmt: skip
+    assert '<span class="words">Microsoft 365</span>' in body
+    assert '<option value="provider" selected>Provider</option>' in body
+    assert _order(body) == ["support@acme.test", "idle@acme.test", "broken@acme.test"]  # Gmail, IMAP, Microsoft 365
+
+
 def test_filter_by_status_and_provider(three):
     client = three.client_for(three.admin)
     assert _addresses(client.get(PAGE, {"status": "needs_reauth"}).content.decode()) == ["broken@acme.test"]

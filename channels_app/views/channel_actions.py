@@ -5,7 +5,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from channels_app.http import AuthedRequest
@@ -95,4 +94,5 @@ def test_connection(request: AuthedRequest, channel_id: int) -> HttpResponse:
     else:
         answer = connection_test(channel=channel, person=request.user)
         (messages.success if answer.works else messages.error)(request, answer.words)
-    return redirect(reverse("channel_settings", args=[channel.pk]) + "#connection")
+    # To the top of the tab, where the answer shows: scrolled to #connection, it was above the window.
+    return redirect("channel_settings", channel.pk)

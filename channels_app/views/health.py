@@ -51,7 +51,8 @@ def health_context(request: HttpRequest, channels: QuerySet[Channel], *, csv_url
         return "?" + urlencode({**query, "sort": str(sort), **more})
 
     columns = [
-        # Each heading sorts by its column; the sorted one turns the other way.
+        # Each heading sorts by its column; the sorted one turns the other way. The provider is named under the
+        # address rather than in a column of its own, so the table fits a laptop's panel; the form still sorts by it.
         {
             "label": key.label,
             "sorted": sort.key == key,
@@ -59,6 +60,7 @@ def health_context(request: HttpRequest, channels: QuerySet[Channel], *, csv_url
             "url": link(sort=f"-{key}" if sort.key == key and not sort.descending else str(key)),
         }
         for key in SortKey
+        if key is not SortKey.PROVIDER
     ]
     return {
         "page": page,

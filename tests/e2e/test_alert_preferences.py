@@ -37,7 +37,7 @@ def test_a_person_turns_off_emails_for_one_kind_and_still_gets_its_popup(tenancy
 
     page.set_viewport_size(PHONE)
     assert sideways_overflow(page) == 0
-    shots.take(page, "preferences-phone", docs="alert-preferences-phone")
+    shots.take(page, "preferences-phone")
 
     page.set_viewport_size(LAPTOP)
     channel = tenancy.member_channel

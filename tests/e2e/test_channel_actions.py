@@ -1,7 +1,7 @@
 """Channel actions in a real browser (issue 15): asked before disconnecting, disconnected channels shown apart,
 Remove; each page also at a phone's width, where the page body never scrolls sideways.
 
-Pages this adds are saved at both widths under docs/screens/ for the README.
+The README's pictures of these pages come from here (UPDATE_SCREENSHOTS=1, tests/e2e/widths.py: at_both_widths).
 """
 
 import re
@@ -9,39 +9,22 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.urls import reverse
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from channels_app.models import Channel, ChannelStatus, Message
 from channels_app.services.credentials import channel_credentials
 from channels_app.services.reauth_links import link_send
 from localprovider import control
-from tests.e2e.conftest import REPO_DIR, VIEWPORT
 from tests.e2e.test_reauthorization import _revoke_while_mail_arrives, _sign_in_at_provider
+from tests.e2e.widths import at_both_widths
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PHONE = {"width": 390, "height": 844}
-SCREENS_DIR = REPO_DIR / "docs" / "screens"
 STATUS = "h1 .status"
 
 
 def _url(live_server, name: str, *args) -> str:
     return f"{live_server.url}{reverse(name, args=args)}"
-
-
-def at_both_widths(page: Page, name: str) -> None:
-    """The page as it is at laptop width and at a phone's, saved as docs/screens/<name>-<width>.png; at the phone's
-    width the page body must not scroll sideways."""
-    SCREENS_DIR.mkdir(parents=True, exist_ok=True)
-    page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(SCREENS_DIR / f"{name}-{VIEWPORT['width']}.png"), full_page=True)
-    page.set_viewport_size(PHONE)
-    try:
-        wide = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-        assert wide <= 0, f"{name}: the page is {wide}px wider than a phone's screen"
-        page.screenshot(path=str(SCREENS_DIR / f"{name}-{PHONE['width']}.png"), full_page=True)
-    finally:
-        page.set_viewport_size(VIEWPORT)
 
 
 @pytest.mark.local_provider
@@ -62,7 +45,7 @@ def test_disconnect_asks_first_then_the_channel_is_shown_apart_and_can_be_remove
     expect(confirm).to_contain_text("its 2 imported messages stay")
     assert Channel.objects.get(pk=channel.pk).status == ChannelStatus.ACTIVE  # asking changed nothing
     shots.take(page, "confirm-disconnect")
-    at_both_widths(page, "confirm-disconnect")
+    at_both_widths(page, shots, "confirm-disconnect", docs=True)
 
     confirm.get_by_test_id("confirm").click()
     page.wait_for_url(_url(live_server, "channel_overview", channel.pk))
@@ -73,7 +56,7 @@ def test_disconnect_asks_first_then_the_channel_is_shown_apart_and_can_be_remove
     expect(note.get_by_test_id("reconnect")).to_be_visible()
     expect(page.locator(".banner-warning")).to_have_count(0)
     shots.take(page, "disconnected-overview")
-    at_both_widths(page, "disconnected-overview")
+    at_both_widths(page, shots, "disconnected-overview")
 
     page.goto(_url(live_server, "workspace_channels", tenancy.workspace.pk))
     expect(page.get_by_test_id("attention-banner")).to_have_count(0)
@@ -85,14 +68,14 @@ def test_disconnect_asks_first_then_the_channel_is_shown_apart_and_can_be_remove
     expect(row.get_by_test_id("row-disconnected")).to_be_visible()
     expect(row.get_by_test_id("row-warning")).to_have_count(0)
     shots.take(page, "channels-disconnected")
-    at_both_widths(page, "channels-disconnected")
+    at_both_widths(page, shots, "channels-disconnected", docs=True)
 
     group.get_by_test_id("remove").click()
     page.wait_for_url(_url(live_server, "channel_remove", channel.pk))
     confirm = page.get_by_test_id("confirm-remove")
     expect(confirm).to_contain_text("its 2 imported messages are deleted with the channel")
     shots.take(page, "confirm-remove")
-    at_both_widths(page, "confirm-remove")
+    at_both_widths(page, shots, "confirm-remove", docs=True, phone_docs=True)
     confirm.get_by_role("button", name=re.compile("Remove channel and 2 messages")).click()
     page.wait_for_url(_url(live_server, "workspace_channels", tenancy.workspace.pk))
     expect(page.locator(".flash-success")).to_contain_text(
@@ -126,14 +109,14 @@ def test_reauthorize_and_send_link_are_right_in_the_warning_and_the_row(
     expect(banner.get_by_test_id("reauthorize")).to_be_visible()
     expect(row.get_by_test_id("reauthorize")).to_be_visible()
     shots.take(page, "channels-warning-with-actions")
-    at_both_widths(page, "channels-warning-actions")
+    at_both_widths(page, shots, "channels-actions", docs=True, phone_docs=True)
 
     row.get_by_test_id("to-send-link").click()
     settings_url = _url(live_server, "channel_settings", channel.pk)
     page.wait_for_url(re.compile(re.escape(settings_url) + "#reauthorization-link"))
     expect(page.get_by_test_id("reauthorization-link").locator("input[type=email]")).to_be_visible()
     expect(page.get_by_test_id("banner-reauthorize")).to_be_visible()  # and in the channel's own warning
-    at_both_widths(page, "settings-warning-actions")
+    at_both_widths(page, shots, "settings-warning-actions")
 
     page.goto(channels_url)
     banner.get_by_test_id("reauthorize").click()
@@ -161,7 +144,7 @@ def test_after_reauthorizing_with_a_password_the_person_lands_where_the_import_a
     expect(page.locator("nav.tabs a.current")).to_have_text("Overview")
     expect(page.get_by_test_id("receipt")).to_contain_text("Reconnected by")  # the backfill ran and told us
     shots.take(page, "overview-after-password")
-    at_both_widths(page, "overview-after-reauthorizing")
+    at_both_widths(page, shots, "overview-after-reauthorizing")
 
 
 @pytest.mark.local_provider
@@ -191,15 +174,17 @@ def test_test_connection_signs_in_now_and_says_what_it_found(
     expect(page.locator(".flash-success")).to_have_text(
         f"The connection works: we signed in to {channel.address} at IMAP just now."
     )
+    expect(page.locator(".flash-success")).to_be_in_viewport()  # the answer is in sight, not scrolled past
     shots.take(page, "connection-works")
-    at_both_widths(page, "test-connection-works")
+    at_both_widths(page, shots, "test-connection-works")
 
     control.set_password(local_provider, channel.address, "changed-by-the-it-team")
     page.get_by_test_id("test-connection").click()
     expect(page.locator(".flash-error")).to_contain_text("IMAP refused our access:")
+    expect(page.locator(".flash-error")).to_be_in_viewport()
     expect(page.locator(STATUS)).to_have_text("Needs reauthorization")  # recorded as any probe's answer
     shots.take(page, "connection-refused")
-    at_both_widths(page, "test-connection-refused")
+    at_both_widths(page, shots, "test-connection", docs=True)
     assert Channel.objects.get(pk=channel.pk).events.first().cause == f"Test connection by {tenancy.admin}"
 
 
@@ -227,7 +212,7 @@ def test_staff_mark_for_reauthorization_tells_people_that_our_support_asked(
     expect(banner.get_by_test_id("reauthorize")).to_be_visible()
     expect(admin_page.locator("main")).not_to_contain_text("revoked")
     shots.take(admin_page, "staff-asked")
-    at_both_widths(admin_page, "channels-staff-asked")
+    at_both_widths(admin_page, shots, "channels-staff-asked")
 
 
 def test_add_channel_shows_a_card_per_provider_and_someone_in_no_company_is_told_why_not(
@@ -245,7 +230,7 @@ def test_add_channel_shows_a_card_per_provider_and_someone_in_no_company_is_told
     expect(page.get_by_test_id("provider-local").get_by_test_id("connect")).to_have_text("Connect Local mail")
     expect(page.locator("input[type=radio]")).to_have_count(0)
     shots.take(page, "add-channel-cards")
-    at_both_widths(page, "add-channel-cards")
+    at_both_widths(page, shots, "add-channel", docs=True, phone_docs=True)
     page.get_by_test_id("provider-imap").get_by_test_id("connect").click()
     page.wait_for_url(_url(live_server, "personal:add_imap_channel"))
 
@@ -256,4 +241,4 @@ def test_add_channel_shows_a_card_per_provider_and_someone_in_no_company_is_told
     expect(page.get_by_test_id("no-company")).to_contain_text("You cannot add a channel yet.")
     expect(page.get_by_test_id("no-company")).to_contain_text("Ask an administrator of your company")
     shots.take(page, "add-channel-no-company")
-    at_both_widths(page, "add-channel-no-company")
+    at_both_widths(page, shots, "add-channel-no-company")

@@ -47,7 +47,7 @@ def test_each_inbox_card_says_how_it_is_doing_and_leads_where_it_is_read_or_fixe
     shots.take(page, "home-cards", docs="home-cards")
     page.set_viewport_size(PHONE)
     assert sideways_overflow(page) == 0
-    shots.take(page, "home-cards-phone", docs="home-cards-phone")
+    shots.take(page, "home-cards-phone")
     page.set_viewport_size(LAPTOP)
 
     _card(page, broken.inbox_id).get_by_test_id("card-action").click()

@@ -1,13 +1,11 @@
 """Reading the pages: long addresses wrap, times show in each person's zone, each tab has its own title."""
 
-from pathlib import Path
-
 import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from channels_app.models import Channel, User
-from tests.e2e.conftest import REPO_DIR
+from tests.e2e.widths import at_both_widths
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -15,15 +13,6 @@ PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 800}
 # No space to break at: 300 characters, as in the report that found the page 5,000 px wide.
 LONG_ADDRESS = "a" * 287 + "@example.test"
-# Pictures of the pages added here, at laptop and phone width, for the README's Screens section.
-SCREENS_DIR = REPO_DIR / "docs" / "screens"
-
-
-def screen(page, name: str) -> Path:
-    SCREENS_DIR.mkdir(parents=True, exist_ok=True)
-    path = SCREENS_DIR / f"{name}-{page.viewport_size['width']}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
 
 
 def sideways_scroll(page) -> int:
@@ -79,11 +68,7 @@ def test_without_scripts_times_stay_utc_and_the_person_chooses_a_zone_in_persona
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Times now show in America/Los Angeles.")).to_be_visible()
     assert User.objects.get(pk=tenancy.member.pk).time_zone == "America/Los_Angeles"
-    for size in (LAPTOP, PHONE):
-        page.set_viewport_size(size)
-        assert sideways_scroll(page) == 0
-        screen(page, "time-zone")
-    shots.take(page, "time-zone-chosen")
+    at_both_widths(page, shots, "time-zone", docs=True)
 
 
 def test_each_channel_tab_has_its_own_title_the_favicon_is_served_and_the_history_reads_as_a_story(
@@ -106,8 +91,4 @@ def test_each_channel_tab_has_its_own_title_the_favicon_is_served_and_the_histor
     expect(history).to_contain_text("Gmail could not be reached: new mail waits there while we keep trying.")
     expect(history).to_contain_text("Still going on.")
     expect(history).not_to_contain_text("probe task")
-    for size in (LAPTOP, PHONE):
-        page.set_viewport_size(size)
-        assert sideways_scroll(page) == 0
-        screen(page, "channel-overview-history")
-    shots.take(page, "history")
+    at_both_widths(page, shots, "history", docs=True)

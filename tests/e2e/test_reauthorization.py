@@ -156,7 +156,7 @@ def test_a_shared_inbox_warns_the_admin_who_reauthorizes_and_never_a_plain_membe
     expect(banner.get_by_test_id("reauthorize")).to_be_visible()
     row = admin_page.locator(f"tr[data-channel='{channel.pk}']")
     expect(row.get_by_test_id("row-warning")).to_be_visible()
-    shots.take(admin_page, "channels-warning", docs="channels-warning")
+    shots.take(admin_page, "channels-warning")
     banner.get_by_role("link", name=mailbox.address).click()
     admin_page.wait_for_url(_url(live_server, "channel_settings", channel.pk))
     _reauthorize(admin_page, local_provider, shots, mailbox, expected=mailbox.address)
