@@ -1,8 +1,9 @@
 """A channel's history as a story, for its Overview: each status change said in people's words.
 
 One list for what used to be two tables (incidents and status changes): a trouble that began says what stopped,
-the change that ended it says how long mail waited, and one still going on is marked. What caused a change in
-our code ("sync task", "probe task") and the provider's own code for its answer are for staff alone.
+the change that ended it says how long mail waited, one still going on is marked, and so is one a disconnect ended
+(a reconnect after it starts afresh). What caused a change in our code ("sync task", "probe task") and the
+provider's own code for its answer are for staff alone.
 """
 
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ class HistoryEntry:
     staff_detail: str = ""
     trouble: bool = False
     ongoing: bool = False
+    # A trouble that someone ended by disconnecting the channel: it neither goes on nor recovered.
+    until_disconnected: bool = False
 
 
 def _who(event: ChannelEvent) -> str:
@@ -86,10 +89,11 @@ def channel_history(channel: Channel, *, staff: bool, limit: int = HISTORY_LENGT
     provider = get_provider(channel.provider).label
     incidents = channel_incidents(channel)
     ongoing = {i.started.pk for i in incidents if i.ongoing}
+    until_disconnected = {i.started.pk for i in incidents if i.ended_by_disconnect}
     # The longest wait a recovery ended (incidents can overlap: unreachable, then needs reauthorization).
     started_of: dict[int, datetime] = {}
     for incident in incidents:
-        if incident.ended is not None:
+        if incident.ended is not None and not incident.ended_by_disconnect:
             earliest = started_of.get(incident.ended.pk, incident.started_at)
             started_of[incident.ended.pk] = min(earliest, incident.started_at)
     entries = []
@@ -106,6 +110,7 @@ def channel_history(channel: Channel, *, staff: bool, limit: int = HISTORY_LENGT
                 staff_detail=" · ".join(code for code in codes if code),
                 trouble=event.to_status in INCIDENT_STATUSES and event.from_status != event.to_status,
                 ongoing=event.pk in ongoing,
+                until_disconnected=event.pk in until_disconnected,
             )
         )
     return entries

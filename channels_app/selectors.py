@@ -37,6 +37,8 @@ from channels_app.providers.registry import provider_classes
 
 # Statuses that begin an incident: the mailbox stops syncing without anyone asking for it.
 INCIDENT_STATUSES = (ChannelStatus.NEEDS_REAUTH, ChannelStatus.BLOCKED, ChannelStatus.UNREACHABLE)
+# Statuses that end one: the mailbox syncs again, or someone disconnected it on purpose.
+INCIDENT_ENDS = (ChannelStatus.ACTIVE, ChannelStatus.DISCONNECTED)
 
 
 def reauth_threshold() -> int:
@@ -50,10 +52,11 @@ def reauth_window_days() -> int:
 
 @dataclass(frozen=True)
 class Incident:
-    """One time a channel stopped syncing on its own, and the event that brought it back, if any."""
+    """One time a channel stopped syncing on its own, and the event that ended it, if any."""
 
     started: ChannelEvent
-    # The first later event back to active; None while the channel has not recovered.
+    # The first later event back to active, or a disconnect (someone ended the story on purpose: a later
+    # reconnect starts afresh, it does not recover this); None while the incident goes on.
     ended: ChannelEvent | None
 
     @property
@@ -63,6 +66,10 @@ class Incident:
     @property
     def ongoing(self) -> bool:
         return self.ended is None
+
+    @property
+    def ended_by_disconnect(self) -> bool:
+        return self.ended is not None and self.ended.to_status == ChannelStatus.DISCONNECTED
 
     @property
     def is_reauth(self) -> bool:
@@ -76,7 +83,7 @@ def _incident_events(channel: Channel) -> QuerySet[ChannelEvent]:
 
 
 def channel_incidents(channel: Channel, since: datetime | None = None) -> list[Incident]:
-    """Incidents newest first, each paired with the next event back to active."""
+    """Incidents newest first, each paired with the next event back to active or disconnected."""
     events = channel.events.select_related("actor").order_by("created_at", "id")
     if since is not None:
         # An incident ends after it starts, so events before `since` can neither start nor end one we show.
@@ -87,7 +94,7 @@ def channel_incidents(channel: Channel, since: datetime | None = None) -> list[I
     for event in events:
         if event.pk in incident_ids:
             waiting.append(event)
-        elif event.to_status == ChannelStatus.ACTIVE and waiting:
+        elif event.to_status in INCIDENT_ENDS and waiting:
             incidents.extend(Incident(started, event) for started in waiting)
             waiting = []
     incidents.extend(Incident(started, None) for started in waiting)
@@ -138,6 +145,8 @@ def channel_diagnostics(channel: Channel, incidents: list[Incident] | None = Non
         start = incident.started
         if incident.ended is None:
             outcome = "ongoing"
+        elif incident.ended_by_disconnect:
+            outcome = f"ended by a disconnect {_utc(incident.ended.created_at)} by {incident.ended.caused_by}"
         else:
             outcome = f"back to active {_utc(incident.ended.created_at)} by {incident.ended.caused_by}"
         lines.append(

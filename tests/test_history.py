@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from channels_app.history import channel_history
@@ -137,10 +138,43 @@ def test_our_support_asking_and_a_person_disconnecting_name_who_did_it(tenancy, 
         created_at=ago(hours=1),
     )
     assert _story(channel) == [
-        (f"{tenancy.member} connected it again: mail comes in again after 2\xa0hours.", ""),
+        # The disconnect ended the story of the reauthorization asked for: the reconnect starts afresh.
+        (f"{tenancy.member} connected it again: mail comes in again.", ""),
         (f"{tenancy.member} disconnected it: mail no longer comes in.", ""),
         ("Our support asked for it to be reauthorized: mail no longer comes in until someone does.", ""),
     ]
+
+
+def test_a_trouble_ended_by_a_disconnect_reads_as_such_and_no_longer_as_going_on(channel, make_event):
+    make_event(channel=channel, from_status="active", to_status="unreachable", created_at=ago(hours=5))
+    make_event(channel=channel, from_status="unreachable", to_status="needs_reauth", created_at=ago(hours=4))
+    make_event(channel=channel, from_status="needs_reauth", to_status="disconnected", created_at=ago(hours=3))
+    disconnect, reauth, unreachable = channel_history(channel, staff=False)
+    assert [(e.trouble, e.ongoing, e.until_disconnected) for e in (reauth, unreachable)] == [(True, False, True)] * 2
+    assert not (disconnect.trouble or disconnect.ongoing or disconnect.until_disconnected)
+
+
+def test_after_a_disconnect_a_reconnect_starts_afresh_and_a_new_trouble_goes_on(channel, make_event):
+    make_event(channel=channel, from_status="active", to_status="blocked", created_at=ago(days=3))
+    make_event(channel=channel, from_status="blocked", to_status="disconnected", created_at=ago(days=2))
+    make_event(channel=channel, from_status="disconnected", to_status="active", created_at=ago(days=1))
+    make_event(channel=channel, from_status="active", to_status="unreachable", created_at=ago(hours=1))
+    entries = channel_history(channel, staff=False)
+    assert [(e.ongoing, e.until_disconnected) for e in entries] == [
+        (True, False),  # the new outage
+        (False, False),  # the reconnect: no wait to tell, the blocked access ended with the disconnect
+        (False, False),
+        (False, True),
+    ]
+    assert entries[1].sentence == "Someone connected it again: mail comes in again."
+
+
+def test_the_overview_says_a_disconnect_ended_the_trouble(tenancy, channel, make_event):
+    make_event(channel=channel, from_status="active", to_status="needs_reauth", created_at=ago(hours=2))
+    make_event(channel=channel, from_status="needs_reauth", to_status="disconnected", created_at=ago(hours=1))
+    page = tenancy.client_for(tenancy.admin).get(reverse("channel_overview", args=[channel.pk])).content.decode()
+    assert 'data-testid="until-disconnected">Until it was disconnected.' in page
+    assert 'data-testid="ongoing"' not in page
 
 
 def test_a_note_on_an_unchanged_status_is_told_by_its_reason(channel, make_event):

@@ -58,11 +58,21 @@ def test_unreachable_then_needs_reauth_are_two_incidents_ended_by_the_same_recov
     channel = tenancy.shared_channel
     make_event(channel=channel, from_status="active", to_status="unreachable", created_at=ago(days=3))
     make_event(channel=channel, from_status="unreachable", to_status="needs_reauth", created_at=ago(days=2))
-    make_event(channel=channel, from_status="needs_reauth", to_status="disconnected", created_at=ago(days=1, hours=1))
-    back = make_event(channel=channel, from_status="disconnected", to_status="active", created_at=ago(days=1))
+    back = make_event(channel=channel, from_status="needs_reauth", to_status="active", created_at=ago(days=1))
     incidents = channel_incidents(channel)
     assert [i.started.to_status for i in incidents] == ["needs_reauth", "unreachable"]
-    assert all(i.ended == back for i in incidents)
+    assert all(i.ended == back and not i.ended_by_disconnect for i in incidents)
+
+
+def test_a_disconnect_ends_the_incidents_going_on_and_a_reconnect_recovers_none(tenancy, make_event):
+    channel = tenancy.shared_channel
+    make_event(channel=channel, from_status="active", to_status="unreachable", created_at=ago(days=3))
+    make_event(channel=channel, from_status="unreachable", to_status="needs_reauth", created_at=ago(days=2))
+    gone = make_event(channel=channel, from_status="needs_reauth", to_status="disconnected", created_at=ago(days=1))
+    make_event(channel=channel, from_status="disconnected", to_status="active", created_at=ago(hours=1))
+    incidents = channel_incidents(channel)
+    assert [(i.ended, i.ended_by_disconnect) for i in incidents] == [(gone, True), (gone, True)]
+    assert "ended by a disconnect" in channel_diagnostics(channel, incidents)
 
 
 def test_statuses_that_are_not_trouble_are_not_incidents(tenancy, make_event):

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django_q.tasks import async_task
 
 from channels_app.demo import DEMO_PASSWORD, IVY, MAILBOX_PASSWORD, PEOPLE
+from channels_app.demo_web import WAIT_SECONDS, WebServerWait, web_server_wait
 from channels_app.services import graph_push
 
 
@@ -41,22 +42,14 @@ class Command(BaseCommand):
 
             self.stdout.write(demo_gmail_push(instance, addr))
         manage = [sys.executable, "manage.py"]
-        processes = [
-            subprocess.Popen([*manage, "runserver", addr, "--noreload"]),  # noqa: S603
-            subprocess.Popen([*manage, "qcluster"]),  # noqa: S603
-            # New mail within seconds over IMAP IDLE; the scheduled poll stays as a safety net.
-            subprocess.Popen([*manage, "listen"]),  # noqa: S603
-        ]
-        # Graph validates our notification URL when a subscription is made: queued now that the web
-        # server starts, for the qcluster to make once it is up.
-        for channel_id in graph_push.channels_without_subscription():
-            async_task("channels_app.tasks.subscribe_channel", channel_id, task_name=f"graph-{channel_id}")
-        self._print_welcome(addr, instance.base_url if instance else "(not running)")
         # Ctrl-C and `kill` both end the demo cleanly, even when started from a
-        # script that ignores SIGINT for background jobs.
+        # script that ignores SIGINT for background jobs (and while the web server is awaited).
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, _interrupt)
+        processes = [subprocess.Popen([*manage, "runserver", addr, "--noreload"])]  # noqa: S603
         try:
+            processes += self._start_workers(manage, addr, web=processes[0])
+            self._print_welcome(addr, instance.base_url if instance else "(not running)")
             while all(p.poll() is None for p in processes):
                 time.sleep(0.5)
             self.stderr.write("A demo process stopped on its own; stopping the rest.")
@@ -73,6 +66,35 @@ class Command(BaseCommand):
                     process.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     process.kill()
+
+    def _start_workers(
+        self, manage: list[str], addr: str, *, web: subprocess.Popen[bytes]
+    ) -> list[subprocess.Popen[bytes]]:
+        """The qcluster and the IDLE listener, once the web server answers. Graph validates our notification
+        URL when a subscription is made, and the qcluster's first renewal pass makes the missing ones at once:
+        made before runserver listens, they fail as a configuration problem and alert the admin for nothing."""
+        waited = web_server_wait(f"http://{addr}/", running=lambda: web.poll() is None)
+        env = os.environ.copy()
+        if waited is not WebServerWait.ANSWERS:
+            self.stderr.write(self._no_graph_push(addr, waited))
+            env["GRAPH_NOTIFICATIONS"] = "0"
+        workers = [
+            subprocess.Popen([*manage, "qcluster"], env=env),  # noqa: S603
+            # New mail within seconds over IMAP IDLE; the scheduled poll stays as a safety net.
+            subprocess.Popen([*manage, "listen"], env=env),  # noqa: S603
+        ]
+        if waited is WebServerWait.ANSWERS:
+            for channel_id in graph_push.channels_without_subscription():
+                async_task("channels_app.tasks.subscribe_channel", channel_id, task_name=f"graph-{channel_id}")
+        return workers
+
+    @staticmethod
+    def _no_graph_push(addr: str, waited: WebServerWait) -> str:
+        why = "stopped" if waited is WebServerWait.EXITED else f"did not answer within {WAIT_SECONDS:.0f} s"
+        return (
+            f"The web server at http://{addr}/ {why}: Microsoft channels are polled this run, without asking Graph"
+            " for a subscription it could not validate (so no one is alerted about it)."
+        )
 
     def _print_welcome(self, addr: str, provider_url: str) -> None:
         lines = [
