@@ -273,8 +273,8 @@ IDLE_REISSUE_SECONDS = env_int("IDLE_REISSUE_SECONDS", 25 * 60, minimum=10)
 # The listener signs in afresh this often (LOGOUT, login, the incremental sync over the new connection, IDLE):
 # that login is the channel's credentials check (the probe pass skips it) and that sync its safety net
 # (the poll pass skips a channel with a healthy IDLE). 25: under RFC 2177's 30 minutes, so the new
-# connection's IDLE also replaces the re-issue; and 58 logins a day, against the 1,536 of polling every
-# minute plus a probe every 15 (at least 20x fewer needs 19 minutes or more).
+# connection's IDLE also replaces the re-issue; and about 59 logins a day, against the 1,441 of polling
+# every minute (bench/new_mail.py: at least 20x fewer needs 21 minutes or more).
 IDLE_RELOGIN_MINUTES = env_int("IDLE_RELOGIN_MINUTES", 25, minimum=1)
 # A listener's hold on its channels, renewed every third of it: a dead listener's channels are taken over
 # within it.
