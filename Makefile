@@ -27,9 +27,10 @@ format: $(STAMP)
 
 venv: $(STAMP)
 
-# Reinstall whenever requirements.txt changes. A fresh Debian has no venv
+# requirements-dev.txt: what production runs (requirements.txt) plus Local mail and the test tools, which
+# `make run` and `make test` both need. Reinstall whenever either file changes. A fresh Debian has no venv
 # module for its Python until python3-venv is installed.
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt
 	@if [ ! -x $(PY) ]; then \
 	  $(PYTHON) -m venv $(VENV) 2>/dev/null || { \
 	    echo "Installing python3-venv (Debian ships Python without it)"; \
@@ -39,7 +40,7 @@ $(STAMP): requirements.txt
 	    $(PYTHON) -m venv $(VENV); }; \
 	fi
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
 # Installs what is missing when we are root on Debian; elsewhere says what is missing

@@ -45,7 +45,7 @@ def django_for_bench(name: str, http_port: int, imap_port: int) -> None:
 def manage(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """One of the app's own processes (`runserver`, `qcluster`, `listen`) on the bench's database and
     settings (`env` added to them), in a process group of its own so that `stop` ends its children too."""
-    return subprocess.Popen(  # noqa: S603 - our own manage.py
+    return subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), *args],
         env={**os.environ, **(env or {})},
         cwd=ROOT,

@@ -100,7 +100,7 @@ def hold(n: int, hold_seconds: float) -> dict[str, float]:
         "IDLE_MAX_CHANNELS": str(n),
         "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
     }
-    listener = subprocess.Popen([sys.executable, "manage.py", "listen"], cwd=ROOT, env=env)  # noqa: S603
+    listener = subprocess.Popen([sys.executable, "manage.py", "listen"], cwd=ROOT, env=env)
     try:
         idling = Channel.objects.filter(idle_since__isnull=False)
         ramp = _wait(lambda: idling.count() == n, 600, f"{n} channels idling")
@@ -130,7 +130,7 @@ def main() -> None:
     parser.add_argument("--hold", type=float, default=30)
     args = parser.parse_args()
 
-    front = subprocess.Popen(  # noqa: S603
+    front = subprocess.Popen(
         [sys.executable, __file__, "--serve-memory-front", str(MEMORY_FRONT_PORT)], stdout=subprocess.PIPE, text=True
     )
     try:

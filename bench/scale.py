@@ -69,7 +69,7 @@ def _peak_rss_mb(pids: list[int]) -> float:
 
 
 def _descendants(pid: int) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout  # noqa: S603,S607
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
     children = [int(p) for p in out.split()]
     return children + [g for c in children for g in _descendants(c)]
 
@@ -83,7 +83,7 @@ def run_pass(kind: str, workers: int, env: dict[str, str], done) -> tuple[float,
     from channels_app import tasks
 
     redis.Redis.from_url(REDIS_URL).flushdb()
-    cluster = subprocess.Popen(  # noqa: S603
+    cluster = subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
         cwd=ROOT,
         env={**env, "Q_WORKERS": str(workers)},

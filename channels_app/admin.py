@@ -99,7 +99,7 @@ class UnrecognisedAnswerFilter(admin.SimpleListFilter):
     title = "provider answer"
     parameter_name = "answer"
 
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:  # type: ignore[type-arg]
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
         return [("unrecognised", "Unrecognised answer pending")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Channel]) -> QuerySet[Channel]:
@@ -119,7 +119,7 @@ class MailFolderInline(admin.TabularInline):
     fields = ("name", "special_use", "uidvalidity", "last_uid")
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request, obj=None) -> bool:
         return False
 
 
@@ -131,7 +131,7 @@ class ChannelEventInline(admin.TabularInline):
     readonly_fields = fields
     ordering = ("-created_at",)
 
-    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request, obj=None) -> bool:
         return False
 
 
@@ -272,9 +272,9 @@ class ChannelEventAdmin(admin.ModelAdmin):
     list_select_related = ("channel", "actor")
 
 
-def _visible(field: str, description: str) -> Callable[[admin.ModelAdmin, Message], str]:  # type: ignore[type-arg]
+def _visible(field: str, description: str) -> Callable[[admin.ModelAdmin, Message], str]:
     @admin.display(description=description, ordering=field)
-    def show(model_admin: admin.ModelAdmin, message: Message) -> str:  # type: ignore[type-arg]
+    def show(model_admin: admin.ModelAdmin, message: Message) -> str:
         return visible_controls(getattr(message, field))
 
     return show

@@ -6,4 +6,4 @@ from channels_app.models import User
 class AuthedRequest(HttpRequest):
     """The request of a view behind login_required: its user is one of ours, never anonymous."""
 
-    user: User  # type: ignore[assignment]
+    user: User

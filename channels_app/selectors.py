@@ -71,10 +71,6 @@ class Incident:
     def ended_by_disconnect(self) -> bool:
         return self.ended is not None and self.ended.to_status == ChannelStatus.DISCONNECTED
 
-    @property
-    def is_reauth(self) -> bool:
-        return self.started.to_status == ChannelStatus.NEEDS_REAUTH
-
 
 def _incident_events(channel: Channel) -> QuerySet[ChannelEvent]:
     # A repeat of the same status (a person's action logged on a broken channel) is the same

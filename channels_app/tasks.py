@@ -1,8 +1,8 @@
 """django-q2 entry points. Each takes ids, calls a service, and returns a line for the task log.
 
 The passes run on schedules (`manage.py ensure_schedules`) and fan out one
-small task per due channel, so many workers share the work and one slow
-mailbox holds up nobody else.
+small task per FANOUT_BATCH_SIZE due channels (`run_batch`), so many workers
+share the work and one slow mailbox holds up only its batch.
 """
 
 import logging
@@ -54,7 +54,8 @@ def _run_waiting(
 
 
 def backfill_channel(channel_id: int) -> str:
-    """Sync right after a reconnect, waiting briefly for a sync already running on the channel to finish."""
+    """Sync right after a reconnect, waiting up to BACKFILL_WAIT_SECONDS for a sync already running on the
+    channel to finish."""
     return _run_waiting(channel_id, operations.sync, cause="backfill task", wait_seconds=settings.BACKFILL_WAIT_SECONDS)
 
 

@@ -12,7 +12,7 @@ os.environ.setdefault("LOCAL_PROVIDER_DIR", str(Path(__file__).resolve().parent.
 os.environ.setdefault("LOCAL_PROVIDER_HTTP_PORT", "8766")
 os.environ.setdefault("LOCAL_PROVIDER_IMAP_PORT", "14144")
 
-from config.settings import *  # noqa: E402,F403
+from config.settings import *  # noqa: F403
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 IMAP_TIMEOUT_SECONDS = 5

@@ -78,7 +78,7 @@ def revoke(*, email: str) -> str:
 
 
 def expire(*, email: str) -> str:
-    """Makes access tokens look an hour old, so a client has to refresh (refresh tokens stay valid)."""
+    """Makes access tokens expired a second ago, so a client has to refresh (refresh tokens stay valid)."""
     past = timezone.now() - timedelta(seconds=1)
     count = AccessToken.objects.filter(user=_user(email), expires__gt=past).update(expires=past)
     return f"expired {count} access tokens of {email}"

@@ -59,7 +59,6 @@ __all__ = [
     "graph_subscriptions",
     "http_is_running",
     "imap_is_running",
-    "install_dovecot",
     "instance_from_env",
     "is_running",
     "mailbox_state",
@@ -80,11 +79,6 @@ __all__ = [
     "stop_http",
     "stop_imap",
 ]
-
-
-def install_dovecot() -> None:
-    """Makes sure /usr/sbin/dovecot exists (apt-get as root); else raises LocalProviderUnavailable."""
-    dovecot.install()
 
 
 def _django_env(instance: Instance, **extra: str) -> dict[str, str]:

@@ -96,14 +96,6 @@ class Instance:
         return f"{self.base_url}/o/token/"
 
     @property
-    def revoke_url(self) -> str:
-        return f"{self.base_url}/o/revoke_token/"
-
-    @property
-    def introspect_url(self) -> str:
-        return f"{self.base_url}/o/introspect/"
-
-    @property
     def userinfo_url(self) -> str:
         return f"{self.base_url}/userinfo"
 

@@ -88,16 +88,16 @@ def _handler(fake: FakeTokenEndpoint) -> type[BaseHTTPRequestHandler]:
             self._send(answer["status"], answer.get("headers", {}), answer.get("body", {}))
             return True
 
-        def do_PATCH(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_PATCH(self) -> None:
             self._graph()
 
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_GET(self) -> None:
             if self._api():
                 return
             public = json.loads(fake.key.export_public())
             self._send(200, {}, {"keys": [public]})
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             if self._graph():
                 return
             length = int(self.headers.get("Content-Length", "0"))

@@ -137,7 +137,7 @@ def test_sync_and_backfill_at_the_same_time_import_each_message_once(synced, loc
     def run(task):  # each thread has its own database connection, like a worker
         try:
             task(channel.pk)
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             errors.append(error)
         finally:
             connection.close()

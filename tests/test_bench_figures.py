@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
-from _figures import DAY, Cost, Recurring, per_day, percentile, token_refreshes_per_day  # noqa: E402
+from _figures import DAY, Cost, Recurring, per_day, percentile, token_refreshes_per_day
 
 
 def test_percentile_interpolates_between_the_nearest_ranks() -> None:

@@ -56,7 +56,7 @@ def pubsub_emulator(tmp_path_factory) -> Iterator[str]:
         )
     log = tmp_path_factory.mktemp("pubsub") / "emulator.log"
     with open(log, "wb") as out:
-        process = subprocess.Popen(  # noqa: S603 - gcloud from PATH, fixed arguments
+        process = subprocess.Popen(
             [gcloud, "beta", "emulators", "pubsub", "start", f"--host-port=127.0.0.1:{PORT}", "--project=local-mail"],
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -40,7 +40,7 @@ def test_listen_stores_new_mail_and_releases_its_channels_on_sigterm(imap_channe
         "DATABASE_URL": shared_database_url(),
     }
     listener = subprocess.Popen(
-        [sys.executable, "manage.py", "listen"],  # noqa: S603
+        [sys.executable, "manage.py", "listen"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -354,7 +354,7 @@ def test_google_revoke_ends_the_whole_grant(mailbox: Callable[..., str], which: 
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our interpreter, fixed module
+    return subprocess.run(
         [sys.executable, "-m", "localprovider", *args],
         env={**os.environ, **INSTANCE.environ()},
         cwd=REPO_DIR,

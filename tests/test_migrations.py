@@ -20,7 +20,7 @@ def _store_date_past_the_edge(model: type[Model], pk: int, *columns: str) -> Non
     value = "10000-01-01 11:59:59+00" if connection.vendor == "postgresql" else "9999-12-31 11:59:59"
     with connection.cursor() as cursor:
         for column in columns:
-            cursor.execute(f"UPDATE {model._meta.db_table} SET {column} = %s WHERE id = %s", [value, pk])  # noqa: S608
+            cursor.execute(f"UPDATE {model._meta.db_table} SET {column} = %s WHERE id = %s", [value, pk])
 
 
 def test_dates_stored_past_the_edge_become_no_date_and_are_recorded(tenancy, make_message, settings):
@@ -53,7 +53,7 @@ def test_the_tls_checkbox_becomes_the_security_choice_and_back():
     old = executor.loader.project_state(before).apps
     company = old.get_model("channels_app", "Company").objects.create(name="Old")
     workspace = old.get_model("channels_app", "Workspace").objects.create(company=company, name="Old")
-    Inbox, Channel = old.get_model("channels_app", "Inbox"), old.get_model("channels_app", "Channel")  # noqa: N806
+    Inbox, Channel = old.get_model("channels_app", "Inbox"), old.get_model("channels_app", "Channel")
     for address, use_tls in (("tls@old.test", True), ("plain@old.test", False)):
         inbox = Inbox.objects.create(company=company, workspace=workspace, name=address, kind="shared")
         Channel.objects.create(inbox=inbox, provider="imap", address=address, imap_use_tls=use_tls)

@@ -45,7 +45,7 @@ class FakeGraph:
                 if entry.get("body") is not None:
                     self.wfile.write(json.dumps(entry["body"]).encode())
 
-            do_POST = do_PATCH = do_DELETE = _answer  # noqa: N815
+            do_POST = do_PATCH = do_DELETE = _answer
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -85,7 +85,7 @@ def test_each_recorded_graph_answer_reads_as_its_class(fake_graph, name):
     entry = GRAPH[name]
     fake_graph.answer = entry
     expect = entry["expect"]
-    with pytest.raises(Exception) as raised:  # noqa: PT011 - the class is what is checked
+    with pytest.raises(Exception) as raised:
         _create()
     failure = raised.value
     assert failure.kind == FailureKind(expect["kind"])

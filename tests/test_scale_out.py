@@ -130,7 +130,7 @@ def test_two_worker_processes_on_the_redis_broker_sync_the_same_50_channels_once
         subprocess.Popen(
             [sys.executable, "manage.py", "qcluster"],
             cwd=ROOT,
-            env=env,  # noqa: S603
+            env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
@@ -144,7 +144,7 @@ def test_two_worker_processes_on_the_redis_broker_sync_the_same_50_channels_once
             [sys.executable, "manage.py", "shell", "-c", enqueue],
             cwd=ROOT,
             env=env,
-            check=True,  # noqa: S603
+            check=True,
             capture_output=True,
         )
         deadline = time.monotonic() + 120

@@ -25,7 +25,7 @@ def discovery_server(status: int = 200, body: object = None, raw: bytes | None =
     of the server's base URL, or by default a good document of that issuer) or `raw`; yields the base URL."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             answer = good(base) if body is None else body(base) if callable(body) else body
             payload = raw if raw is not None else json.dumps(answer).encode()
             self.send_response(status)

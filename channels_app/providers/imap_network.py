@@ -240,7 +240,7 @@ class _PinnedIMAPClient(IMAPClient):
             timeout=settings.IMAP_TIMEOUT_SECONDS,
         )
 
-    def _create_IMAP4(self) -> imaplib.IMAP4:  # noqa: N802 - imapclient's name
+    def _create_IMAP4(self) -> imaplib.IMAP4:
         return _PinnedIMAP4(
             self.host,
             self.port,

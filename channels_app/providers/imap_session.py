@@ -2,8 +2,8 @@
 
 The generic reading of answers follows RFC 3501 and the response codes of RFC 5530; a provider
 that words its answers its own way (Gmail's [ALERT]s, Exchange's "not connected") reads them first
-through `MailProvider.classify_imap_answer`. `../shared/testbed.md` lists what Dovecot and
-imapclient say in the ordinary cases.
+through `MailProvider.classify_imap_answer`. tests/test_imap_session.py holds the answers it is
+tested on, and localprovider/imap_front/memory.py Dovecot's words for the ordinary cases.
 """
 
 import imaplib

@@ -178,7 +178,7 @@ class OAuthProvider(MailProvider):
             failure: ProviderFailure = PassingFailure(
                 "The provider's sign-in service could not be reached.", code="network"
             )
-        except Exception as exc:  # noqa: BLE001 - every answer from the provider is classified, none escapes
+        except Exception as exc:  # every answer from the provider is classified, none escapes
             if answers and answers[-1].status_code != 200:
                 failure = self.token_error(TokenAnswer.from_response(answers[-1]), credentials)
             else:

@@ -70,7 +70,7 @@ def graph_scopes() -> list[str]:
 
 
 def _values() -> dict[str, Any]:
-    from channels_app.providers.registry import get_provider  # noqa: PLC0415 - the registry imports this package
+    from channels_app.providers.registry import get_provider  # here: the registry imports this package
 
     return get_provider("microsoft").values
 
