@@ -163,8 +163,10 @@ def start(instance: Instance) -> None:
             [*command, str(DOVECOT), "-c", str(conf)], stdin=subprocess.DEVNULL, stdout=out, stderr=out
         )
     if result.returncode != 0:
+        stop(instance)  # its runtime directory
         raise LocalProviderError(f"dovecot did not start: {log_tail(start_log)}\n{log_tail(instance.dovecot_log)}")
     if not wait_until(lambda: imap_greets(instance.imap_host, instance.dovecot_port), timeout=10):
+        stop(instance)  # a master that runs but does not answer is still ours to end
         raise LocalProviderError(
             f"dovecot does not answer on {instance.imap_host}:{instance.dovecot_port} "
             f"(port taken?)\n{log_tail(instance.dovecot_log)}"
