@@ -199,6 +199,7 @@ def start_http(instance: Instance) -> None:
     (instance.dir / "http.pid").write_text(f"{process.pid}\n")
     if not wait_until(lambda: process.poll() is None and http_is_running(instance), timeout=20, interval=0.1):
         terminate(process.pid)
+        (instance.dir / "http.pid").unlink(missing_ok=True)
         raise LocalProviderError(f"the OAuth server did not come up:\n{log_tail(instance.http_log)}")
 
 
@@ -220,7 +221,7 @@ def start_imap(instance: Instance) -> None:
     dovecot.start(instance)
     try:
         imap_front.start(instance)
-    except LocalProviderError:
+    except BaseException:  # an interrupt too
         dovecot.stop(instance)
         raise
 
@@ -237,11 +238,24 @@ def imap_is_running(instance: Instance) -> bool:
 
 
 def start(instance: Instance | None = None) -> Instance:
-    """Starts both servers (idempotent: what already runs healthy is left alone); returns the instance."""
+    """Starts both servers (idempotent: what already runs healthy is left alone); returns the instance.
+
+    A start that fails stops the OAuth server if this call started it (start_imap takes its own parts
+    down), so nothing of a failed start outlives it.
+    """
     instance = instance or instance_from_env()
     dovecot.check_can_run()  # before anything else, so an unusable machine fails fast and clearly
+    http_was_running = http_is_running(instance)
     start_http(instance)
-    start_imap(instance)
+    try:
+        start_imap(instance)
+    except BaseException as failure:
+        if not http_was_running:
+            try:
+                stop_http(instance)
+            except LocalProviderError as e:
+                failure.add_note(f"and stopping the OAuth server it had started failed too: {e}")
+        raise
     return instance
 
 

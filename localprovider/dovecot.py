@@ -83,6 +83,7 @@ def _values(instance: Instance) -> dict[str, str]:
     return {
         "instance_name": f"localprovider-{instance.imap_port}",
         "dovecot_dir": str(d),
+        "runtime_dir": str(instance.runtime_dir),
         "dovecot_port": str(instance.dovecot_port),
         "user": RUN_AS_USER,
         "group": RUN_AS_GROUP,
@@ -111,8 +112,31 @@ def write_config(instance: Instance) -> Path:
 
 
 def _master_pid(instance: Instance) -> int | None:
-    pid = read_pid(instance.dovecot_dir / "run" / "master.pid")
-    return pid if pid is not None and pid_alive(pid) else None
+    # dovecot/run was the base_dir before Instance.runtime_dir: a master started then is still ours to stop.
+    for run_dir in (_base_dir(instance), instance.dovecot_dir / "run"):
+        pid = read_pid(run_dir / "master.pid")
+        if pid is not None and pid_alive(pid):
+            return pid
+    return None
+
+
+def _base_dir(instance: Instance) -> Path:
+    """Dovecot's base_dir, in the runtime directory: Dovecot makes it 0755 for its login processes, the
+    runtime directory around it stays 0700 (every process of this Dovecot runs as its user)."""
+    return instance.runtime_dir / "run"
+
+
+def _fresh_runtime_dir(instance: Instance) -> None:
+    """An empty runtime directory, 0700 and Dovecot's user's. A stale socket left there made the first login
+    wait ~5 s. Under /tmp anyone may have made the name first: a link or a directory there is removed, and
+    mkdir (without exist_ok) fails rather than use one made meanwhile."""
+    runtime = instance.runtime_dir
+    if runtime.is_symlink():
+        runtime.unlink()
+    shutil.rmtree(runtime, ignore_errors=True)
+    runtime.mkdir(mode=0o700)
+    os.chown(runtime, *_ids())
+    _owned_dir(_base_dir(instance))
 
 
 def is_running(instance: Instance) -> bool:
@@ -129,10 +153,7 @@ def start(instance: Instance) -> None:
         return
     stop(instance)  # a master that lost its port, a stale pid file, or one running an older config
     conf = write_config(instance)
-    run_dir = instance.dovecot_dir / "run"
-    # A stale socket left in run/ made the first login wait ~5 s: start from an empty one.
-    shutil.rmtree(run_dir, ignore_errors=True)
-    _owned_dir(run_dir)
+    _fresh_runtime_dir(instance)
     setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
     command = [setpriv, f"--reuid={RUN_AS_USER}", f"--regid={RUN_AS_GROUP}", "--clear-groups"]
     # Not capture_output: the daemon keeps the inherited pipes open and run() would wait for it forever.
@@ -142,8 +163,10 @@ def start(instance: Instance) -> None:
             [*command, str(DOVECOT), "-c", str(conf)], stdin=subprocess.DEVNULL, stdout=out, stderr=out
         )
     if result.returncode != 0:
+        stop(instance)  # its runtime directory
         raise LocalProviderError(f"dovecot did not start: {log_tail(start_log)}\n{log_tail(instance.dovecot_log)}")
     if not wait_until(lambda: imap_greets(instance.imap_host, instance.dovecot_port), timeout=10):
+        stop(instance)  # a master that runs but does not answer is still ours to end
         raise LocalProviderError(
             f"dovecot does not answer on {instance.imap_host}:{instance.dovecot_port} "
             f"(port taken?)\n{log_tail(instance.dovecot_log)}"
@@ -151,10 +174,12 @@ def start(instance: Instance) -> None:
 
 
 def stop(instance: Instance) -> None:
-    """Stops this instance's Dovecot master (and so all its processes); no-op when not running."""
+    """Stops this instance's Dovecot master (and so all its processes) and removes its runtime directory;
+    no-op when not running."""
     pid = _master_pid(instance)
     if pid is not None:
         terminate(pid, timeout=5)
+    shutil.rmtree(instance.runtime_dir, ignore_errors=True)
 
 
 def set_password(instance: Instance, email: str, password: str) -> None:

@@ -1,5 +1,6 @@
 """Where an instance lives: a directory and two loopback ports. Plain data, no Django."""
 
+import hashlib
 import os
 import secrets
 import tempfile
@@ -15,6 +16,9 @@ DOVECOT_PORT_OFFSET = 1000  # Dovecot listens behind the IMAP front, this far ab
 MAIN_CLIENT_ID = "channels-app"
 DEFAULT_CLIENT_SECRET = "local-dev-secret"  # a dev/test default, like Django's dev SECRET_KEY
 INTROSPECTION_CLIENT_ID = "dovecot-introspection"
+# Unix socket paths hold at most 107 bytes (sun_path, unix(7)), and Dovecot puts ~30 more under its base_dir:
+# its sockets live in a short directory of their own here, whatever the instance's path.
+RUNTIME_ROOT = Path("/tmp")  # noqa: S108 - short on purpose; dovecot.py makes the directory as only its own
 ADMIN_SECRET_FILE = "admin-secret"  # in the instance dir; see control_endpoint.py
 # Dovecot's master user the IMAP front logs in as to open a shared mailbox for its delegate (dovecot.conf).
 IMAP_MASTER_USER = "imap-front"
@@ -103,6 +107,13 @@ class Instance:
     def dovecot_dir(self) -> Path:
         """Everything Dovecot (running as nobody) reads or writes; the rest of `dir` stays root's."""
         return self.dir / "dovecot"
+
+    @property
+    def runtime_dir(self) -> Path:
+        """Holds Dovecot's base_dir (its unix sockets and master.pid): /tmp/localprovider-<hash of dir>, short
+        wherever `dir` is, one per instance directory."""
+        digest = hashlib.sha256(str(self.dir.resolve()).encode()).hexdigest()[:12]
+        return RUNTIME_ROOT / f"localprovider-{digest}"
 
     @property
     def http_log(self) -> Path:

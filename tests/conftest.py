@@ -38,6 +38,7 @@ pytest_plugins = [
     "tests.failure_expectations",
     "tests.network_fakes",
     "tests.tls_fakes",
+    "tests.skip_summary",
 ]
 
 # Property tests run the same examples every time, few enough to stay fast.

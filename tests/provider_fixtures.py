@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from django.db import connection
@@ -30,9 +30,14 @@ def start_or_skip(instance: control.Instance) -> control.Instance:
     try:
         return control.start(instance)
     except control.LocalProviderUnavailable as unavailable:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"The local provider must run under CI, but: {unavailable.reason}")
-        pytest.skip(f"The local provider cannot run here: {unavailable.reason}")
+        skip_unavailable(unavailable)
+
+
+def skip_unavailable(unavailable: control.LocalProviderUnavailable) -> NoReturn:
+    """Skips the test saying why the provider cannot run on this machine; fails it instead under CI."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"The local provider must run under CI, but: {unavailable.reason}")
+    pytest.skip(f"The local provider cannot run here: {unavailable.reason}")
 
 
 @pytest.fixture(scope="session")
