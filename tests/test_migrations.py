@@ -75,3 +75,26 @@ def test_the_tls_checkbox_becomes_the_security_choice_and_back():
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def _message_indexes() -> list[list[str]]:
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, Message._meta.db_table)
+    return sorted(c["columns"] for c in found.values() if c["index"] or c["unique"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_channel_index_goes_since_the_unique_identity_index_starts_with_the_channel_and_comes_back():
+    before, after = [("channels_app", "0026_user_time_zone")], [("channels_app", "0027_message_channel_index_dropped")]
+    try:
+        MigrationExecutor(connection).migrate(before)
+        assert ["channel_id"] in _message_indexes()
+        MigrationExecutor(connection).migrate(after)
+        assert ["channel_id"] not in _message_indexes()
+        assert ["channel_id", "identity"] in _message_indexes()
+        MigrationExecutor(connection).migrate(before)
+        assert ["channel_id"] in _message_indexes()
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    assert ["channel_id"] not in _message_indexes()
