@@ -75,3 +75,50 @@ def test_the_tls_checkbox_becomes_the_security_choice_and_back():
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def _message_indexes() -> list[list[str]]:
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, Message._meta.db_table)
+    return sorted(c["columns"] for c in found.values() if c["index"] or c["unique"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_channel_index_goes_since_the_unique_identity_index_starts_with_the_channel_and_comes_back():
+    before, after = [("channels_app", "0026_user_time_zone")], [("channels_app", "0027_message_channel_index_dropped")]
+    try:
+        MigrationExecutor(connection).migrate(before)
+        assert ["channel_id"] in _message_indexes()
+        MigrationExecutor(connection).migrate(after)
+        assert ["channel_id"] not in _message_indexes()
+        assert ["channel_id", "identity"] in _message_indexes()
+        MigrationExecutor(connection).migrate(before)
+        assert ["channel_id"] in _message_indexes()
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    assert ["channel_id"] not in _message_indexes()
+
+
+def _raw_compression() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attcompression FROM pg_attribute WHERE attrelid = %s::regclass AND attname = 'raw'",
+            [Message._meta.db_table],
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="column compression is PostgreSQL's (CI runs it)")
+@pytest.mark.django_db(transaction=True)
+def test_raw_bytes_are_compressed_with_lz4_on_postgresql_and_back_to_the_default():
+    before, after = [("channels_app", "0027_message_channel_index_dropped")], [("channels_app", "0028_message_raw_lz4")]
+    try:
+        assert _raw_compression() == "l"
+        MigrationExecutor(connection).migrate(before)
+        assert _raw_compression() == ""
+        MigrationExecutor(connection).migrate(after)
+        assert _raw_compression() == "l"
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())

@@ -42,7 +42,8 @@ class Message(models.Model):
     with the sync cursor, and one transaction cannot span a file store.
     """
 
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="messages")
+    # No index of its own: the unique (channel, identity) index serves every lookup by channel.
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="messages", db_index=False)
     folder = models.ForeignKey(MailFolder, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
     uidvalidity = models.BigIntegerField()
     uid = models.BigIntegerField()
