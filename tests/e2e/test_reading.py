@@ -13,6 +13,9 @@ PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 800}
 # No space to break at: 300 characters, as in the report that found the page 5,000 px wide.
 LONG_ADDRESS = "a" * 287 + "@example.test"
+# A channel's own address is an EmailField (254 characters, RFC 5321's limit, which PostgreSQL enforces): the
+# longest one it holds. It is the tail of LONG_ADDRESS, so finding it finds either.
+CHANNEL_ADDRESS = LONG_ADDRESS[-254:]
 
 
 def sideways_scroll(page) -> int:
@@ -25,7 +28,9 @@ def test_a_300_character_address_wraps_on_every_page_at_phone_and_laptop_width(
 ):
     assert len(LONG_ADDRESS) == 300
     channel = tenancy.shared_channel
-    Channel.objects.filter(pk=channel.pk).update(address=LONG_ADDRESS, status_reason=f"Mail to {LONG_ADDRESS} failed")
+    Channel.objects.filter(pk=channel.pk).update(
+        address=CHANNEL_ADDRESS, status_reason=f"Mail to {LONG_ADDRESS} failed"
+    )
     make_event(channel=channel, reason=f"The provider refused {LONG_ADDRESS}")
     make_message(channel=channel, from_address=LONG_ADDRESS, subject="S" * 300)
     urls = [
@@ -40,7 +45,7 @@ def test_a_300_character_address_wraps_on_every_page_at_phone_and_laptop_width(
         page.set_viewport_size(size)
         for url in urls:
             page.goto(url)
-            expect(page.get_by_text(LONG_ADDRESS).first).to_be_visible()
+            expect(page.get_by_text(CHANNEL_ADDRESS).first).to_be_visible()
             assert sideways_scroll(page) == 0, (size["width"], url)
         shots.take(page, f"long-address-{size['width']}")
 
