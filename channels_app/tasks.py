@@ -15,6 +15,7 @@ from functools import partial
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from channels_app.metrics import MailPath
@@ -23,6 +24,7 @@ from channels_app.providers import AuthReason, get_provider
 from channels_app.push_health import healthy_watches
 from channels_app.selectors import idle_healthy
 from channels_app.services import gmail_push, graph_push, operations
+from channels_app.services.backfill import backfill_fail, open_backfill
 from channels_app.services.emails import notification_email_send, notification_emails_retry
 from channels_app.services.health import CheckOutcome, run_check
 
@@ -53,10 +55,34 @@ def _run_waiting(
         time.sleep(0.2)
 
 
-def backfill_channel(channel_id: int) -> str:
-    """Sync right after a reconnect, waiting up to BACKFILL_WAIT_SECONDS for a sync already running on the
-    channel to finish."""
-    return _run_waiting(channel_id, operations.sync, cause="backfill task", wait_seconds=settings.BACKFILL_WAIT_SECONDS)
+# A busy backfill tries again this much later. django-q2 has no delayed async_task: the next try is a
+# one-off Schedule (run by the cluster's scheduler, so possibly later still), and no worker sleeps meanwhile.
+BACKFILL_RETRY_SECONDS = 10
+BACKFILL_GAVE_UP = "Another sync kept the channel busy; the next scheduled sync continues this import."
+
+
+def backfill_channel(channel_id: int, tries: int = 1) -> str:
+    """Sync right after a reconnect. While a sync already running holds the channel (it may have listed the
+    folders before the reconnect), try again BACKFILL_RETRY_SECONDS later, for BACKFILL_WAIT_SECONDS in all
+    (`tries` counts them); then say on the backfill that it waits for the next scheduled sync."""
+    result = run_check(channel_id, operations.sync, cause="backfill task", respect_backoff=False)
+    if result.outcome != CheckOutcome.BUSY:
+        return str(result)
+    if tries * BACKFILL_RETRY_SECONDS < settings.BACKFILL_WAIT_SECONDS:
+        Schedule.objects.create(
+            name=f"backfill-{channel_id}",
+            func="channels_app.tasks.backfill_channel",
+            args=f"{channel_id}, {tries + 1}",
+            schedule_type=Schedule.ONCE,
+            repeats=-1,  # a ONCE schedule with negative repeats deletes itself once it has run
+            next_run=timezone.now() + timedelta(seconds=BACKFILL_RETRY_SECONDS),
+        )
+        return f"{result}; try {tries + 1} in {BACKFILL_RETRY_SECONDS} s"
+    channel = Channel.objects.filter(pk=channel_id).first()
+    backfill = open_backfill(channel) if channel else None
+    if backfill is not None:
+        backfill_fail(backfill, BACKFILL_GAVE_UP)
+    return f"{result}; gave up after {tries} tries"
 
 
 def gmail_push_channel(channel_id: int, history_id: int) -> str:

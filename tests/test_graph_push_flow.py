@@ -71,17 +71,17 @@ def test_connecting_creates_the_subscription_after_the_handshake(subscribed, loc
     assert sub.expires_at > timezone.now()
 
 
-def test_delivery_is_stored_within_seconds_through_a_notification(subscribed, local_provider):
+def test_delivery_is_stored_through_a_notification(subscribed, local_provider):
     channel = subscribed()
     push_sync_channel(channel.pk)  # the first import
     started = time.monotonic()
     control.append_messages(
         local_provider, channel.address, [control.make_message(recipient=channel.address, subject="Pushed")]
     )
+    # How soon is bench/new_mail.py's question; the deadline only stops a test that would hang.
     while _stored(channel, "Pushed") == 0 and time.monotonic() - started < 10:
         time.sleep(0.1)
     assert _stored(channel, "Pushed") == 1
-    assert time.monotonic() - started < 5
     assert GraphSubscription.objects.get(channel=channel).last_notification_at is not None
 
 

@@ -48,17 +48,16 @@ def running(listener: IdleListener) -> Iterator[IdleListener]:
         listener.shutdown()
 
 
-def test_a_delivered_message_is_stored_within_seconds(imap_channel, local_provider):
+def test_a_delivered_message_is_stored_by_the_listener(imap_channel, local_provider):
     channel = imap_channel()
     with running(IdleListener(name="listener-a")) as listener:
         step_until([listener], idling(listener, channel))
         held = Channel.objects.get(pk=channel.pk)
         assert held.idle_owner == "listener-a" and held.idle_since is not None
         assert Message.objects.filter(channel=channel).count() == 0
-        delivered = time.monotonic()
         control.append_messages(local_provider, channel.address, [control.make_message(recipient=channel.address)])
+        # How soon is bench/new_mail.py's question; the deadline only stops a test that would hang.
         step_until([listener], lambda: Message.objects.filter(channel=channel).exists(), seconds=10)
-        assert time.monotonic() - delivered < 5
     # A clean stop releases the channel for any other listener at once.
     released = Channel.objects.get(pk=channel.pk)
     assert (released.idle_owner, released.idle_until, released.idle_since) == ("", None, None)

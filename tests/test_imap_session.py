@@ -4,7 +4,6 @@ what a password login sends, against the in-memory IMAP server."""
 import imaplib
 import socket
 import ssl
-import time
 
 import pytest
 
@@ -117,13 +116,9 @@ def test_a_server_that_dribbles_its_greeting_is_cut_off_at_the_sign_in_deadline(
     """Each read gets a byte every 50 ms, so the read timeout alone waits for all 200 of them (10 s)."""
     settings.IMAP_TIMEOUT_SECONDS = 5
     settings.IMAP_LOGIN_DEADLINE_SECONDS = 0.5
-    with listening(dribble) as server:
-        started = time.monotonic()
-        with pytest.raises(PassingFailure, match="did not answer in time"):
-            _log_in(allow_port(server.port), "me", "pw")
-        took = time.monotonic() - started
+    with listening(dribble) as server, pytest.raises(PassingFailure, match="did not answer in time"):
+        _log_in(allow_port(server.port), "me", "pw")
     assert "signing in took more than 0.5s" in caplog.text
-    assert took < 5, "a guard against hanging, not a measurement"
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ ports so it does not disturb a dev instance or the main app's test instance.
 import json
 import os
 import re
-import time
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -110,9 +110,7 @@ def _xoauth2_login(email: str, access_token: str) -> None:
 def test_authorization_code_round_trip_gives_a_token_that_logs_in_over_imap(provider: control.Instance) -> None:
     token = _tokens()
     assert token["scope"] == ["imap"] and token["refresh_token"]
-    started = time.monotonic()
     _xoauth2_login(ALICE[0], str(token["access_token"]))
-    assert time.monotonic() - started < 2  # introspection per login must stay cheap
 
     userinfo = requests.get(INSTANCE.userinfo_url, headers={"Authorization": f"Bearer {token['access_token']}"})
     assert userinfo.status_code == 200
@@ -280,10 +278,15 @@ def test_unregistered_redirect_uri_is_refused(provider: control.Instance) -> Non
     assert answer.status_code == 400 and "evil.test" not in answer.headers.get("Location", "")
 
 
-def test_start_is_idempotent_and_fast_when_running(provider: control.Instance) -> None:
-    started = time.monotonic()
+def test_start_leaves_running_servers_alone(provider: control.Instance, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Idempotent without a restart: no migration, no new process (what it costs is bench/'s business)."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"start ran a process while everything was running: {args}")
+
+    monkeypatch.setattr(subprocess, "run", refuse)
+    monkeypatch.setattr(subprocess, "Popen", refuse)
     control.start(provider)
-    assert time.monotonic() - started < 1
     assert control.status(provider) == {"http": True, "imap": True}
 
 

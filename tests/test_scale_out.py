@@ -56,17 +56,35 @@ def test_a_task_delivered_twice_does_no_harm(
     assert Notification.objects.filter(channel=channel, kind="reconnected").count() == 1
 
 
+class _SharedClock:
+    """One test clock for both workers: waiting moves it on, so no second passes on the wall clock."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+        self._lock = threading.Lock()
+
+    def time(self) -> float:
+        with self._lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.now += seconds
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_rate_limit_holds_across_two_workers(settings):
     settings.MAIL_PROVIDERS = {
         **settings.MAIL_PROVIDERS,
         "gmail": {**settings.MAIL_PROVIDERS["gmail"], "RATE_LIMIT": 4},
     }
+    start = 1_800_000_000.0  # the start of a second
+    clock = _SharedClock(start)
 
     def worker() -> None:
         try:
             for _ in range(6):
-                wait_for_request_slot("gmail")
+                wait_for_request_slot("gmail", clock=clock.time, sleep=clock.sleep)
         finally:
             connection.close()
 
@@ -75,12 +93,12 @@ def test_the_rate_limit_holds_across_two_workers(settings):
         thread.start()
     for thread in threads:
         thread.join()
-    # The window rows are the record of which second each request was given; timing the
-    # threads from outside would count a slot granted at the end of one second in the next.
+    # The window rows are the record of which second each request was given.
     per_second = dict(ProviderRequestWindow.objects.filter(provider="gmail").values_list("second", "count"))
     assert sum(per_second.values()) == 12
     assert max(per_second.values()) <= 4
     assert len(per_second) >= 3  # 12 requests at 4 a second cannot fit in fewer seconds
+    assert min(per_second) == int(start) and clock.now >= start + 2  # the workers waited on the test's clock
 
 
 def _redis_url() -> str | None:

@@ -132,3 +132,44 @@ def test_the_foreground_passes_go_on_past_a_channel_whose_check_raises(
     assert f"[{bad}] channel {bad}: crashed — RuntimeError" in out
     assert f"[{good}] member@acme.test: ok" in out
     assert "2 channel(s) done." in out
+
+
+@pytest.fixture
+def busy(tenancy, monkeypatch):
+    """Another worker holds the shared channel's lease; waiting in this worker would fail the test."""
+
+    def run_check(channel_id: int, operation, *, cause: str, **kwargs) -> CheckResult:
+        return CheckResult(channel_id, "shared@acme.test", CheckOutcome.BUSY, "another worker is busy")
+
+    def no_sleep(seconds: float) -> None:
+        raise AssertionError(f"the backfill task slept {seconds} s in its worker")
+
+    monkeypatch.setattr("channels_app.tasks.run_check", run_check)
+    monkeypatch.setattr("channels_app.tasks.time.sleep", no_sleep)
+    return tenancy.shared_channel
+
+
+def test_a_busy_backfill_is_scheduled_again_shortly_instead_of_holding_its_worker(busy, monkeypatch):
+    from channels_app.tasks import BACKFILL_RETRY_SECONDS, backfill_channel
+
+    frozen = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: frozen)
+    assert backfill_channel(busy.pk).endswith(f"; try 2 in {BACKFILL_RETRY_SECONDS} s")
+    [again] = Schedule.objects.filter(func="channels_app.tasks.backfill_channel")
+    assert (again.args, again.schedule_type, again.repeats) == (f"{busy.pk}, 2", Schedule.ONCE, -1)
+    assert again.next_run == frozen + timedelta(seconds=BACKFILL_RETRY_SECONDS)
+
+
+def test_a_backfill_busy_for_its_whole_wait_gives_up_and_says_so_on_the_backfill(busy, settings):
+    from channels_app.models import Backfill
+    from channels_app.services.backfill import backfill_progress
+    from channels_app.tasks import BACKFILL_GAVE_UP, BACKFILL_RETRY_SECONDS, backfill_channel
+
+    settings.BACKFILL_WAIT_SECONDS = 3 * BACKFILL_RETRY_SECONDS
+    backfill = Backfill.objects.create(channel=busy)
+    assert backfill_channel(busy.pk, 2).endswith(f"; try 3 in {BACKFILL_RETRY_SECONDS} s")
+    assert backfill_channel(busy.pk, 3).endswith("; gave up after 3 tries")
+    assert Schedule.objects.filter(func="channels_app.tasks.backfill_channel").count() == 1  # none after the 3rd
+    backfill.refresh_from_db()
+    assert backfill.error == BACKFILL_GAVE_UP
+    assert (backfill_progress(backfill).state, backfill_progress(backfill).reason) == ("waiting", BACKFILL_GAVE_UP)

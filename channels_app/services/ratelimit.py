@@ -7,6 +7,7 @@ over thousands of channels must not start them all at once.
 """
 
 import time
+from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -29,17 +30,26 @@ def _take(provider: str, second: int, limit: int) -> bool:
         return False
 
 
-def wait_for_request_slot(provider: str) -> float:
-    """Block until a request to `provider` may start; returns the seconds waited."""
+def wait_for_request_slot(
+    provider: str,
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> float:
+    """Block until a request to `provider` may start; returns the seconds waited.
+
+    `clock` (epoch seconds) and `sleep` are the wall clock unless a test passes its own."""
     limit = get_provider(provider).rate_limit
     if not limit:
         return 0.0
-    started = time.monotonic()
+    waited = 0.0
     while True:
-        now = time.time()
+        now = clock()
         second = int(now)
         if _take(provider, second, limit):
             if second % 60 == 0:  # now and then, forget old windows
                 ProviderRequestWindow.objects.filter(provider=provider, second__lt=second - 60).delete()
-            return time.monotonic() - started
-        time.sleep(max(second + 1 - now, 0.001))
+            return waited
+        pause = max(second + 1 - now, 0.001)
+        sleep(pause)
+        waited += pause
