@@ -148,3 +148,25 @@ def space_of_channel(channel: Channel) -> Space:
         return Space("personal", "Personal settings")
     assert inbox.workspace is not None
     return Space("workspace", inbox.workspace.name, inbox.workspace_id)
+
+
+class NoCompany(Exception):
+    """Channels belong to a company, and this person is in none: they cannot add one (they are told why)."""
+
+
+def space_for_add(user: User, kind: str, workspace_id: int | None) -> tuple[Space, list[Workspace]]:
+    """The space a channel is being added to, and the workspaces its inbox may go in
+    (none: an individual inbox). 404 for a space one cannot see, 403 for one one cannot change; NoCompany
+    for personal settings of someone in no company."""
+    if kind == "company":
+        company = access_company(user)
+        return Space("company", f"{company.name} (company)"), list(company.workspaces.all())
+    if kind == "workspace":
+        assert workspace_id is not None
+        workspace = access_workspace(user, workspace_id)
+        if workspace_role(user, workspace) != Role.ADMIN:
+            raise PermissionDenied("Only admins of this workspace can add channels to it.")
+        return Space("workspace", workspace.name, workspace.pk), [workspace]
+    if company_membership(user) is None:
+        raise NoCompany
+    return Space("personal", "Personal settings"), []

@@ -251,23 +251,22 @@ def probe_pass() -> str:
     return _fan_out("probe", list(channels_to_probe().values_list("pk", flat=True)))
 
 
+def _live_and_due(due: Callable[[Channel], bool], read: tuple[str, ...]) -> list[int]:
+    """Active or unreachable channels for which `due` holds; `read` names the fields `due` reads."""
+    live = Channel.objects.filter(status__in=[ChannelStatus.ACTIVE, ChannelStatus.UNREACHABLE])
+    return [c.pk for c in live.only("pk", *read) if due(c)]
+
+
 def keep_alive_pass() -> str:
-    candidates = Channel.objects.filter(status__in=[ChannelStatus.ACTIVE, ChannelStatus.UNREACHABLE])
-    due = [
-        c.pk
-        for c in candidates.only("pk", "provider", "token_refreshed_at", "created_at")
-        if get_provider(c.provider).uses_oauth and operations.keep_alive_due(c)
-    ]
+    due = _live_and_due(
+        lambda c: get_provider(c.provider).uses_oauth and operations.keep_alive_due(c),
+        ("provider", "token_refreshed_at", "created_at"),
+    )
     return _fan_out("keep_alive", due)
 
 
 def renewal_pass() -> str:
-    candidates = Channel.objects.filter(status__in=[ChannelStatus.ACTIVE, ChannelStatus.UNREACHABLE])
-    due = [
-        c.pk
-        for c in candidates.only("pk", "provider", "subscription_renewed_at", "created_at")
-        if operations.renewal_due(c)
-    ]
+    due = _live_and_due(operations.renewal_due, ("provider", "subscription_renewed_at", "created_at"))
     # Microsoft channels without a live Graph subscription get one (a first attempt failed, Graph removed it).
     due += [pk for pk in graph_push.channels_without_subscription() if pk not in due]
     return _fan_out("renewal", due)

@@ -15,6 +15,9 @@ from typing import Any
 
 from config.env import env_bool, env_date, env_int, env_list, env_str
 
+# Plain data without Django or third-party imports: the defaults Local mail itself starts with.
+from localprovider.instance import DEFAULT_CLIENT_SECRET, DEFAULT_HTTP_PORT, DEFAULT_IMAP_PORT, MAIN_CLIENT_ID
+
 PROVIDERS_DIR = Path(__file__).resolve().parent.parent / "channels_app" / "providers"
 KINDS = sorted(path.name for path in PROVIDERS_DIR.iterdir() if (path / "provider.py").exists())
 
@@ -69,16 +72,16 @@ def overrides(kind: str, environ: dict[str, str]) -> dict[str, Any]:
 
 def local_endpoints(kind: str) -> dict[str, Any]:
     """Local mail's endpoints, answering as the persona of `kind` (its own plain OAuth for "local")."""
-    base = f"http://127.0.0.1:{env_int('LOCAL_PROVIDER_HTTP_PORT', 8765, minimum=1)}"
+    base = f"http://127.0.0.1:{env_int('LOCAL_PROVIDER_HTTP_PORT', DEFAULT_HTTP_PORT, minimum=1)}"
     values: dict[str, Any] = {
-        "CLIENT_ID": env_str("LOCAL_PROVIDER_CLIENT_ID", "channels-app"),
-        "CLIENT_SECRET": env_str("LOCAL_PROVIDER_CLIENT_SECRET", "local-dev-secret"),
+        "CLIENT_ID": env_str("LOCAL_PROVIDER_CLIENT_ID", MAIN_CLIENT_ID),
+        "CLIENT_SECRET": env_str("LOCAL_PROVIDER_CLIENT_SECRET", DEFAULT_CLIENT_SECRET),
         "AUTHORIZE_URL": f"{base}/o/authorize/",
         "TOKEN_URL": f"{base}/o/token/",
         "USERINFO_URL": f"{base}/userinfo",
         "JWKS_URL": f"{base}/o/.well-known/jwks.json",
         "IMAP_HOST": "127.0.0.1",
-        "IMAP_PORT": env_int("LOCAL_PROVIDER_IMAP_PORT", 14143, minimum=1),
+        "IMAP_PORT": env_int("LOCAL_PROVIDER_IMAP_PORT", DEFAULT_IMAP_PORT, minimum=1),
         "IMAP_SSL": False,
     }
     if kind == "local":

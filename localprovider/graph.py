@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from localprovider.instance import MAIN_CLIENT_ID
+
 # Local mail's one tenant; Graph names the customer's tenant in each notification.
 TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
 # Graph's own limit for the handshake and its wish for notifications (3 s; we wait longer before giving up).
@@ -56,7 +58,7 @@ class Subscription:
             "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#subscriptions/$entity",
             "id": self.id,
             "resource": self.resource,
-            "applicationId": "channels-app",
+            "applicationId": MAIN_CLIENT_ID,
             "changeType": self.change_type,
             "clientState": None,
             "notificationUrl": self.notification_url,

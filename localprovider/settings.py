@@ -12,11 +12,11 @@ from pathlib import Path
 from jwcrypto import jwk
 
 from localprovider import scopes
-from localprovider.instance import ADMIN_SECRET_FILE, instance_secret
+from localprovider.instance import ADMIN_SECRET_FILE, DEFAULT_HTTP_PORT, instance_secret
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("LOCAL_PROVIDER_DIR") or REPO_DIR / ".testbed" / "dev").resolve()
-HTTP_PORT = int(os.environ.get("LOCAL_PROVIDER_HTTP_PORT") or 8765)
+HTTP_PORT = int(os.environ.get("LOCAL_PROVIDER_HTTP_PORT") or DEFAULT_HTTP_PORT)
 # The issuer of our ID tokens: the main app's settings point at it instead of https://accounts.google.com.
 BASE_URL = f"http://127.0.0.1:{HTTP_PORT}"
 

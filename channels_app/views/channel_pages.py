@@ -12,10 +12,18 @@ from channels_app.models import Channel
 from channels_app.permissions import access_channel, can_manage_channel, space_of_channel
 from channels_app.providers import get_provider
 from channels_app.push_health import push_summary
-from channels_app.selectors import first_import_scope, mail_delivery, open_links
+from channels_app.selectors import (
+    channel_diagnostics,
+    channel_incidents,
+    first_import_scope,
+    mail_delivery,
+    open_links,
+    reauth_incidents_count,
+    reauth_window_days,
+    support_offered,
+)
 from channels_app.services.backfill import latest_receipt
 from channels_app.services.graph_push import graph_summary
-from channels_app.views.support import support_context
 
 
 def channel_context(request: AuthedRequest, channel: Channel, tab: str) -> dict[str, object]:
@@ -24,6 +32,20 @@ def channel_context(request: AuthedRequest, channel: Channel, tab: str) -> dict[
         "space": space_of_channel(channel),
         "tab": tab,
         "can_manage": can_manage_channel(request.user, channel),
+    }
+
+
+def support_context(channel: Channel, form: SupportRequestForm | None = None) -> dict[str, object]:
+    """For a channel that keeps breaking, the Overview's warning and its Contact support form."""
+    incidents = channel_incidents(channel)
+    count = reauth_incidents_count(channel)
+    offer_support = support_offered(channel, count)
+    return {
+        "reauth_count": count,
+        "reauth_days": reauth_window_days(),
+        "offer_support": offer_support,
+        "support_form": form or SupportRequestForm(),
+        "diagnostics": channel_diagnostics(channel, incidents) if offer_support else "",
     }
 
 

@@ -4,7 +4,6 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -12,14 +11,8 @@ from django.views.decorators.http import require_http_methods
 
 from channels_app.forms import ImapConnectForm, OAuthConnectForm, could_not_sign_in, too_many_tries
 from channels_app.http import AuthedRequest
-from channels_app.models import Channel, Role, User, Workspace
-from channels_app.permissions import (
-    Space,
-    access_company,
-    access_workspace,
-    company_membership,
-    workspace_role,
-)
+from channels_app.models import Channel, Workspace
+from channels_app.permissions import NoCompany, Space, space_for_add
 from channels_app.providers import AuthFailure, Credentials, ImapEndpoint, ProviderFailure
 from channels_app.providers.registry import provider_classes
 from channels_app.selectors import first_import_scope
@@ -29,10 +22,6 @@ from channels_app.views.oauth_start import oauth_start
 
 TEMPLATE_IMAP = "channels_app/settings/add_imap_channel.html"
 TEMPLATE_NO_COMPANY = "channels_app/settings/add_channel_no_company.html"
-
-
-class NoCompany(Exception):
-    """Channels belong to a company, and this person is in none: they cannot add one (they are told why)."""
 
 
 @dataclass(frozen=True)
@@ -56,24 +45,6 @@ def provider_cards() -> list[ProviderCard]:
         why = "" if configured else "Not set up for this app yet: ask your administrator."
         cards.append(ProviderCard(kind, cls.label, cls.connects, cls.uses_oauth, why))
     return cards
-
-
-def space_for_add(user: User, kind: str, workspace_id: int | None) -> tuple[Space, list[Workspace]]:
-    """The space a channel is being added to, and the workspaces its inbox may go in
-    (none: an individual inbox). 404 for a space one cannot see, 403 for one one cannot change; NoCompany
-    for personal settings of someone in no company."""
-    if kind == "company":
-        company = access_company(user)
-        return Space("company", f"{company.name} (company)"), list(company.workspaces.all())
-    if kind == "workspace":
-        assert workspace_id is not None
-        workspace = access_workspace(user, workspace_id)
-        if workspace_role(user, workspace) != Role.ADMIN:
-            raise PermissionDenied("Only admins of this workspace can add channels to it.")
-        return Space("workspace", workspace.name, workspace.pk), [workspace]
-    if company_membership(user) is None:
-        raise NoCompany
-    return Space("personal", "Personal settings"), []
 
 
 def connected_message(channel: Channel) -> str:

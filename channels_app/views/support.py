@@ -10,31 +10,11 @@ from django.views.decorators.http import require_POST
 
 from channels_app.forms import SupportRequestForm
 from channels_app.http import AuthedRequest
-from channels_app.models import Channel
 from channels_app.permissions import access_channel
-from channels_app.selectors import (
-    channel_diagnostics,
-    channel_incidents,
-    reauth_incidents_count,
-    reauth_window_days,
-    support_offered,
-)
+from channels_app.selectors import support_offered
 from channels_app.services.support import support_request_create
 from channels_app.services.throttle import throttle_hit
-
-
-def support_context(channel: Channel, form: SupportRequestForm | None = None) -> dict[str, object]:
-    """For a channel that keeps breaking, the Overview's warning and its Contact support form."""
-    incidents = channel_incidents(channel)
-    count = reauth_incidents_count(channel)
-    offer_support = support_offered(channel, count)
-    return {
-        "reauth_count": count,
-        "reauth_days": reauth_window_days(),
-        "offer_support": offer_support,
-        "support_form": form or SupportRequestForm(),
-        "diagnostics": channel_diagnostics(channel, incidents) if offer_support else "",
-    }
+from channels_app.views.channel_pages import overview
 
 
 @login_required
@@ -58,9 +38,6 @@ def contact_support(request: AuthedRequest, channel_id: int) -> HttpResponse:
                 f"They have your earlier messages; you can send another in {throttled.retry_after_minutes} min.",
             )
     if not form.is_valid():
-        # Imported here: channel_pages imports this module for support_context.
-        from channels_app.views.channel_pages import overview
-
         response = overview(request, channel_id=channel.pk, support_form=form)
         if throttled is not None:
             response.status_code = 429

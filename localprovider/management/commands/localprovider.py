@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from oauth2_provider.models import Application
 
 from localprovider import accounts
-from localprovider.instance import INTROSPECTION_CLIENT_ID, MAIN_CLIENT_ID
+from localprovider.instance import DEFAULT_CLIENT_SECRET, INTROSPECTION_CLIENT_ID, MAIN_CLIENT_ID
 
 REDIRECT_URIS = "http://127.0.0.1/oauth/callback/ http://localhost/oauth/callback/ http://testserver/oauth/callback/"
 
@@ -52,7 +52,7 @@ class Command(BaseCommand):
                 "name": "Shared Inbox",
                 "client_type": Application.CLIENT_CONFIDENTIAL,
                 "authorization_grant_type": Application.GRANT_AUTHORIZATION_CODE,
-                "client_secret": os.environ.get("LOCAL_PROVIDER_CLIENT_SECRET") or "local-dev-secret",
+                "client_secret": os.environ.get("LOCAL_PROVIDER_CLIENT_SECRET") or DEFAULT_CLIENT_SECRET,
                 "hash_client_secret": False,
                 "redirect_uris": REDIRECT_URIS,
                 "skip_authorization": False,
