@@ -242,9 +242,10 @@ def mail_delivery(channel: Channel, now: datetime | None = None, *, pushed: bool
     """`pushed`: the provider's own push (Gmail's watch, Graph's notifications) is healthy, so polling is
     the slower safety net even without IDLE."""
     now = now or timezone.now()
-    if pushed and not Channel.objects.filter(idle_healthy(now), pk=channel.pk).exists():
+    by_idle = Channel.objects.filter(idle_healthy(now), pk=channel.pk).exists()
+    if pushed and not by_idle:
         return MailDelivery(by_idle=False, pushed=True, poll_minutes=settings.PUSH_POLL_INTERVAL_SECONDS // 60)
-    if Channel.objects.filter(idle_healthy(now), pk=channel.pk).exists():
+    if by_idle:
         return MailDelivery(
             by_idle=True,
             listener=channel.idle_owner,
