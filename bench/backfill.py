@@ -52,33 +52,18 @@ def child(mode: str, address: str) -> None:
     """Runs in its own process: a fresh database, one IMAP channel, one backfill of the whole mailbox;
     for mode "renumber" then the reconciling sync after the server renumbers the INBOX."""
     sys.path.insert(0, str(HERE))
-    from _setup import django_for_bench
+    from _setup import bench_workspace, django_for_bench, imap_channel
 
     # The channel is a password channel on Dovecot's own port, which the IMAP policy must allow.
     os.environ["IMAP_ALLOWED_PORTS"] = str(DOVECOT_PORT)
     django_for_bench("backfill", http_port=HTTP_PORT, imap_port=IMAP_PORT)
-    from channels_app.models import Channel, Company, CompanyMembership, Inbox, InboxKind, Message, User
-    from channels_app.providers import Credentials
+    from channels_app.models import Message
     from channels_app.services import sync
     from channels_app.services.backfill import backfill_start
-    from channels_app.services.credentials import channel_store_credentials
     from channels_app.tasks import backfill_channel, sync_channel
     from localprovider import control
 
-    owner = User.objects.create(username=address, email=address)
-    company = Company.objects.create(name="Bench")
-    CompanyMembership.objects.create(user=owner, company=company)
-    inbox = Inbox.objects.create(company=company, name="Bench", kind=InboxKind.INDIVIDUAL, owner=owner)
-    channel = Channel.objects.create(
-        inbox=inbox,
-        provider="imap",
-        address=address,
-        imap_host="127.0.0.1",
-        imap_port=DOVECOT_PORT,
-        imap_security="none",
-        imap_username=address,
-    )
-    channel_store_credentials(channel=channel, credentials=Credentials(password=PASSWORD))
+    channel = imap_channel(bench_workspace(), address=address, password=PASSWORD, port=DOVECOT_PORT)
     downloads = {"count": 0}
     real_row = sync.message_row
 
