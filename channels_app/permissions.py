@@ -143,7 +143,10 @@ def settings_spaces(user: User) -> list[Space]:
 
 
 def space_of_channel(channel: Channel) -> Space:
-    inbox = channel.inbox
+    return space_of_inbox(channel.inbox)
+
+
+def space_of_inbox(inbox: Inbox) -> Space:
     if inbox.kind == InboxKind.INDIVIDUAL:
         return Space("personal", "Personal settings")
     assert inbox.workspace is not None

@@ -25,14 +25,13 @@ from channels_app.models import (
     GmailWatch,
     GraphSubscription,
     Inbox,
-    InboxKind,
     Notification,
     ReauthorizationLink,
     Role,
     User,
     alert_category,
 )
-from channels_app.permissions import Space, visible_channels, visible_inboxes, workspace_role
+from channels_app.permissions import Space, space_of_inbox, visible_channels, visible_inboxes, workspace_role
 from channels_app.providers.registry import provider_classes
 
 # Statuses that begin an incident: the mailbox stops syncing without anyone asking for it.
@@ -305,10 +304,7 @@ class InboxCard:
 
     @property
     def space(self) -> Space:
-        if self.inbox.kind == InboxKind.INDIVIDUAL:
-            return Space("personal", "Personal settings")
-        assert self.inbox.workspace is not None
-        return Space("workspace", self.inbox.workspace.name, self.inbox.workspace.pk)
+        return space_of_inbox(self.inbox)
 
     @property
     def fix_on_settings(self) -> bool:
