@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_http_methods, require_POST
 
 from channels_app.http import AuthedRequest
@@ -70,7 +71,7 @@ def remove(request: AuthedRequest, channel_id: int) -> HttpResponse:
     except ChannelBusy:
         messages.error(request, f"{channel.address} is syncing right now. Nothing was removed; try again in a minute.")
         return redirect("channel_remove", channel_id=channel.pk)
-    count = f"{removed.messages} imported message{'' if removed.messages == 1 else 's'}"
+    count = f"{removed.messages} imported message{pluralize(removed.messages)}"
     messages.success(
         request,
         f"Removed {removed.address}: the inbox {removed.inbox_name} and its {count} are deleted. "
