@@ -24,30 +24,31 @@ def channel(tenancy):
     return tenancy.shared_channel
 
 
-def test_a_revocation_and_a_reauthorization_read_as_a_story_newest_first(tenancy, channel, make_event):
+@pytest.fixture
+def event(channel, make_event):
+    """One change of the shared channel: `event("active", "needs_reauth", reason=...)`."""
+
+    def make(from_status, to_status, **fields):
+        return make_event(channel=channel, from_status=from_status, to_status=to_status, **fields)
+
+    return make
+
+
+def test_a_revocation_and_a_reauthorization_read_as_a_story_newest_first(tenancy, channel, event):
     tenancy.admin.first_name = "Dana"
     tenancy.admin.save()
-    make_event(
-        channel=channel,
-        from_status="",
-        to_status="active",
-        actor=tenancy.admin,
-        created_at=ago(days=9),
-        reason="Connected by Dana.",
-    )
-    make_event(
-        channel=channel,
-        from_status="active",
-        to_status="needs_reauth",
+    event("", "active", actor=tenancy.admin, created_at=ago(days=9), reason="Connected by Dana.")
+    event(
+        "active",
+        "needs_reauth",
         cause="sync task",
         provider_code="invalid_grant",
         reason="Access was revoked or the password was changed.",
         created_at=ago(hours=5),
     )
-    make_event(
-        channel=channel,
-        from_status="needs_reauth",
-        to_status="active",
+    event(
+        "needs_reauth",
+        "active",
         actor=tenancy.admin,
         reason="Reauthorized by Dana. Opened through delegate it@acme.test.",
         created_at=ago(hours=2),
@@ -64,31 +65,23 @@ def test_a_revocation_and_a_reauthorization_read_as_a_story_newest_first(tenancy
     assert not [word for word in DEVELOPER_WORDS if word in told]
 
 
-def test_staff_also_see_what_in_our_code_caused_a_change_and_the_providers_code(channel, make_event):
-    make_event(
-        channel=channel,
-        from_status="active",
-        to_status="needs_reauth",
-        cause="sync task",
-        provider_code="invalid_grant",
-    )
+def test_staff_also_see_what_in_our_code_caused_a_change_and_the_providers_code(channel, event):
+    event("active", "needs_reauth", cause="sync task", provider_code="invalid_grant")
     assert [e.staff_detail for e in channel_history(channel, staff=True)] == ["sync task · invalid_grant"]
     assert [e.staff_detail for e in channel_history(channel, staff=False)] == [""]
 
 
-def test_an_outage_that_ended_by_itself_says_how_long_mail_waited(channel, make_event):
-    make_event(
-        channel=channel,
-        from_status="active",
-        to_status="unreachable",
+def test_an_outage_that_ended_by_itself_says_how_long_mail_waited(channel, event):
+    event(
+        "active",
+        "unreachable",
         cause="probe task",
         reason="Unreachable since 10:00 UTC: the server did not answer.",
         created_at=ago(minutes=95),
     )
-    make_event(
-        channel=channel,
-        from_status="unreachable",
-        to_status="active",
+    event(
+        "unreachable",
+        "active",
         cause="probe task",
         reason="The connection is reachable again.",
         created_at=ago(minutes=5),
@@ -103,8 +96,8 @@ def test_an_outage_that_ended_by_itself_says_how_long_mail_waited(channel, make_
     assert down.trouble and not down.ongoing
 
 
-def test_a_trouble_still_going_on_is_marked(channel, make_event):
-    make_event(channel=channel, from_status="active", to_status="blocked", reason="Conditional Access blocks it.")
+def test_a_trouble_still_going_on_is_marked(channel, event):
+    event("active", "blocked", reason="Conditional Access blocks it.")
     [entry] = channel_history(channel, staff=False)
     assert entry.ongoing and entry.trouble
     assert entry.sentence == (
@@ -113,26 +106,18 @@ def test_a_trouble_still_going_on_is_marked(channel, make_event):
     assert entry.detail == "Conditional Access blocks it."
 
 
-def test_our_support_asking_and_a_person_disconnecting_name_who_did_it(tenancy, channel, make_event):
-    make_event(
-        channel=channel,
-        from_status="active",
-        to_status="needs_reauth",
-        cause="staff action by root",
-        created_at=ago(hours=3),
-    )
-    make_event(
-        channel=channel,
-        from_status="needs_reauth",
-        to_status="disconnected",
+def test_our_support_asking_and_a_person_disconnecting_name_who_did_it(tenancy, channel, event):
+    event("active", "needs_reauth", cause="staff action by root", created_at=ago(hours=3))
+    event(
+        "needs_reauth",
+        "disconnected",
         actor=tenancy.member,
         reason=f"Disconnected by {tenancy.member}.",
         created_at=ago(hours=2),
     )
-    make_event(
-        channel=channel,
-        from_status="disconnected",
-        to_status="active",
+    event(
+        "disconnected",
+        "active",
         actor=tenancy.member,
         reason=f"Reauthorized by {tenancy.member}.",
         created_at=ago(hours=1),
@@ -145,20 +130,20 @@ def test_our_support_asking_and_a_person_disconnecting_name_who_did_it(tenancy, 
     ]
 
 
-def test_a_trouble_ended_by_a_disconnect_reads_as_such_and_no_longer_as_going_on(channel, make_event):
-    make_event(channel=channel, from_status="active", to_status="unreachable", created_at=ago(hours=5))
-    make_event(channel=channel, from_status="unreachable", to_status="needs_reauth", created_at=ago(hours=4))
-    make_event(channel=channel, from_status="needs_reauth", to_status="disconnected", created_at=ago(hours=3))
+def test_a_trouble_ended_by_a_disconnect_reads_as_such_and_no_longer_as_going_on(channel, event):
+    event("active", "unreachable", created_at=ago(hours=5))
+    event("unreachable", "needs_reauth", created_at=ago(hours=4))
+    event("needs_reauth", "disconnected", created_at=ago(hours=3))
     disconnect, reauth, unreachable = channel_history(channel, staff=False)
     assert [(e.trouble, e.ongoing, e.until_disconnected) for e in (reauth, unreachable)] == [(True, False, True)] * 2
     assert not (disconnect.trouble or disconnect.ongoing or disconnect.until_disconnected)
 
 
-def test_after_a_disconnect_a_reconnect_starts_afresh_and_a_new_trouble_goes_on(channel, make_event):
-    make_event(channel=channel, from_status="active", to_status="blocked", created_at=ago(days=3))
-    make_event(channel=channel, from_status="blocked", to_status="disconnected", created_at=ago(days=2))
-    make_event(channel=channel, from_status="disconnected", to_status="active", created_at=ago(days=1))
-    make_event(channel=channel, from_status="active", to_status="unreachable", created_at=ago(hours=1))
+def test_after_a_disconnect_a_reconnect_starts_afresh_and_a_new_trouble_goes_on(channel, event):
+    event("active", "blocked", created_at=ago(days=3))
+    event("blocked", "disconnected", created_at=ago(days=2))
+    event("disconnected", "active", created_at=ago(days=1))
+    event("active", "unreachable", created_at=ago(hours=1))
     entries = channel_history(channel, staff=False)
     assert [(e.ongoing, e.until_disconnected) for e in entries] == [
         (True, False),  # the new outage
@@ -169,20 +154,14 @@ def test_after_a_disconnect_a_reconnect_starts_afresh_and_a_new_trouble_goes_on(
     assert entries[1].sentence == "Someone connected it again: mail comes in again."
 
 
-def test_the_overview_says_a_disconnect_ended_the_trouble(tenancy, channel, make_event):
-    make_event(channel=channel, from_status="active", to_status="needs_reauth", created_at=ago(hours=2))
-    make_event(channel=channel, from_status="needs_reauth", to_status="disconnected", created_at=ago(hours=1))
+def test_the_overview_says_a_disconnect_ended_the_trouble(tenancy, channel, event):
+    event("active", "needs_reauth", created_at=ago(hours=2))
+    event("needs_reauth", "disconnected", created_at=ago(hours=1))
     page = tenancy.client_for(tenancy.admin).get(reverse("channel_overview", args=[channel.pk])).content.decode()
     assert 'data-testid="until-disconnected">Until it was disconnected.' in page
     assert 'data-testid="ongoing"' not in page
 
 
-def test_a_note_on_an_unchanged_status_is_told_by_its_reason(channel, make_event):
-    make_event(
-        channel=channel,
-        from_status="active",
-        to_status="active",
-        cause="push health",
-        reason="Gmail push went silent; we poll every minute meanwhile.",
-    )
+def test_a_note_on_an_unchanged_status_is_told_by_its_reason(channel, event):
+    event("active", "active", cause="push health", reason="Gmail push went silent; we poll every minute meanwhile.")
     assert _story(channel) == [("Gmail push went silent; we poll every minute meanwhile.", "")]
