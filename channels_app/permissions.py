@@ -132,13 +132,17 @@ class Space:
         return reverse(f"{self.kind}:add_channel")
 
 
+# Everyone has one personal space (their own individual inbox and settings).
+PERSONAL_SPACE = Space("personal", "Personal settings")
+
+
 def settings_spaces(user: User) -> list[Space]:
     spaces: list[Space] = []
     membership = company_membership(user)
     if membership is not None and membership.role == Role.ADMIN:
         spaces.append(Space("company", f"{membership.company.name} (company)"))
     spaces.extend(Space("workspace", w.name, w.pk) for w in visible_workspaces(user))
-    spaces.append(Space("personal", "Personal settings"))
+    spaces.append(PERSONAL_SPACE)
     return spaces
 
 
@@ -148,7 +152,7 @@ def space_of_channel(channel: Channel) -> Space:
 
 def space_of_inbox(inbox: Inbox) -> Space:
     if inbox.kind == InboxKind.INDIVIDUAL:
-        return Space("personal", "Personal settings")
+        return PERSONAL_SPACE
     assert inbox.workspace is not None
     return Space("workspace", inbox.workspace.name, inbox.workspace_id)
 
@@ -172,4 +176,4 @@ def space_for_add(user: User, kind: str, workspace_id: int | None) -> tuple[Spac
         return Space("workspace", workspace.name, workspace.pk), [workspace]
     if company_membership(user) is None:
         raise NoCompany
-    return Space("personal", "Personal settings"), []
+    return PERSONAL_SPACE, []

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 
 from channels_app.forms import AlertEmailPreferencesForm
 from channels_app.http import AuthedRequest
-from channels_app.permissions import Space
+from channels_app.permissions import PERSONAL_SPACE
 from channels_app.selectors import alert_categories_for, alert_email_opt_outs
 from channels_app.services.preferences import alert_email_preferences_save
 
@@ -25,5 +25,5 @@ def alert_preferences(request: AuthedRequest) -> HttpResponse:
         alert_email_preferences_save(user=request.user, emailed=form.emailed())
         messages.success(request, "Saved. Pop-ups and the Notifications page still show every alert.")
         return redirect("alert_preferences")
-    context = {"space": Space("personal", "Personal settings"), "form": form, "settings_page": "notifications"}
+    context = {"space": PERSONAL_SPACE, "form": form, "settings_page": "notifications"}
     return render(request, "channels_app/settings/alert_preferences.html", context)

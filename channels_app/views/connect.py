@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 from channels_app.forms import ImapConnectForm, OAuthConnectForm, could_not_sign_in, too_many_tries
 from channels_app.http import AuthedRequest
 from channels_app.models import Channel, Workspace
-from channels_app.permissions import NoCompany, Space, space_for_add
+from channels_app.permissions import PERSONAL_SPACE, NoCompany, space_for_add
 from channels_app.providers import AuthFailure, Credentials, ImapEndpoint, ProviderFailure
 from channels_app.providers.registry import provider_classes
 from channels_app.selectors import first_import_scope
@@ -91,7 +91,7 @@ def add_channel(request: AuthedRequest, space_kind: str, workspace_id: int | Non
 
 
 def _no_company(request: AuthedRequest) -> HttpResponse:
-    return render(request, TEMPLATE_NO_COMPANY, {"space": Space("personal", "Personal settings")})
+    return render(request, TEMPLATE_NO_COMPANY, {"space": PERSONAL_SPACE})
 
 
 @sensitive_post_parameters("password")

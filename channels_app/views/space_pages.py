@@ -11,6 +11,7 @@ from channels_app.http import AuthedRequest
 from channels_app.models import Channel, ChannelStatus, InboxKind
 from channels_app.models.channels import ATTENTION_STATUSES
 from channels_app.permissions import (
+    PERSONAL_SPACE,
     Space,
     access_company,
     access_workspace,
@@ -76,5 +77,5 @@ def workspace_channels(request: AuthedRequest, workspace_id: int) -> HttpRespons
 @login_required
 def personal_channels(request: AuthedRequest) -> HttpResponse:
     channels = Channel.objects.filter(inbox__kind=InboxKind.INDIVIDUAL, inbox__owner=request.user)
-    space = Space("personal", "Personal settings")
+    space = PERSONAL_SPACE
     return _render_channels(request, space=space, channels=channels, can_manage=True)
