@@ -13,6 +13,7 @@ from channels_app.providers.imap_network import imap_host
 from channels_app.providers.imap_session import has_control_characters
 from channels_app.services.throttle import Throttled
 from channels_app.time_zones import zone_names, zone_of
+from channels_app.times import zone_label
 
 
 def oauth_provider_choices() -> list[tuple[str, str]]:
@@ -330,7 +331,7 @@ class TimeZoneForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["time_zone"]
         assert isinstance(field, forms.ChoiceField)
-        field.choices = [(name, name.replace("_", " ")) for name in zone_names()]
+        field.choices = [(name, zone_label(name)) for name in zone_names()]
 
     def clean_time_zone(self) -> str:
         name: str = self.cleaned_data["time_zone"]

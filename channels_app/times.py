@@ -24,6 +24,11 @@ def zone_name() -> str:
     return str(timezone.get_current_timezone())
 
 
+def zone_label(name: str) -> str:
+    """An IANA zone name as people read it: "America/New York"."""
+    return name.replace("_", " ")
+
+
 def moment_text(
     value: datetime, now: datetime | None = None, *, today_bare: bool = False, seconds: bool = False
 ) -> str:

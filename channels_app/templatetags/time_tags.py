@@ -40,7 +40,7 @@ def ago(value: datetime | None) -> SafeString | str:
 
 @register.simple_tag
 def zone_name() -> str:
-    return times.zone_name().replace("_", " ")
+    return times.zone_label(times.zone_name())
 
 
 @register.simple_tag

@@ -8,8 +8,9 @@ from django.views.decorators.http import require_POST
 
 from channels_app.forms import TimeZoneForm
 from channels_app.http import AuthedRequest
-from channels_app.permissions import Space
+from channels_app.permissions import PERSONAL_SPACE
 from channels_app.services.time_zone import user_set_time_zone, user_take_browser_time_zone
+from channels_app.times import zone_label
 
 
 @login_required
@@ -18,10 +19,10 @@ def personal_time_zone(request: AuthedRequest) -> HttpResponse:
     form = TimeZoneForm(request.POST or None, initial={"time_zone": user.time_zone or "UTC"})
     if request.method == "POST" and form.is_valid():
         user_set_time_zone(user=user, zone=form.cleaned_data["time_zone"])
-        messages.success(request, f"Times now show in {user.time_zone.replace('_', ' ')}.")
+        messages.success(request, f"Times now show in {zone_label(user.time_zone)}.")
         return redirect("personal_time_zone")
     context = {
-        "space": Space("personal", "Personal settings"),
+        "space": PERSONAL_SPACE,
         "settings_page": "time-zone",
         "form": form,
         "chosen": bool(user.time_zone),
