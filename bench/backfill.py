@@ -2,7 +2,9 @@
 
 For N/4 and N messages (~3 KB, realistic headers) it measures in one run:
   (a) the raw ceiling: imapclient fetching the same UIDs in batches, with the same items the import
-      fetches (the message and its arrival time), nothing stored;
+      fetches (the message and its arrival time), nothing stored; and (a') the same with imaplib's
+      debug formatting off, as our own client runs (providers/imap_network.py): the fastest plain fetch
+      we know, so that b/a' says what storing costs, whatever the library's defaults;
   (b) our backfill of the whole mailbox (INBOX) into a fresh database, end to end, in a child process
       (so its peak resident memory is its own); ratio b/a, goal >= 0.5;
   (c) in the same child, after the server renumbers the folder (new UIDVALIDITY, as after a restore):
@@ -93,12 +95,14 @@ def child(mode: str, address: str) -> None:
     print(json.dumps(report))
 
 
-def ceiling(address: str, folders: tuple[str, ...] = ("INBOX",)) -> tuple[float, int]:
+def ceiling(address: str, folders: tuple[str, ...] = ("INBOX",), *, quiet: bool = False) -> tuple[float, int]:
     from imapclient import IMAPClient
 
     started = time.perf_counter()
     fetched = 0
     with IMAPClient("127.0.0.1", port=DOVECOT_PORT, ssl=False, timeout=60) as client:
+        if quiet:
+            client._imap.debug = 0
         client.login(address, PASSWORD)
         for folder in folders:
             client.select_folder(folder, readonly=True)
@@ -132,10 +136,17 @@ def measure(instance, n: int, folders: tuple[str, ...]) -> dict[str, float]:  # 
         )
     # The ceiling is the best of three runs (the first also warms Dovecot's index and the page cache).
     raw_seconds, fetched = min(ceiling(address, folders) for _ in range(3))
+    quiet_seconds, _ = min(ceiling(address, folders, quiet=True) for _ in range(3))
     mode = "renumber" if folders == ("INBOX",) else "plain"
     ours = _run_child(mode, address)
     assert fetched == n and ours["count"] == n, (fetched, ours)
-    row = {"n": n, "raw_rate": n / raw_seconds, "our_rate": n / float(ours["elapsed"]), "peak_mb": ours["peak_mb"]}
+    row = {
+        "n": n,
+        "raw_rate": n / raw_seconds,
+        "quiet_rate": n / quiet_seconds,
+        "our_rate": n / float(ours["elapsed"]),
+        "peak_mb": ours["peak_mb"],
+    }
     if mode == "renumber":
         assert ours["count_after"] == n, ours
         row["reconcile_ratio"] = float(ours["reconcile_elapsed"]) / float(ours["elapsed"])
@@ -145,10 +156,16 @@ def measure(instance, n: int, folders: tuple[str, ...]) -> dict[str, float]:  # 
 
 def _table(title: str, rows: list[dict[str, float]]) -> None:
     print(title)
-    print(f"{'N':>7} {'raw fetch msg/s':>16} {'backfill msg/s':>15} {'ratio b/a':>10} {'peak RSS MB':>12}")
+    print(
+        f"{'N':>7} {'raw fetch msg/s':>16} {'quiet fetch':>12} {'backfill msg/s':>15} {'b/a':>6} {'b/a_quiet':>10} "
+        f"{'peak RSS MB':>12}"
+    )
     for row in rows:
-        ratio = row["our_rate"] / row["raw_rate"]
-        print(f"{row['n']:>7} {row['raw_rate']:>16.0f} {row['our_rate']:>15.0f} {ratio:>10.2f} {row['peak_mb']:>12.1f}")
+        ratio, quiet = row["our_rate"] / row["raw_rate"], row["our_rate"] / row["quiet_rate"]
+        print(
+            f"{row['n']:>7} {row['raw_rate']:>16.0f} {row['quiet_rate']:>12.0f} {row['our_rate']:>15.0f} "
+            f"{ratio:>6.2f} {quiet:>10.2f} {row['peak_mb']:>12.1f}"
+        )
     small, big = rows
     print(
         f"memory growth from N/4 to N: {big['peak_mb'] / small['peak_mb']:.2f}x; "

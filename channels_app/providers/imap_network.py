@@ -239,6 +239,11 @@ class _PinnedIMAPClient(IMAPClient):
             ssl_context=context,
             timeout=settings.IMAP_TIMEOUT_SECONDS,
         )
+        # IMAPClient turns imaplib's debug level to 5 so that its logger can see the protocol; at that level
+        # imaplib formats the repr of every fetched message twice (imaplib.IMAP4._append_untagged and
+        # _untagged_response), whether or not anything logs it: ~30 us of CPU per 3 KB message, 40 % of a
+        # fetch (bench/RESULTS.md). We never log the protocol (it carries mail and credentials).
+        self._imap.debug = 0
 
     def _create_IMAP4(self) -> imaplib.IMAP4:
         return _PinnedIMAP4(
