@@ -1,18 +1,19 @@
 """Settings for the test suite: the real settings, read with TESTING on.
 
 The tests' local provider is its own instance (directory and ports), so `make
-test` and a running `make run` demo never touch each other's mailboxes.
+test` and a running `make run` demo never touch each other's mailboxes, and two
+suites at once each take their own (config/test_ports.py).
 """
 
 import os
 from pathlib import Path
 
-os.environ.setdefault("TESTING", "1")
-os.environ.setdefault("LOCAL_PROVIDER_DIR", str(Path(__file__).resolve().parent.parent / ".testbed" / "test"))
-os.environ.setdefault("LOCAL_PROVIDER_HTTP_PORT", "8766")
-os.environ.setdefault("LOCAL_PROVIDER_IMAP_PORT", "14144")
+from config import test_ports
 
-from config.settings import *  # noqa: F403
+os.environ.setdefault("TESTING", "1")
+test_ports.claim(Path(__file__).resolve().parent.parent / ".testbed")
+
+from config.settings import *  # noqa: E402, F403 (after the ports: settings read them)
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 IMAP_TIMEOUT_SECONDS = 5

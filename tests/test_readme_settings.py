@@ -7,7 +7,7 @@ from pathlib import Path
 from config import mail_providers
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS_FILES = ("config/settings.py", "config/env.py", "config/mail_providers.py")
+SETTINGS_FILES = ("config/settings.py", "config/env.py", "config/mail_providers.py", "config/test_ports.py")
 
 
 def _is_environ_get(func: ast.expr) -> bool:
