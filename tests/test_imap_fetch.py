@@ -1,5 +1,6 @@
 """An import's FETCH answers read fast, and every answer read exactly as imapclient reads it."""
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -100,3 +101,44 @@ def test_any_answer_is_read_as_imapclient_reads_it(data, draw):
 def test_no_answer_is_no_messages():
     assert read_fetch([None], normalise_times=False) == {}
     assert read_fetch([], normalise_times=False) == {}
+
+
+# Arrival times near and in the canonical form, fields in and out of range.
+near_canonical = st.builds(
+    "{}-{}-{:04d} {:02d}:{:02d}:{:02d} {}{:02d}{:02d}".format,
+    st.sampled_from([" 1", " 9", "01", "00", "09", "29", "31", "32", "39", "5"]),
+    st.sampled_from(["Jan", "Feb", "Apr", "Dec", "dec", "Foo"]),
+    st.integers(0, 9999),
+    st.integers(0, 29),
+    st.integers(0, 69),
+    st.integers(0, 69),
+    st.sampled_from(["+", "-"]),
+    st.integers(0, 29),
+    st.integers(0, 69),
+).map(str.encode)
+
+
+@given(near_canonical | dates)
+def test_an_arrival_time_is_read_as_imapclient_reads_it(text):
+    from imapclient.datetime_util import parse_to_datetime
+
+    try:
+        expected = parse_to_datetime(text, normalise=False)
+    except ValueError:
+        expected = None
+    read = imap_fetch._internal_date(text, normalise_times=False)
+    try:
+        offset = expected and expected.utcoffset()
+    except ValueError:  # imapclient made a time with a zone of 24 hours or more, which cannot be compared
+        assert imap_fetch._DATE.fullmatch(text) is None  # so that reading stays imapclient's own
+        return
+    assert read == expected
+    if read is not None:
+        assert read.utcoffset() == offset
+
+
+def test_the_usual_arrival_time_is_read_without_imapclient(monkeypatch):
+    monkeypatch.setattr(imap_fetch, "parse_to_datetime", None)  # would fail if called
+    read = imap_fetch._internal_date(b"01-Dec-2026 04:00:26 -0130", normalise_times=False)
+    assert read.isoformat() == "2026-12-01T04:00:26-01:30"
+    assert imap_fetch._internal_date(b" 1-Dec-2026 04:00:26 -0000", normalise_times=False).utcoffset() == timedelta(0)

