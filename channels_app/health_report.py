@@ -74,7 +74,8 @@ class HealthRow:
     @property
     def delivery_text(self) -> str:
         """As the Overview says it: "IDLE", "Gmail push", "Polling every 1 min (Gmail push went silent …)"; "—"
-        while nothing is synced (disconnected, or waiting for a reauthorization or for IT: tasks.channels_to_sync)."""
+        while nothing is synced (disconnected, or waiting for a reauthorization or for IT:
+        selectors.due.channels_to_sync)."""
         if self.channel.status in (ChannelStatus.DISCONNECTED, ChannelStatus.NEEDS_REAUTH, ChannelStatus.BLOCKED):
             return "—"
         if self.delivery != Delivery.POLLING:

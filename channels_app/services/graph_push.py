@@ -24,16 +24,17 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from channels_app import crypto
-from channels_app.models import Channel, ChannelStatus, GraphSubscription
+from channels_app.models import Channel, GraphSubscription
 from channels_app.providers import AuthFailure, get_provider
 from channels_app.providers.microsoft import graph
 from channels_app.providers.microsoft.errors import SubscriptionGone
+from channels_app.selectors.subscriptions import subscriptions_held
 from channels_app.services.idle_lease import idle_sync_request
 from channels_app.services.mailbox import refresh_tokens, with_fresh_token
 from channels_app.services.push_silence import PushPath, push_silence_check, push_silence_clear
@@ -80,41 +81,6 @@ def graph_push_wanted(channel: Channel) -> bool:
     # needs Mail.Read.Shared (https://learn.microsoft.com/en-us/graph/permissions-reference#mailreadshared),
     # which we do not ask for, and Graph would refuse it as a policy (403), blocking a channel that works.
     return settings.GRAPH_NOTIFICATIONS and channel.provider == "microsoft" and not channel.delegate_address
-
-
-def _subscribed(now: datetime | None = None) -> QuerySet[GraphSubscription]:
-    """The subscriptions Graph holds for us now, silent or not: the renewal pass keeps these."""
-    if not settings.GRAPH_NOTIFICATIONS:
-        return GraphSubscription.objects.none()
-    return GraphSubscription.objects.filter(
-        channel__provider="microsoft", channel__delegate_address="", expires_at__gt=now or timezone.now()
-    ).exclude(subscription_id="")
-
-
-def live_subscriptions(now: datetime | None = None) -> QuerySet[GraphSubscription]:
-    """The subscriptions through which new mail arrives now (not reported silent): a channel with one is
-    polled only as a safety net (tasks.channels_to_sync)."""
-    return _subscribed(now).filter(silent_reported_at__isnull=True)
-
-
-def graph_push_healthy(channel: Channel, now: datetime | None = None) -> bool:
-    """A live subscription: new mail arrives by notification, so polling can slow down."""
-    return live_subscriptions(now).filter(channel=channel).exists()
-
-
-def channels_without_subscription() -> list[int]:
-    """Active Microsoft channels that should have a subscription and Graph holds none: the renewal pass
-    creates theirs (after a connect whose first attempt failed, a removal, an expiry). A silent one is
-    kept: it is renewed as usual, and a notification through it makes it healthy again."""
-    if not settings.GRAPH_NOTIFICATIONS:
-        return []
-    waiting = GraphSubscription.objects.exclude(needs_consent_since=None)
-    return list(
-        Channel.objects.filter(provider="microsoft", status=ChannelStatus.ACTIVE, delegate_address="")
-        .exclude(pk__in=_subscribed().values("channel_id"))
-        .exclude(pk__in=waiting.values("channel_id"))
-        .values_list("pk", flat=True)
-    )
 
 
 def consent_asked_again(channel: Channel) -> None:
@@ -356,7 +322,7 @@ def poll_found_mail(channel: Channel, *, imported_since: datetime) -> None:
         return
     push_silence_check(
         channel,
-        rows=_subscribed().filter(channel=channel),
+        rows=subscriptions_held().filter(channel=channel),
         quiet_since=_quiet_since,
         path=_graph_path(),
         imported_since=imported_since,

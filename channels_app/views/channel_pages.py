@@ -22,7 +22,7 @@ from channels_app.selectors import (
     reauth_window_days,
     support_offered,
 )
-from channels_app.services.backfill import latest_receipt
+from channels_app.selectors.backfill import latest_receipt
 from channels_app.services.graph_push import graph_summary
 
 

@@ -218,7 +218,7 @@ def idle_candidates(now: datetime) -> QuerySet[Channel]:
 def idle_healthy(now: datetime) -> Q:
     """Channels whose IDLE a live listener holds and the server confirmed lately (within a re-issue or relogin
     period, whichever comes first, and a minute): their new mail is announced and synced by the listener,
-    whose relogin sync is the safety net (tasks.channels_to_sync)."""
+    whose relogin sync is the safety net (selectors.due.channels_to_sync)."""
     period = min(settings.IDLE_REISSUE_SECONDS, settings.IDLE_RELOGIN_MINUTES * 60)
     confirmed = now - timedelta(seconds=period + 60)
     return Q(
@@ -249,7 +249,7 @@ def mail_delivery(channel: Channel, now: datetime | None = None, *, pushed: bool
             by_idle=True,
             listener=channel.idle_owner,
             since=channel.idle_since,
-            # The listener's relogin sync is the safety net (tasks.channels_to_sync).
+            # The listener's relogin sync is the safety net (selectors.due.channels_to_sync).
             poll_minutes=settings.IDLE_RELOGIN_MINUTES,
         )
     return MailDelivery(by_idle=False, poll_minutes=settings.SYNC_INTERVAL_MINUTES)
