@@ -21,6 +21,7 @@ from channels_app.models import (
     Channel,
     ChannelEvent,
     ChannelStatus,
+    Company,
     CompanySignIn,
     GmailWatch,
     GraphSubscription,
@@ -202,6 +203,15 @@ def open_links(channel: Channel) -> list[ReauthorizationLink]:
     return list(ReauthorizationLink.objects.open().filter(channel=channel).select_related("sent_by"))
 
 
+def link_of_pending(*, link_id: int, channel_id: int) -> ReauthorizationLink | None:
+    """The link a reauthorization through a link came back for, whatever its state, with what its pages show."""
+    return (
+        ReauthorizationLink.objects.select_related("channel__inbox__company", "sent_by")
+        .filter(pk=link_id, channel_id=channel_id)
+        .first()
+    )
+
+
 def idle_providers() -> list[str]:
     """The providers whose new mail an IDLE listener announces (MailProvider.idle_push)."""
     return [kind for kind, cls in provider_classes().items() if cls.idle_push]
@@ -281,6 +291,11 @@ def company_sign_in_for_email(email: str) -> CompanySignIn | None:
     if not domain:
         return None
     return CompanySignIn.objects.select_related("company").filter(enabled=True, domains__domain=domain).first()
+
+
+def company_sign_in_of(company: Company) -> CompanySignIn | None:
+    """The company's identity provider settings, whether on or off; None until they are first saved."""
+    return CompanySignIn.objects.filter(company=company).first()
 
 
 def keeps_password_sign_in(user: User) -> bool:
