@@ -18,7 +18,7 @@ from channels_app.models import ReauthorizationLink, User
 from channels_app.permissions import access_channel, require_manage_channel, visible_channels
 from channels_app.providers import ProviderFailure, get_provider
 from channels_app.selectors import link_of_pending
-from channels_app.services.connect import WrongAccount, oauth_reauthorize_finish
+from channels_app.services.connect import WrongAccount
 from channels_app.services.oauth_state import PendingAuthorization
 from channels_app.services.reauth_links import (
     LinkNotSent,
@@ -32,6 +32,7 @@ from channels_app.services.reauth_links import (
     link_send_throttle,
     link_withdraw,
 )
+from channels_app.services.reauthorize import oauth_reauthorize_finish
 from channels_app.services.throttle import throttle_hit
 from channels_app.views.oauth_answers import failure_message, provider_error
 from channels_app.views.oauth_start import channel_login_hint, oauth_start

@@ -12,8 +12,9 @@ from channels_app.http import AuthedRequest
 from channels_app.models import Channel, ReauthorizationLink, User
 from channels_app.permissions import access_channel, require_manage_channel, space_of_channel
 from channels_app.providers import AuthFailure, Credentials, ProviderFailure, get_provider
-from channels_app.services.connect import channel_reauthorize, imap_verify_login
+from channels_app.services.connect import imap_verify_login
 from channels_app.services.mailbox import channel_endpoint
+from channels_app.services.reauthorize import channel_reauthorize
 from channels_app.services.throttle import imap_login_throttle
 from channels_app.views.oauth_start import channel_login_hint, oauth_start
 
