@@ -31,7 +31,7 @@ from channels_app.providers.gmail.errors import TESTING_MODE_GRANT_LIFETIME
 from channels_app.providers.registry import provider_choices
 from channels_app.push_health import PushSummary, watch_summary
 from channels_app.selectors import INCIDENT_STATUSES, idle_healthy
-from channels_app.services.graph_push import GraphSummary, subscription_summary
+from channels_app.selectors.subscriptions import GraphSummary, subscription_summary
 
 UPTIME_DAYS = 30
 

@@ -13,7 +13,12 @@ from channels_app.providers import AuthFailure, AuthReason, Credentials, PolicyF
 from channels_app.providers.microsoft import graph
 from channels_app.providers.recorded import recorded_entries
 from channels_app.selectors.due import channels_to_sync
-from channels_app.selectors.subscriptions import channels_without_subscription, graph_push_healthy, live_subscriptions
+from channels_app.selectors.subscriptions import (
+    channels_without_subscription,
+    graph_push_healthy,
+    graph_push_wanted,
+    live_subscriptions,
+)
 from channels_app.services import graph_push
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
 from channels_app.services.push_subscriptions import push_subscribe_soon
@@ -116,10 +121,10 @@ def test_the_overview_says_how_mail_arrives_and_when_the_subscription_renews(mic
 
 
 def test_a_shared_mailbox_opened_through_a_delegate_stays_on_polling(microsoft):
-    assert graph_push.graph_push_wanted(microsoft)
+    assert graph_push_wanted(microsoft)
     microsoft.delegate_address = "dana@acme.test"  # Graph would need Mail.Read.Shared, which we do not ask for
     microsoft.save(update_fields=["delegate_address"])
-    assert not graph_push.graph_push_wanted(microsoft)
+    assert not graph_push_wanted(microsoft)
     assert microsoft.pk not in channels_without_subscription()
 
 

@@ -34,7 +34,7 @@ from channels_app.models import Channel, GraphSubscription
 from channels_app.providers import AuthFailure, get_provider
 from channels_app.providers.microsoft import graph
 from channels_app.providers.microsoft.errors import SubscriptionGone
-from channels_app.selectors.subscriptions import subscriptions_held
+from channels_app.selectors.subscriptions import graph_push_wanted, subscriptions_held
 from channels_app.services.idle_lease import idle_sync_request
 from channels_app.services.mailbox import refresh_tokens, with_fresh_token
 from channels_app.services.push_silence import PushPath, push_silence_check, push_silence_clear
@@ -74,13 +74,6 @@ class GraphNotConsented(Exception):
     """Microsoft answered AADSTS65001 to the Graph refresh: the channel's grant was made before we asked
     for Graph (its IMAP access is fine). Not a reason to stop the mail: the channel is polled until its
     next reauthorization asks for Graph too."""
-
-
-def graph_push_wanted(channel: Channel) -> bool:
-    # A shared mailbox opened through a delegate stays on polling: subscribing to another user's mailbox
-    # needs Mail.Read.Shared (https://learn.microsoft.com/en-us/graph/permissions-reference#mailreadshared),
-    # which we do not ask for, and Graph would refuse it as a policy (403), blocking a channel that works.
-    return settings.GRAPH_NOTIFICATIONS and channel.provider == "microsoft" and not channel.delegate_address
 
 
 def consent_asked_again(channel: Channel) -> None:
@@ -326,44 +319,4 @@ def poll_found_mail(channel: Channel, *, imported_since: datetime) -> None:
         quiet_since=_quiet_since,
         path=_graph_path(),
         imported_since=imported_since,
-    )
-
-
-@dataclass(frozen=True)
-class GraphSummary:
-    """How a Microsoft channel's Graph notifications stand, for its Overview tab."""
-
-    renews_at: datetime | None  # None: Graph holds no subscription for us now
-    needs_consent: bool
-    # Reported silent (services/push_silence.py): polled every pass until a notification arrives.
-    silent: bool
-    last_notification_at: datetime | None
-    # When Graph drops the subscription unless renewed; None while Graph holds none for us.
-    expires_at: datetime | None = None
-
-    @property
-    def healthy(self) -> bool:
-        return self.renews_at is not None and not self.silent
-
-
-def graph_summary(channel: Channel) -> GraphSummary | None:
-    """One read of the channel's subscription; None when the channel has none at all."""
-    return subscription_summary(channel, GraphSubscription.objects.filter(channel=channel).first(), timezone.now())
-
-
-def subscription_summary(channel: Channel, sub: GraphSubscription | None, now: datetime) -> GraphSummary | None:
-    """graph_summary of a subscription already read (the Channel health page reads every channel's at once)."""
-    if sub is None:
-        return None
-    renews_at = None
-    if graph_push_wanted(channel) and sub.subscription_id and sub.expires_at and sub.expires_at > now:
-        # The provider's renewal interval after the last renewal, and never after it expires.
-        last = sub.renewed_at or sub.created_at or now
-        renews_at = min(last + timedelta(hours=get_provider("microsoft").renewal_after_hours), sub.expires_at)
-    return GraphSummary(
-        renews_at=renews_at,
-        needs_consent=sub.needs_consent_since is not None,
-        silent=sub.silent_reported_at is not None,
-        last_notification_at=sub.last_notification_at,
-        expires_at=sub.expires_at if renews_at is not None else None,
     )

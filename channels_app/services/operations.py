@@ -18,6 +18,7 @@ from channels_app.metrics import MailPath
 from channels_app.models import Backfill, Channel
 from channels_app.providers import ProviderFailure, get_provider
 from channels_app.selectors.backfill import budget_remaining, open_backfill
+from channels_app.selectors.subscriptions import graph_push_wanted
 from channels_app.services import graph_push
 from channels_app.services.backfill import backfill_fail, backfill_finish, backfill_mark_running, backfill_pause
 from channels_app.services.budget import next_reset
@@ -107,7 +108,7 @@ def renew_subscription(channel: Channel) -> str:
     gmail = gmail_provider(channel)
     if gmail is not None:
         return watch_renew(channel, gmail)
-    if graph_push.graph_push_wanted(channel):
+    if graph_push_wanted(channel):
         return graph_push.or_polling(graph_push.subscription_renew)(channel)
     with channel_mailbox(channel) as client:
         client.select_folder("INBOX", readonly=True)
