@@ -76,7 +76,7 @@ from channels_app import crypto, tasks  # noqa: E402
 from channels_app.management.commands.ensure_schedules import SCHEDULES  # noqa: E402
 from channels_app.models import Channel, ChannelStatus, GraphSubscription, Message  # noqa: E402
 from channels_app.providers import get_provider  # noqa: E402
-from channels_app.selectors import idle_candidates  # noqa: E402
+from channels_app.selectors import due, idle_candidates  # noqa: E402
 from localprovider import control  # noqa: E402
 from localprovider.processes import port_accepts, wait_until  # noqa: E402
 
@@ -268,10 +268,10 @@ def each_pass(run: Run, log: TaskLog) -> None:
             lambda: channels.update(
                 last_synced_at=now - timedelta(seconds=settings.PUSH_POLL_INTERVAL_SECONDS + pass_seconds)
             ),
-            tasks.channels_to_sync,
+            due.channels_to_sync,
             tasks.sync_pass,
         ),
-        ("probe pass", logins_aged, tasks.channels_to_probe, tasks.probe_pass),
+        ("probe pass", logins_aged, due.channels_to_probe, tasks.probe_pass),
         ("renewal pass", renewal_due, None, tasks.renewal_pass),
         (
             "keep-alive pass",

@@ -31,7 +31,7 @@ from channels_app.providers.gmail.errors import TESTING_MODE_GRANT_LIFETIME
 from channels_app.providers.registry import provider_choices
 from channels_app.push_health import PushSummary, watch_summary
 from channels_app.selectors import INCIDENT_STATUSES, idle_healthy
-from channels_app.services.graph_push import GraphSummary, subscription_summary
+from channels_app.selectors.subscriptions import GraphSummary, subscription_summary
 
 UPTIME_DAYS = 30
 
@@ -74,7 +74,8 @@ class HealthRow:
     @property
     def delivery_text(self) -> str:
         """As the Overview says it: "IDLE", "Gmail push", "Polling every 1 min (Gmail push went silent …)"; "—"
-        while nothing is synced (disconnected, or waiting for a reauthorization or for IT: tasks.channels_to_sync)."""
+        while nothing is synced (disconnected, or waiting for a reauthorization or for IT:
+        selectors.due.channels_to_sync)."""
         if self.channel.status in (ChannelStatus.DISCONNECTED, ChannelStatus.NEEDS_REAUTH, ChannelStatus.BLOCKED):
             return "—"
         if self.delivery != Delivery.POLLING:

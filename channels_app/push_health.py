@@ -23,7 +23,7 @@ def _push_on() -> bool:
 
 def healthy_watches(now: datetime) -> QuerySet[GmailWatch]:
     """The watches through which new mail arrives now (none while no topic is set): their channels are
-    polled only as a safety net (tasks.channels_to_sync)."""
+    polled only as a safety net (selectors.due.channels_to_sync)."""
     if not _push_on():
         return GmailWatch.objects.none()
     return GmailWatch.objects.filter(channel__provider="gmail", expires_at__gt=now, silent_reported_at__isnull=True)

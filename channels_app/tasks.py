@@ -9,22 +9,22 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from channels_app.metrics import MailPath
-from channels_app.models import Channel, ChannelStatus
+from channels_app.models import Channel
 from channels_app.providers import AuthReason, get_provider
-from channels_app.push_health import healthy_watches
-from channels_app.selectors import idle_healthy
+from channels_app.selectors.backfill import open_backfill
+from channels_app.selectors.due import channels_to_probe, channels_to_sync, live_channels_where
+from channels_app.selectors.subscriptions import channels_without_subscription
 from channels_app.services import gmail_push, graph_push, operations
-from channels_app.services.backfill import backfill_fail, open_backfill
+from channels_app.services.backfill import backfill_fail
 from channels_app.services.emails import notification_email_send, notification_emails_retry
 from channels_app.services.health import CheckOutcome, run_check
 
@@ -78,8 +78,7 @@ def backfill_channel(channel_id: int, tries: int = 1) -> str:
             next_run=timezone.now() + timedelta(seconds=BACKFILL_RETRY_SECONDS),
         )
         return f"{result}; try {tries + 1} in {BACKFILL_RETRY_SECONDS} s"
-    channel = Channel.objects.filter(pk=channel_id).first()
-    backfill = open_backfill(channel) if channel else None
+    backfill = open_backfill(Channel(pk=channel_id))
     if backfill is not None:
         backfill_fail(backfill, BACKFILL_GAVE_UP)
     return f"{result}; gave up after {tries} tries"
@@ -170,55 +169,6 @@ def check_each(run_one: Callable[[int], str], channel_ids: Iterable[int]) -> Ite
         yield channel_id, line
 
 
-def _due(channels: QuerySet[Channel]) -> QuerySet[Channel]:
-    return channels.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
-
-
-def channels_to_sync(now: datetime | None = None) -> QuerySet[Channel]:
-    """Unreachable channels keep being tried (with backoff): that is how they recover on their own.
-
-    A healthy IDLE (selectors.idle_healthy) is not polled at all: its listener syncs announced mail over the
-    connection it holds and signs in afresh every IDLE_RELOGIN_MINUTES, syncing every folder over the new
-    connection; that sync is the safety net, at no extra login. A poll beside it would add a login every
-    PUSH_POLL_INTERVAL_SECONDS (144 a day) to find what that sync finds within IDLE_RELOGIN_MINUTES anyway.
-    When the IDLE stops being healthy (the listener dies, its connection cannot be reopened, the server
-    stops confirming it) the channel is polled at once, at the usual interval.
-
-    The providers' own push (Gmail's watch, push_health.py; Graph's notifications, graph_push.py) has no
-    connection of ours to check it: such a channel is polled as a safety net every PUSH_POLL_INTERVAL_SECONDS
-    (counted from its last sync, whatever started that one).
-    """
-    now = now or timezone.now()
-    recently = now - timedelta(seconds=settings.PUSH_POLL_INTERVAL_SECONDS)
-    pushed = Q(pk__in=healthy_watches(now).values("channel_id")) | Q(
-        pk__in=graph_push.live_subscriptions(now).values("channel_id")
-    )
-    return (
-        _due(Channel.objects.filter(status__in=[ChannelStatus.ACTIVE, ChannelStatus.UNREACHABLE]))
-        .exclude(idle_healthy(now))
-        .exclude(pushed & Q(last_synced_at__gt=recently))
-    )
-
-
-# A relogin takes seconds; this much late, the listener is not keeping its cadence and the probe checks instead.
-_RELOGIN_GRACE = timedelta(minutes=2)
-
-
-def channels_to_probe(now: datetime | None = None) -> QuerySet[Channel]:
-    """needs_reauth channels are included only when their slow check is due (next_attempt_at). A probe asks
-    whether our credentials still open the mailbox: an active channel that signed in afresh within the last
-    PROBE_INTERVAL_MINUTES (a sync, a listener's connection) has just answered that, and one whose healthy
-    IDLE listener signs in every IDLE_RELOGIN_MINUTES answers it on that cadence, so neither is asked again.
-    The others (needs_reauth, blocked, unreachable) keep their probe: for them it is how recovery is noticed."""
-    now = now or timezone.now()
-    recently = now - timedelta(minutes=settings.PROBE_INTERVAL_MINUTES)
-    relogin = now - timedelta(minutes=settings.IDLE_RELOGIN_MINUTES) - _RELOGIN_GRACE
-    answered = Q(last_login_at__gt=recently) | (idle_healthy(now) & Q(last_login_at__gt=relogin))
-    return _due(Channel.objects.exclude(status=ChannelStatus.DISCONNECTED)).exclude(
-        Q(status=ChannelStatus.ACTIVE) & answered
-    )
-
-
 def run_batch(func: str, channel_ids: list[int]) -> str:
     """One small task for a few channels: fewer queue round trips than one task each, and one slow
     mailbox still delays only its batch. Each channel's own lease makes a repeated delivery harmless."""
@@ -251,14 +201,8 @@ def probe_pass() -> str:
     return _fan_out("probe", list(channels_to_probe().values_list("pk", flat=True)))
 
 
-def _live_and_due(due: Callable[[Channel], bool], read: tuple[str, ...]) -> list[int]:
-    """Active or unreachable channels for which `due` holds; `read` names the fields `due` reads."""
-    live = Channel.objects.filter(status__in=[ChannelStatus.ACTIVE, ChannelStatus.UNREACHABLE])
-    return [c.pk for c in live.only("pk", *read) if due(c)]
-
-
 def keep_alive_pass() -> str:
-    due = _live_and_due(
+    due = live_channels_where(
         lambda c: get_provider(c.provider).uses_oauth and operations.keep_alive_due(c),
         ("provider", "token_refreshed_at", "created_at"),
     )
@@ -266,9 +210,9 @@ def keep_alive_pass() -> str:
 
 
 def renewal_pass() -> str:
-    due = _live_and_due(operations.renewal_due, ("provider", "subscription_renewed_at", "created_at"))
+    due = live_channels_where(operations.renewal_due, ("provider", "subscription_renewed_at", "created_at"))
     # Microsoft channels without a live Graph subscription get one (a first attempt failed, Graph removed it).
-    due += [pk for pk in graph_push.channels_without_subscription() if pk not in due]
+    due += [pk for pk in channels_without_subscription() if pk not in due]
     return _fan_out("renewal", due)
 
 

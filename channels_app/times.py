@@ -1,7 +1,7 @@
 """Times as a person says them, in their own time zone.
 
 Every page shows times through these (the template filters in templatetags/time_tags.py, the receipt in
-services/backfill.py), in the zone the middleware activated for the person (time_zones.py): the year only when
+selectors/backfill.py), in the zone the middleware activated for the person (time_zones.py): the year only when
 it is not this year, one time where a span starts and ends in the same minute, "just now" rather than
 "0 minutes ago". `now` is passed in by tests; pages read the clock.
 """

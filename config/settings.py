@@ -199,7 +199,7 @@ if MAIL_PROVIDERS["gmail"].get("PUSH_VERIFY", "oidc") not in ("oidc", "emulator"
 if MAIL_PROVIDERS["gmail"].get("PUSH_VERIFY") == "emulator" and not (DEBUG or TESTING):
     raise ImproperlyConfigured("GMAIL_PUSH_VERIFY=emulator accepts unsigned pushes: only with DEBUG or in tests.")
 # A channel whose provider push is healthy (a Gmail watch, a live Graph subscription) is still polled, this
-# often, as a safety net; one with a healthy IDLE is not polled at all (tasks.channels_to_sync).
+# often, as a safety net; one with a healthy IDLE is not polled at all (selectors.due.channels_to_sync).
 PUSH_POLL_INTERVAL_SECONDS = env_int("PUSH_POLL_INTERVAL_SECONDS", 600, minimum=60)
 # A Gmail watch or Graph subscription that announced nothing for this long while polls found new mail
 # is reported to staff (services/push_silence.py).

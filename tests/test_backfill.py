@@ -9,8 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from channels_app.models import Backfill, BackfillStatus, Channel, ChannelStatus, Message
+from channels_app.selectors.backfill import receipt_text
 from channels_app.services import sync as sync_module
-from channels_app.services.backfill import backfill_start, receipt_text
+from channels_app.services.backfill import backfill_start
 from channels_app.tasks import backfill_channel, sync_channel
 from localprovider import control
 from tests.malformed_corpus import BASE, corpus

@@ -6,7 +6,8 @@ import pytest
 from django.utils import timezone
 
 from channels_app.models import Channel
-from channels_app.services.budget import budget_remaining, budget_take, next_reset
+from channels_app.selectors.backfill import budget_remaining
+from channels_app.services.budget import budget_take, next_reset
 
 
 @pytest.fixture

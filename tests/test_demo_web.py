@@ -120,7 +120,7 @@ class FakePopen:
 def starting(monkeypatch: pytest.MonkeyPatch) -> Any:
     """Start the workers with `waited` as the wait's outcome; what happened, in order."""
     log: list[Any] = []
-    monkeypatch.setattr(run_demo.graph_push, "channels_without_subscription", lambda: [7])
+    monkeypatch.setattr(run_demo.subscriptions, "channels_without_subscription", lambda: [7])
     monkeypatch.setattr(run_demo, "async_task", lambda func, channel_id, **kw: log.append(("queued", channel_id)))
 
     def start(waited: WebServerWait) -> tuple[list[Any], list[FakePopen], str]:

@@ -18,11 +18,11 @@ from django.utils import timezone
 from channels_app import crypto
 from channels_app.models import Channel, ChannelStatus, GraphSubscription, Message, Notification, NotificationKind
 from channels_app.providers import get_provider
-from channels_app.services import graph_push
+from channels_app.selectors.due import channels_to_sync
+from channels_app.selectors.subscriptions import channels_without_subscription, graph_push_healthy
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
 from channels_app.services.lease import channel_lease
 from channels_app.tasks import (
-    channels_to_sync,
     push_sync_channel,
     renew_subscription_channel,
     subscribe_channel,
@@ -50,7 +50,7 @@ def subscribed(graph_on, tenancy, make_mailbox, connect_local, local_provider) -
         channel = connect_local(tenancy.shared_channel, mailbox, "microsoft")
         renew_subscription_channel(channel.pk)
         channel.refresh_from_db()
-        assert graph_push.graph_push_healthy(channel), channel.last_error
+        assert graph_push_healthy(channel), channel.last_error
         return channel
 
     return make
@@ -124,7 +124,7 @@ def test_lifecycle_reauthorization_required_is_answered(subscribed, local_provid
     assert statuses == [202]
     channel.refresh_from_db()
     assert channel.status == ChannelStatus.ACTIVE
-    assert graph_push.graph_push_healthy(channel)
+    assert graph_push_healthy(channel)
 
 
 def test_lifecycle_subscription_removed_recreates_it(subscribed, local_provider):
@@ -161,14 +161,14 @@ def test_a_subscription_that_stops_notifying_is_reported_once_and_the_next_notif
     sync_channel(channel.pk, respect_backoff=False)
     told = Notification.objects.filter(channel=channel, kind=NotificationKind.PUSH_SILENT)
     assert {n.recipient.email for n in told} == people["staff"] and _stored(channel, "Unannounced") == 1
-    assert not graph_push.graph_push_healthy(channel)
+    assert not graph_push_healthy(channel)
     Channel.objects.filter(pk=channel.pk).update(last_synced_at=timezone.now())
     assert channel in channels_to_sync()  # at the normal interval, as a channel without push
     control.append_messages(
         local_provider, channel.address, [control.make_message(recipient=channel.address, subject="Announced")]
     )
     assert _stored(channel, "Announced") == 1
-    assert graph_push.graph_push_healthy(channel)
+    assert graph_push_healthy(channel)
     assert not told.filter(resolved_at=None).exists()
 
 
@@ -235,7 +235,7 @@ def test_a_notification_url_graph_cannot_validate_is_a_configuration_problem(
     channel.refresh_from_db()
     assert channel.status == ChannelStatus.ACTIVE
     assert "notification address" in channel.configuration_error
-    assert not graph_push.graph_push_healthy(channel)
+    assert not graph_push_healthy(channel)
 
 
 def test_the_graph_token_is_kept_apart_from_the_imap_one(subscribed, local_provider):
@@ -263,12 +263,12 @@ def test_a_grant_made_before_graph_was_asked_for_keeps_the_mail_coming_by_pollin
     assert "polling meanwhile" in renew_subscription_channel(channel.pk)
     channel.refresh_from_db()
     assert channel.status == ChannelStatus.ACTIVE
-    assert channel.pk not in graph_push.channels_without_subscription()
+    assert channel.pk not in channels_without_subscription()
     overview = tenancy.client_for(tenancy.admin).get(reverse("channel_overview", args=[channel.pk])).content.decode()
     assert "reauthorize it to receive new mail within seconds" in overview
     with django_capture_on_commit_callbacks(execute=True):
         oauth_round_trip(tenancy.client_for(tenancy.admin), reverse("channel_reauthorize", args=[channel.pk]), mailbox)
-    assert graph_push.graph_push_healthy(Channel.objects.get(pk=channel.pk))
+    assert graph_push_healthy(Channel.objects.get(pk=channel.pk))
 
 
 def test_the_subscription_after_a_reconnect_waits_for_the_backfill_holding_the_channel(
@@ -285,7 +285,7 @@ def test_the_subscription_after_a_reconnect_waits_for_the_backfill_holding_the_c
         assert worker.is_alive()  # ...and the subscription waits instead of answering busy
     worker.join(timeout=20)
     assert results and "Graph subscription created" in results[0]
-    assert graph_push.graph_push_healthy(Channel.objects.get(pk=channel.pk))
+    assert graph_push_healthy(Channel.objects.get(pk=channel.pk))
 
 
 def test_a_graph_token_refused_while_we_believed_it_valid_is_refreshed_and_tried_again(subscribed, local_provider):

@@ -1,3 +1,5 @@
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 from django.contrib.sessions.backends.signed_cookies import SessionStore
 
@@ -6,6 +8,7 @@ from channels_app.services.oauth_state import (
     MAX_PENDING,
     PendingAuthorization,
     StateRejected,
+    authorization_start,
     new_code_verifier,
     state_pop,
     state_stash,
@@ -73,3 +76,22 @@ def test_two_requests_racing_with_one_state_get_past_it_once():
     with pytest.raises(StateRejected, match="already used"):
         state_pop(second, state, user_id=1)
     assert UsedOAuthState.objects.count() == 1
+
+
+def test_a_start_stashes_the_pending_authorization_under_the_state_the_sign_in_url_carries():
+    session = SessionStore()
+    url = authorization_start(
+        session,
+        purpose="reauthorize",
+        provider_kind="gmail",
+        user_id=1,
+        redirect_uri="http://testserver/oauth/callback/",
+        login_hint="support@acme.test",
+        channel_id=3,
+    )
+    query = parse_qs(urlsplit(url).query)
+    assert query["login_hint"] == ["support@acme.test"] and query["code_challenge_method"] == ["S256"]
+    assert query["redirect_uri"] == ["http://testserver/oauth/callback/"]
+    pending = state_pop(session, query["state"][0], user_id=1)
+    assert (pending.purpose, pending.provider, pending.channel_id) == ("reauthorize", "gmail", 3)
+    assert pending.redirect_uri == "http://testserver/oauth/callback/" and pending.code_verifier

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from channels_app.models import GmailWatch, Notification, NotificationKind
 from channels_app.push_health import push_healthy
+from channels_app.selectors.due import channels_to_sync
 from channels_app.services.gmail_push import PushOutcome, poll_found_mail, push_received
-from channels_app.tasks import channels_to_sync
 
 TOPIC = "projects/our-project/topics/gmail"
 

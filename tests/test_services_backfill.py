@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from channels_app.models import Backfill, BackfillStatus, Channel
-from channels_app.services.backfill import backfill_progress, receipt_text
+from channels_app.selectors.backfill import backfill_progress, receipt_text
 
 NOW = datetime(2026, 11, 30, 15, 45, tzinfo=UTC)
 

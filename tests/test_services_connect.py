@@ -19,10 +19,10 @@ from channels_app.services.connect import (
     WrongAccount,
     channel_disconnect,
     channel_remove,
-    grant_discard,
     imap_verify_login,
 )
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
+from channels_app.services.grants import grant_discard
 from channels_app.services.health import CheckOutcome, run_check
 from channels_app.services.lease import channel_lease
 from tests.network_fakes import dribble_after_login, listening

@@ -14,11 +14,13 @@ from django.test import Client
 from channels_app.models import Channel, ChannelStatus, Inbox, Notification, NotificationKind
 from channels_app.providers import get_provider
 from channels_app.services import connect as connect_services
-from channels_app.services.connect import NotADelegate, oauth_connect_finish, oauth_reauthorize_finish
+from channels_app.services import grants
+from channels_app.services.connect import NotADelegate, oauth_connect_finish
 from channels_app.services.credentials import channel_credentials
 from channels_app.services.mailbox import channel_mailbox
 from channels_app.services.oauth_state import PendingAuthorization, new_code_verifier
 from channels_app.services.reauth_links import link_send
+from channels_app.services.reauthorize import oauth_reauthorize_finish
 from channels_app.tasks import sync_channel
 from localprovider import browser, control
 from tests.provider_fixtures import Mailbox
@@ -68,13 +70,13 @@ def people(make_mailbox: Callable[..., Mailbox], local_provider: control.Instanc
 def discarded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The accounts whose grants were given back."""
     given_back: list[str] = []
-    real = connect_services.grant_discard
+    real = grants.grant_discard
 
     def spy(**kwargs):
         given_back.append(kwargs["address"])
         return real(**kwargs)
 
-    monkeypatch.setattr(connect_services, "grant_discard", spy)
+    monkeypatch.setattr(grants, "grant_discard", spy)
     return given_back
 
 

@@ -12,10 +12,17 @@ from channels_app.models import Channel, ChannelStatus, GraphSubscription
 from channels_app.providers import AuthFailure, AuthReason, Credentials, PolicyFailure
 from channels_app.providers.microsoft import graph
 from channels_app.providers.recorded import recorded_entries
+from channels_app.selectors.due import channels_to_sync
+from channels_app.selectors.subscriptions import (
+    channels_without_subscription,
+    graph_push_healthy,
+    graph_push_wanted,
+    live_subscriptions,
+)
 from channels_app.services import graph_push
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
 from channels_app.services.push_subscriptions import push_subscribe_soon
-from channels_app.tasks import channels_to_sync, renewal_pass
+from channels_app.tasks import renewal_pass
 
 
 @pytest.fixture
@@ -41,20 +48,20 @@ def _subscribe(channel, *, expires_in=timedelta(days=2), subscription_id="sub-1"
 
 
 def test_a_live_subscription_is_healthy_and_an_expired_or_missing_one_is_not(microsoft):
-    assert not graph_push.graph_push_healthy(microsoft)
+    assert not graph_push_healthy(microsoft)
     _subscribe(microsoft)
-    assert graph_push.graph_push_healthy(microsoft)
+    assert graph_push_healthy(microsoft)
     _subscribe(microsoft, expires_in=timedelta(minutes=-1))
-    assert not graph_push.graph_push_healthy(microsoft)
+    assert not graph_push_healthy(microsoft)
     _subscribe(microsoft, subscription_id="")
-    assert not graph_push.graph_push_healthy(microsoft)
+    assert not graph_push_healthy(microsoft)
 
 
 def test_notifications_turned_off_means_no_channel_is_push_healthy(microsoft, settings):
     _subscribe(microsoft)
     settings.GRAPH_NOTIFICATIONS = False
-    assert not graph_push.graph_push_healthy(microsoft)
-    assert not graph_push.live_subscriptions().exists()
+    assert not graph_push_healthy(microsoft)
+    assert not live_subscriptions().exists()
 
 
 def test_a_push_healthy_channel_is_polled_only_every_push_interval(microsoft, settings):
@@ -114,11 +121,11 @@ def test_the_overview_says_how_mail_arrives_and_when_the_subscription_renews(mic
 
 
 def test_a_shared_mailbox_opened_through_a_delegate_stays_on_polling(microsoft):
-    assert graph_push.graph_push_wanted(microsoft)
+    assert graph_push_wanted(microsoft)
     microsoft.delegate_address = "dana@acme.test"  # Graph would need Mail.Read.Shared, which we do not ask for
     microsoft.save(update_fields=["delegate_address"])
-    assert not graph_push.graph_push_wanted(microsoft)
-    assert microsoft.pk not in graph_push.channels_without_subscription()
+    assert not graph_push_wanted(microsoft)
+    assert microsoft.pk not in channels_without_subscription()
 
 
 # --- a Graph token refused while we believed it valid (recorded answers, in-process fakes) ----------

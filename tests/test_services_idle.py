@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from channels_app.models import Channel, ChannelStatus, MailFolder, Message, Notification, NotificationKind
 from channels_app.selectors import mail_delivery
+from channels_app.selectors.due import channels_to_probe, channels_to_sync
 from channels_app.services.idle import (
     IdleConnection,
     IdleListener,
@@ -25,7 +26,6 @@ from channels_app.services.idle import (
     says_bye,
 )
 from channels_app.services.idle_lease import idle_claim, idle_confirmed, idle_started
-from channels_app.tasks import channels_to_probe, channels_to_sync
 
 
 class _SocketClient:

@@ -21,8 +21,9 @@ from channels_app.models import (
     Notification,
     NotificationKind,
 )
+from channels_app.selectors.due import channels_to_sync
+from channels_app.selectors.subscriptions import channels_without_subscription, graph_push_healthy, live_subscriptions
 from channels_app.services import gmail_push, graph_push, push_silence
-from channels_app.tasks import channels_to_sync
 
 SECRET = "client-state-" + "s" * 60
 # The scheduled poll started this long before the frozen moment; what it imported is "found".
@@ -132,7 +133,7 @@ def test_a_silent_subscription_is_reported_to_staff_once_without_its_secrets(mic
     event = ChannelEvent.objects.get(channel=microsoft)
     assert (event.from_status, event.to_status) == (ChannelStatus.ACTIVE, ChannelStatus.ACTIVE)
     assert event.cause == push_silence.EVENT_CAUSE and "found 2 message(s) none announced" in event.reason
-    assert not graph_push.graph_push_healthy(microsoft)
+    assert not graph_push_healthy(microsoft)
 
 
 def test_mail_that_was_not_for_the_inbox_or_not_this_poll_says_nothing(microsoft, people, make_message, now):
@@ -143,7 +144,7 @@ def test_mail_that_was_not_for_the_inbox_or_not_this_poll_says_nothing(microsoft
     _found(make_message, microsoft, now, arrived=timedelta(minutes=20), imported_at=now - POLL - timedelta(seconds=1))
     _poll(microsoft, now)
     assert not _told(microsoft).exists()
-    assert graph_push.graph_push_healthy(microsoft)
+    assert graph_push_healthy(microsoft)
 
 
 def test_a_subscription_made_after_the_last_notification_counts_its_quiet_from_its_creation(
@@ -217,7 +218,7 @@ def test_the_next_change_notification_makes_it_healthy_and_resolves_the_report(
     assert _notify(sub).channel_ids == {microsoft.pk}
     sub.refresh_from_db()
     assert sub.silent_reported_at is None and sub.last_notification_at > now - timedelta(hours=3)
-    assert graph_push.graph_push_healthy(microsoft)
+    assert graph_push_healthy(microsoft)
     assert not _told(microsoft).filter(resolved_at=None).exists()
     assert "arrive again" in ChannelEvent.objects.filter(channel=microsoft).first().reason
     _notify(sub)  # and the next one changes nothing more
@@ -231,9 +232,9 @@ def test_a_silent_subscription_is_polled_every_pass_and_still_renewed(microsoft,
     healthy.delete()
     _silenced(microsoft, make_message, now)
     assert microsoft in channels_to_sync()
-    assert not graph_push.live_subscriptions().exists()
+    assert not live_subscriptions().exists()
     # Graph still holds it: the renewal pass keeps it rather than making another.
-    assert microsoft.pk not in graph_push.channels_without_subscription()
+    assert microsoft.pk not in channels_without_subscription()
 
 
 def _overview(tenancy, user, channel) -> tuple[int, str]:
@@ -276,7 +277,7 @@ def path(request, tenancy, settings, now, queued, django_capture_on_commit_callb
     if request.param == "graph":
         channel = request.getfixturevalue("microsoft")
         sub = _subscribe(channel, now, heard=timedelta(hours=3))
-        return Path(channel, lambda: _notify(sub) and None, lambda: graph_push.graph_push_healthy(channel))
+        return Path(channel, lambda: _notify(sub) and None, lambda: graph_push_healthy(channel))
     from channels_app.push_health import push_healthy
 
     settings.MAIL_PROVIDERS = {

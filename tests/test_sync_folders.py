@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from channels_app.models import Backfill, Channel, ChannelStatus, Message, Notification
-from channels_app.services.backfill import latest_receipt
-from channels_app.services.connect import channel_reauthorize
+from channels_app.selectors.backfill import latest_receipt
+from channels_app.services.reauthorize import channel_reauthorize
 from channels_app.tasks import sync_channel
 from localprovider import control
 from tests.provider_fixtures import tokens_for

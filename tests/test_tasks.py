@@ -9,8 +9,9 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from channels_app.models import Channel, ChannelStatus
+from channels_app.selectors.due import channels_to_probe, channels_to_sync
 from channels_app.services.health import CheckOutcome, CheckResult
-from channels_app.tasks import channels_to_probe, channels_to_sync, keep_alive_pass, renewal_pass, run_batch
+from channels_app.tasks import keep_alive_pass, renewal_pass, run_batch
 
 
 def test_sync_covers_active_and_unreachable_channels_that_are_due(tenancy):
@@ -162,7 +163,7 @@ def test_a_busy_backfill_is_scheduled_again_shortly_instead_of_holding_its_worke
 
 def test_a_backfill_busy_for_its_whole_wait_gives_up_and_says_so_on_the_backfill(busy, settings):
     from channels_app.models import Backfill
-    from channels_app.services.backfill import backfill_progress
+    from channels_app.selectors.backfill import backfill_progress
     from channels_app.tasks import BACKFILL_GAVE_UP, BACKFILL_RETRY_SECONDS, backfill_channel
 
     settings.BACKFILL_WAIT_SECONDS = 3 * BACKFILL_RETRY_SECONDS

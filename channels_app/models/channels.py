@@ -90,7 +90,7 @@ class Channel(models.Model):
     configuration_error = models.CharField(max_length=500, blank=True)
     subscription_renewed_at = models.DateTimeField(null=True, blank=True)
     # The last fresh IMAP login that succeeded (services/mailbox.channel_mailbox): it answers what a probe
-    # asks, so the probe pass skips a channel that signed in this recently (tasks.channels_to_probe).
+    # asks, so the probe pass skips a channel that signed in this recently (selectors.due.channels_to_probe).
     last_login_at = models.DateTimeField(null=True, blank=True)
     # Single-flight across workers and machines: a lease claimed by a conditional
     # UPDATE. A worker that dies simply lets it expire.

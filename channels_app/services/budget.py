@@ -4,7 +4,7 @@ Gmail stops serving a mailbox over IMAP for the rest of the day after about 2.5 
 (https://support.google.com/a/answer/1071518): a first import or a long backfill that runs into it
 would only collect `[OVERQUOTA]` refusals. So each channel downloads at most the provider's
 DAILY_DOWNLOAD_BYTES a day (UTC); once it is used up the import pauses, without alerting anyone,
-and resumes the next day at the cursor.
+and resumes the next day at the cursor. What is left today is a read: selectors/backfill.py's budget_remaining.
 """
 
 from datetime import UTC, datetime, time, timedelta
@@ -23,16 +23,6 @@ def _limit(channel: Channel) -> int:
 def next_reset(now: datetime | None = None) -> datetime:
     now = now or timezone.now()
     return datetime.combine(now.astimezone(UTC).date() + timedelta(days=1), time.min, tzinfo=UTC)
-
-
-def budget_remaining(channel: Channel) -> int | None:
-    """Bytes the channel may still download today; None when its provider sets no limit."""
-    limit = _limit(channel)
-    if not limit:
-        return None
-    row = Channel.objects.values("download_day", "downloaded_bytes").get(pk=channel.pk)
-    used = row["downloaded_bytes"] if row["download_day"] == timezone.now().astimezone(UTC).date() else 0
-    return max(limit - used, 0)
 
 
 def budget_take(channel: Channel, size: int) -> bool:

@@ -1,17 +1,16 @@
-"""Connecting new channels, reauthorizing, disconnecting and removing them: the writes behind those actions.
+"""Connecting new channels, disconnecting and removing them: the writes behind those actions (reauthorizing:
+services/reauthorize.py).
 
-Tokens we do not keep are given back to the provider (`grant_discard`), so no grant we let go of
+Tokens we do not keep are given back to the provider (services/grants.py), so no grant we let go of
 stays alive there.
 """
 
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from imapclient import IMAPClient
@@ -24,9 +23,7 @@ from channels_app.models import (
     Inbox,
     InboxKind,
     Message,
-    NotificationKind,
     ReasonCode,
-    ReauthorizationLink,
     User,
     Workspace,
 )
@@ -44,32 +41,14 @@ from channels_app.selectors import email_domain
 from channels_app.services import graph_push
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
 from channels_app.services.gmail_push import watch_stop
+from channels_app.services.grants import grant_discard, grant_given_back_on, grant_receive
 from channels_app.services.lease import channel_lease
 from channels_app.services.notifications import resolve_problems
 from channels_app.services.oauth_state import PendingAuthorization
 from channels_app.services.push_subscriptions import push_subscribe_soon
-from channels_app.services.reauth_links import LinkProblem, LinkUnusable, link_claim, link_reason
-from channels_app.services.reconnect import channel_reconnected
 from channels_app.services.status import channel_set_status
 
 logger = logging.getLogger(__name__)
-
-
-def grant_discard(*, provider_kind: str, credentials: Credentials, address: str) -> RevokeOutcome:
-    """Give back a grant we will not keep (a stray token, or tokens a reauthorization replaced).
-
-    Where revoking ends the whole grant of an account for our app (Google), not while a channel uses that
-    account (as its address, or as the delegate opening a shared mailbox): it would cut that channel off.
-    Elsewhere revoking ends that one token only, so it is always given back.
-    """
-    provider = get_provider(provider_kind)
-    if provider.revocation_ends_grant:
-        same_account = Q(address__iexact=address) | Q(delegate_address__iexact=address)
-        if Channel.objects.filter(same_account, provider=provider_kind).exclude(credentials_ciphertext="").exists():
-            return RevokeOutcome.NOTHING_TO_REVOKE
-    outcome = provider.revoke(credentials)
-    logger.info("Gave back a %s grant we do not keep: %s", provider_kind, outcome.value)
-    return outcome
 
 
 class WrongAccount(Exception):
@@ -162,109 +141,6 @@ def _select_inbox(client: IMAPClient) -> None:
         deadline.cancel()
 
 
-def account_may_hold(*, channel: Channel, provider: MailProvider, used: str, credentials: Credentials) -> str:
-    """Whether the account `used`, just signed in at the provider, may hold this channel's credentials.
-
-    Returns the delegate to record: "" when it is the channel's own address; `used` when the channel is a
-    shared mailbox opened through a delegate and `used` can open it (any delegate may take over, verified by
-    opening the mailbox). Anyone else is refused with WrongAccount (NotADelegate for a shared mailbox).
-    """
-    if used.lower() == channel.address.lower():
-        return ""
-    if not channel.delegate_address:
-        raise WrongAccount(used=used, expected=channel.address)
-    shared_mailbox_verify(
-        provider=provider, shared=channel.address, credentials=credentials, used=used, delegate=channel.delegate_address
-    )
-    return used.lower()
-
-
-def channel_reauthorize(
-    *,
-    channel: Channel,
-    credentials: Credentials,
-    actor: User | None,
-    link: ReauthorizationLink | None = None,
-    delegate_address: str | None = None,
-) -> None:
-    """Replace the credentials, make the channel active, record who did it, and close the incident.
-
-    Through a reauthorization `link` (no `actor`: its holder has no account with us) the link is used up
-    in the same transaction that stores the credentials: of two tries through one link, one wins and the
-    other raises LinkUnusable and changes nothing. `delegate_address`: whose sign-in the credentials are,
-    for a shared mailbox opened through a delegate ("" for the address's own); None leaves it as it was."""
-    # Mail stopped when the channel left active (a reauthorization of a working channel misses nothing).
-    stopped = channel.status_since if channel.status != ChannelStatus.ACTIVE else None
-    if delegate_address is not None:
-        channel.delegate_address = delegate_address
-    through = f" Opened through delegate {channel.delegate_address}." if channel.delegate_address else ""
-    with transaction.atomic():
-        if link is not None and not link_claim(link):
-            raise LinkUnusable(LinkProblem.USED, link)
-        channel_store_credentials(channel=channel, credentials=credentials)
-        Channel.objects.filter(pk=channel.pk).update(
-            failing_since=None,
-            consecutive_failures=0,
-            last_error="",
-            next_attempt_at=None,
-            delegate_address=channel.delegate_address,
-        )
-        channel_set_status(
-            channel=channel,
-            status=ChannelStatus.ACTIVE,
-            reason=(link_reason(link) if link else f"Reauthorized by {actor}.") + through,
-            reason_code=ReasonCode.BY_PERSON,
-            actor=actor,
-            log_unchanged=True,
-        )
-        # The pop-ups go away now; the people told get the "reconnected" notice
-        # with the backfill's receipt once the missed mail is in.
-        told = resolve_problems(channel=channel, kinds=(NotificationKind.NEEDS_REAUTH, NotificationKind.UNREACHABLE))
-        transaction.on_commit(
-            partial(
-                channel_reconnected,
-                channel_id=channel.pk,
-                actor_id=actor.pk if actor else None,
-                notify_user_ids=[u.pk for u in told],
-                incident_started_at=stopped,
-            )
-        )
-
-
-def oauth_reauthorize_finish(
-    *,
-    channel: Channel,
-    pending: PendingAuthorization,
-    code: str,
-    actor: User | None,
-    link: ReauthorizationLink | None = None,
-) -> None:
-    """Exchange the code, check whose token it is, and only then touch the channel.
-
-    Through a reauthorization `link` (no `actor`), the link is used up in the same transaction that
-    stores the tokens: of two sign-ins through one link, one wins and the other changes nothing."""
-    provider = get_provider(channel.provider)
-    credentials = provider.exchange_code(
-        code=code, redirect_uri=pending.redirect_uri, code_verifier=pending.code_verifier
-    )
-    used = provider.account_address(credentials)
-    try:
-        delegate = account_may_hold(channel=channel, provider=provider, used=used, credentials=credentials)
-    except (WrongAccount, ProviderFailure):
-        grant_discard(provider_kind=channel.provider, credentials=credentials, address=used)
-        raise
-    replaced = channel_credentials(channel) if channel.credentials_ciphertext else None
-    try:
-        channel_reauthorize(channel=channel, credentials=credentials, actor=actor, link=link, delegate_address=delegate)
-    except LinkUnusable:  # another sign-in through the link won: these tokens are not kept
-        grant_discard(provider_kind=channel.provider, credentials=credentials, address=used)
-        raise
-    if replaced and replaced.refresh_token != credentials.refresh_token:
-        # The old tokens would stay alive where revoking ends one token only (where it ends the whole
-        # grant, Google, the channel holds that grant: grant_discard leaves it).
-        grant_discard(provider_kind=channel.provider, credentials=replaced, address=channel.address)
-
-
 def channel_create(
     *,
     actor: User,
@@ -324,21 +200,16 @@ def channel_create(
 def oauth_connect_finish(
     *, pending: PendingAuthorization, code: str, actor: User, workspace: Workspace | None
 ) -> Channel:
-    provider = get_provider(pending.provider)
-    credentials = provider.exchange_code(
-        code=code, redirect_uri=pending.redirect_uri, code_verifier=pending.code_verifier
-    )
-    used = provider.account_address(credentials)
-    address, delegate = used, ""
-    if pending.shared_address and pending.shared_address.lower() != used.lower():
+    grant = grant_receive(provider_kind=pending.provider, pending=pending, code=code)
+    address, delegate = grant.used, ""
+    if pending.shared_address and pending.shared_address.lower() != grant.used.lower():
         # A shared mailbox through its delegate: opened before anything is saved.
-        address, delegate = pending.shared_address.lower(), used
-        try:
-            shared_mailbox_verify(provider=provider, shared=address, credentials=credentials, used=used)
-        except (WrongAccount, ProviderFailure):  # NotADelegate is a WrongAccount
-            grant_discard(provider_kind=pending.provider, credentials=credentials, address=used)
-            raise
-    try:
+        address, delegate = pending.shared_address.lower(), grant.used
+        with grant_given_back_on(grant, WrongAccount, ProviderFailure):  # NotADelegate is a WrongAccount
+            shared_mailbox_verify(
+                provider=grant.provider, shared=address, credentials=grant.credentials, used=grant.used
+            )
+    with grant_given_back_on(grant, DuplicateChannel):
         return channel_create(
             actor=actor,
             workspace=workspace,
@@ -346,12 +217,9 @@ def oauth_connect_finish(
             import_days=pending.space.get("import_days"),
             provider=pending.provider,
             address=address,
-            credentials=credentials,
+            credentials=grant.credentials,
             delegate_address=delegate,
         )
-    except DuplicateChannel:
-        grant_discard(provider_kind=pending.provider, credentials=credentials, address=used)
-        raise
 
 
 def channel_disconnect(*, channel: Channel, actor: User) -> tuple[ChannelEvent | None, RevokeOutcome]:

@@ -61,8 +61,8 @@ from imapclient import IMAPClient
 from channels_app.metrics import MailPath
 from channels_app.models import Channel, Message
 from channels_app.selectors import idle_candidates
+from channels_app.selectors.backfill import open_backfill
 from channels_app.services import operations
-from channels_app.services.backfill import open_backfill
 from channels_app.services.health import CheckOutcome, run_check
 from channels_app.services.idle_lease import (
     idle_claim,

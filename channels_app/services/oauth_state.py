@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from channels_app.models import UsedOAuthState
+from channels_app.providers import get_provider
 
 SESSION_KEY = "oauth_states"
 MAX_PENDING = 8
@@ -58,6 +59,33 @@ def state_stash(session: SessionBase, pending: PendingAuthorization) -> str:
     states[state] = asdict(pending)
     session[SESSION_KEY] = states
     return state
+
+
+def authorization_start(
+    session: SessionBase,
+    *,
+    purpose: str,
+    provider_kind: str,
+    user_id: int | None,
+    redirect_uri: str,
+    login_hint: str,
+    **fields: Any,
+) -> str:
+    """Start an OAuth round trip, for connecting, reauthorizing and reauthorization links alike: stash a
+    PendingAuthorization (`fields`: channel_id, link_id, space, shared_address …) under a new state, and
+    return the provider's sign-in URL with that state and PKCE."""
+    pending = PendingAuthorization(
+        purpose=purpose,
+        provider=provider_kind,
+        user_id=user_id,
+        code_verifier=new_code_verifier(),
+        redirect_uri=redirect_uri,
+        **fields,
+    )
+    state = state_stash(session, pending)
+    return get_provider(provider_kind).authorization_url(
+        redirect_uri=redirect_uri, state=state, code_verifier=pending.code_verifier, login_hint=login_hint
+    )
 
 
 def state_purpose(session: SessionBase, state: str) -> str | None:

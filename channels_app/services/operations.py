@@ -17,15 +17,11 @@ from channels_app import metrics
 from channels_app.metrics import MailPath
 from channels_app.models import Backfill, Channel
 from channels_app.providers import ProviderFailure, get_provider
+from channels_app.selectors.backfill import budget_remaining, open_backfill
+from channels_app.selectors.subscriptions import graph_push_wanted
 from channels_app.services import graph_push
-from channels_app.services.backfill import (
-    backfill_fail,
-    backfill_finish,
-    backfill_mark_running,
-    backfill_pause,
-    open_backfill,
-)
-from channels_app.services.budget import budget_remaining, next_reset
+from channels_app.services.backfill import backfill_fail, backfill_finish, backfill_mark_running, backfill_pause
+from channels_app.services.budget import next_reset
 from channels_app.services.gmail_push import gmail_provider, poll_found_mail, watch_renew
 from channels_app.services.mailbox import channel_mailbox, refresh_tokens
 from channels_app.services.sync import import_new_messages
@@ -55,7 +51,7 @@ def sync(channel: Channel, *, mailbox: Mailbox = channel_mailbox, push: MailPath
             backfill_fail(backfill, failure.message)
         raise
     # A sync that found nothing new is a sync too: "Last sync" and the safety-net poll beside IDLE
-    # (tasks.channels_to_sync) count from it. Only while the lease is ours, as every write of a sync.
+    # (selectors.due.channels_to_sync) count from it. Only while the lease is ours, as every write of a sync.
     Channel.objects.filter(pk=channel.pk, lease_owner=channel.lease_owner).update(last_synced_at=timezone.now())
     metrics.sync_finished(channel.provider, time.monotonic() - started)
     if push is not None:
@@ -112,7 +108,7 @@ def renew_subscription(channel: Channel) -> str:
     gmail = gmail_provider(channel)
     if gmail is not None:
         return watch_renew(channel, gmail)
-    if graph_push.graph_push_wanted(channel):
+    if graph_push_wanted(channel):
         return graph_push.or_polling(graph_push.subscription_renew)(channel)
     with channel_mailbox(channel) as client:
         client.select_folder("INBOX", readonly=True)

@@ -6,7 +6,7 @@ The scheduled poll (operations.poll) imports whatever push did not bring. Mail i
 was announced for PUSH_SILENCE_MINUTES, is mail the push let through unannounced (a Pub/Sub subscription
 deleted, an endpoint moved, notifications Graph stopped sending): the row (GmailWatch, GraphSubscription)
 is marked silent, staff are told once, and the channel is polled every pass (push_health.healthy_watches,
-graph_push.live_subscriptions) until the next announcement clears the mark (push_silence_clear).
+selectors.subscriptions.live_subscriptions) until the next announcement clears the mark (push_silence_clear).
 """
 
 import logging

@@ -2,7 +2,7 @@ from django import template
 
 from channels_app.models import Channel
 from channels_app.permissions import Space, settings_spaces
-from channels_app.services.backfill import backfill_progress, open_backfill
+from channels_app.selectors.backfill import backfill_progress, open_backfill
 
 register = template.Library()
 

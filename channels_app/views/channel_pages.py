@@ -22,8 +22,8 @@ from channels_app.selectors import (
     reauth_window_days,
     support_offered,
 )
-from channels_app.services.backfill import latest_receipt
-from channels_app.services.graph_push import graph_summary
+from channels_app.selectors.backfill import latest_receipt
+from channels_app.selectors.subscriptions import graph_summary
 
 
 def channel_context(request: AuthedRequest, channel: Channel, tab: str) -> dict[str, object]:

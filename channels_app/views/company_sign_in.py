@@ -19,7 +19,7 @@ from channels_app.forms import CompanySignInForm
 from channels_app.http import AuthedRequest
 from channels_app.models import CompanySignIn
 from channels_app.permissions import Space, access_company
-from channels_app.selectors import company_sign_in_for_email
+from channels_app.selectors import company_sign_in_for_email, company_sign_in_of
 from channels_app.services.company_sign_in import (
     check_discovery,
     company_sign_in_recheck,
@@ -85,7 +85,7 @@ def _page(request: AuthedRequest, form: CompanySignInForm, sign_in: CompanySignI
 @require_http_methods(["GET", "POST"])
 def company_sign_in_settings(request: AuthedRequest) -> HttpResponse:
     company = access_company(request.user)
-    sign_in = CompanySignIn.objects.filter(company=company).first()
+    sign_in = company_sign_in_of(company)
     has_secret = sign_in is not None and bool(sign_in.client_secret_ciphertext)
     if request.method == "POST":
         form = CompanySignInForm(request.POST, company=company, has_secret=has_secret)
@@ -114,7 +114,7 @@ def company_sign_in_switch(request: AuthedRequest, action: str) -> HttpResponse:
     company = access_company(request.user)
     if action not in SWITCH_ACTIONS:
         raise Http404("No such page.")
-    sign_in = CompanySignIn.objects.filter(company=company).first()
+    sign_in = company_sign_in_of(company)
     if sign_in is None:
         messages.error(request, "Save the identity provider's settings first.")
         return redirect("company_sign_in")

@@ -9,15 +9,15 @@ from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from channels_app.forms import ImapConnectForm, OAuthConnectForm, could_not_sign_in, too_many_tries
+from channels_app.forms import ImapConnectForm, OAuthConnectForm
 from channels_app.http import AuthedRequest
 from channels_app.models import Channel, Workspace
 from channels_app.permissions import PERSONAL_SPACE, NoCompany, space_for_add
-from channels_app.providers import AuthFailure, Credentials, ImapEndpoint, ProviderFailure
+from channels_app.providers import Credentials, ImapEndpoint
 from channels_app.providers.registry import provider_classes
 from channels_app.selectors import first_import_scope
-from channels_app.services.connect import DuplicateChannel, channel_create, imap_verify_login
-from channels_app.services.throttle import imap_login_throttle
+from channels_app.services.connect import DuplicateChannel, channel_create
+from channels_app.views.imap_login import imap_login_check
 from channels_app.views.oauth_start import oauth_start
 
 TEMPLATE_IMAP = "channels_app/settings/add_imap_channel.html"
@@ -104,32 +104,33 @@ def add_imap_channel(request: AuthedRequest, space_kind: str, workspace_id: int 
     except NoCompany:
         return _no_company(request)
     form = ImapConnectForm(request.POST or None, workspaces=workspaces if space_kind == "company" else None)
+    status: int | None = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         imap = ImapEndpoint(data["host"], data["port"], data["security"], data["username"])
-        throttled = imap_login_throttle(person_id=request.user.pk, address=f"{imap.username}@{imap.host}")
-        if throttled is not None:
-            form.add_error(None, too_many_tries(throttled))
-            return render(request, TEMPLATE_IMAP, {"space": space, "form": form}, status=429)
-        try:
-            imap_verify_login(imap=imap, password=data["password"])
-            channel = channel_create(
-                actor=request.user,
-                workspace=_chosen_workspace(space_kind, workspaces, data.get("workspace")),
-                inbox_name=data["inbox_name"],
-                import_days=data["import_days"],
-                provider="imap",
-                address=data["address"],
-                credentials=Credentials(password=data["password"]),
-                imap=imap,
-            )
-        except AuthFailure:
-            form.add_error("password", "The mail server rejected this user name or password.")
-        except ProviderFailure:
-            form.add_error(None, f"{could_not_sign_in(imap.host, imap.port)} Check the server name, port and security.")
-        except DuplicateChannel as duplicate:
-            form.add_error("address", str(duplicate))
-        else:
-            messages.success(request, connected_message(channel))
-            return redirect("channel_overview", channel_id=channel.pk)
-    return render(request, TEMPLATE_IMAP, {"space": space, "form": form})
+        status = imap_login_check(
+            form,
+            imap=imap,
+            password=data["password"],
+            tries_by=request.user.pk,
+            rejected="The mail server rejected this user name or password.",
+            unreachable="Check the server name, port and security.",
+        )
+        if status is None:
+            try:
+                channel = channel_create(
+                    actor=request.user,
+                    workspace=_chosen_workspace(space_kind, workspaces, data.get("workspace")),
+                    inbox_name=data["inbox_name"],
+                    import_days=data["import_days"],
+                    provider="imap",
+                    address=data["address"],
+                    credentials=Credentials(password=data["password"]),
+                    imap=imap,
+                )
+            except DuplicateChannel as duplicate:
+                form.add_error("address", str(duplicate))
+            else:
+                messages.success(request, connected_message(channel))
+                return redirect("channel_overview", channel_id=channel.pk)
+    return render(request, TEMPLATE_IMAP, {"space": space, "form": form}, status=status or 200)

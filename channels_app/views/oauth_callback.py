@@ -10,13 +10,9 @@ from django.shortcuts import redirect, render
 from channels_app.http import AuthedRequest
 from channels_app.permissions import NoCompany, access_channel, require_manage_channel, space_for_add
 from channels_app.providers import ProviderFailure, get_provider
-from channels_app.services.connect import (
-    DuplicateChannel,
-    WrongAccount,
-    oauth_connect_finish,
-    oauth_reauthorize_finish,
-)
+from channels_app.services.connect import DuplicateChannel, WrongAccount, oauth_connect_finish
 from channels_app.services.oauth_state import PendingAuthorization, StateRejected, state_pop, state_purpose
+from channels_app.services.reauthorize import oauth_reauthorize_finish
 from channels_app.views.connect import connected_message
 from channels_app.views.oauth_answers import failure_message, provider_error
 from channels_app.views.reauth_links import link_finish

@@ -1,5 +1,5 @@
-"""Starting an OAuth round trip, for connecting, reauthorizing and reauthorization links alike: the
-pending authorization kept in the session, and the redirect to the provider's sign-in."""
+"""Starting an OAuth round trip from a page, for connecting, reauthorizing and reauthorization links alike:
+the redirect to the provider's sign-in (the pending authorization: services/oauth_state.py)."""
 
 from typing import Any
 
@@ -8,8 +8,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from channels_app.models import Channel
-from channels_app.providers import get_provider
-from channels_app.services.oauth_state import PendingAuthorization, new_code_verifier, state_stash
+from channels_app.services.oauth_state import authorization_start
 
 
 def channel_login_hint(channel: Channel) -> str:
@@ -20,19 +19,15 @@ def channel_login_hint(channel: Channel) -> str:
 def oauth_start(
     request: HttpRequest, *, purpose: str, provider_kind: str, login_hint: str, **fields: Any
 ) -> HttpResponseRedirect:
-    """Stash a PendingAuthorization (`fields`: channel_id, link_id, space, shared_address …) under a new
-    state and send the person to the provider with PKCE. Without an account with us (a link's holder)
-    the state is bound to this browser's session alone."""
-    pending = PendingAuthorization(
+    """Send the person to the provider's sign-in (services.oauth_state.authorization_start). Without an
+    account with us (a link's holder) the state is bound to this browser's session alone."""
+    url = authorization_start(
+        request.session,
         purpose=purpose,
-        provider=provider_kind,
+        provider_kind=provider_kind,
         user_id=request.user.pk if request.user.is_authenticated else None,
-        code_verifier=new_code_verifier(),
         redirect_uri=request.build_absolute_uri(reverse("oauth_callback")),
+        login_hint=login_hint,
         **fields,
-    )
-    state = state_stash(request.session, pending)
-    url = get_provider(provider_kind).authorization_url(
-        redirect_uri=pending.redirect_uri, state=state, code_verifier=pending.code_verifier, login_hint=login_hint
     )
     return redirect(url)

@@ -17,7 +17,8 @@ from channels_app.http import AuthedRequest
 from channels_app.models import ReauthorizationLink, User
 from channels_app.permissions import access_channel, require_manage_channel, visible_channels
 from channels_app.providers import ProviderFailure, get_provider
-from channels_app.services.connect import WrongAccount, oauth_reauthorize_finish
+from channels_app.selectors import link_of_pending
+from channels_app.services.connect import WrongAccount
 from channels_app.services.oauth_state import PendingAuthorization
 from channels_app.services.reauth_links import (
     LinkNotSent,
@@ -31,6 +32,7 @@ from channels_app.services.reauth_links import (
     link_send_throttle,
     link_withdraw,
 )
+from channels_app.services.reauthorize import oauth_reauthorize_finish
 from channels_app.services.throttle import throttle_hit
 from channels_app.views.oauth_answers import failure_message, provider_error
 from channels_app.views.oauth_start import channel_login_hint, oauth_start
@@ -154,11 +156,7 @@ def link_finish(request: HttpRequest, pending: PendingAuthorization) -> HttpResp
     """The provider sent the link's holder back (views/oauth_callback.py checked the state)."""
     if pending.link_id is None or pending.channel_id is None:
         return _unusable(request, LinkUnusable(LinkProblem.INVALID))
-    link = (
-        ReauthorizationLink.objects.select_related("channel__inbox__company", "sent_by")
-        .filter(pk=pending.link_id, channel_id=pending.channel_id)
-        .first()
-    )
+    link = link_of_pending(link_id=pending.link_id, channel_id=pending.channel_id)
     if link is None:
         return _unusable(request, LinkUnusable(LinkProblem.INVALID))
     try:

@@ -7,14 +7,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
-from channels_app.forms import ImapPasswordForm, could_not_sign_in, too_many_tries
+from channels_app.forms import ImapPasswordForm
 from channels_app.http import AuthedRequest
 from channels_app.models import Channel, ReauthorizationLink, User
 from channels_app.permissions import access_channel, require_manage_channel, space_of_channel
-from channels_app.providers import AuthFailure, Credentials, ProviderFailure, get_provider
-from channels_app.services.connect import channel_reauthorize, imap_verify_login
+from channels_app.providers import Credentials, get_provider
 from channels_app.services.mailbox import channel_endpoint
-from channels_app.services.throttle import imap_login_throttle
+from channels_app.services.reauthorize import channel_reauthorize
+from channels_app.views.imap_login import imap_login_check
 from channels_app.views.oauth_start import channel_login_hint, oauth_start
 
 
@@ -53,21 +53,17 @@ def password_reauthorize_attempt(
     errors added. `tries_by` is whose tries are counted (a person, or a reauthorization link). Through
     a `link`, the link is used up as the password is stored (LinkUnusable if another try used it first)."""
     password = form.cleaned_data["password"]
-    imap = channel_endpoint(channel)
-    throttled = imap_login_throttle(person_id=tries_by, address=f"{imap.username}@{imap.host}")
-    if throttled is not None:
-        form.add_error(None, too_many_tries(throttled))
-        return 429
-    try:
-        imap_verify_login(imap=imap, password=password)
-    except AuthFailure:
-        form.add_error("password", "The mail server rejected this password. Nothing was changed.")
-        return 200
-    except ProviderFailure:
-        form.add_error(None, f"{could_not_sign_in(imap.host, imap.port)} Nothing was changed; try again in a moment.")
-        return 200
-    channel_reauthorize(channel=channel, credentials=Credentials(password=password), actor=actor, link=link)
-    return None
+    status = imap_login_check(
+        form,
+        imap=channel_endpoint(channel),
+        password=password,
+        tries_by=tries_by,
+        rejected="The mail server rejected this password. Nothing was changed.",
+        unreachable="Nothing was changed; try again in a moment.",
+    )
+    if status is None:
+        channel_reauthorize(channel=channel, credentials=Credentials(password=password), actor=actor, link=link)
+    return status
 
 
 @sensitive_post_parameters("password")

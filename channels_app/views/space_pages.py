@@ -1,15 +1,12 @@
 """The settings spaces (company, a workspace, personal) and their Channels pages."""
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from channels_app.http import AuthedRequest
-from channels_app.models import Channel, ChannelStatus, InboxKind
-from channels_app.models.channels import ATTENTION_STATUSES
+from channels_app.models import Channel
 from channels_app.permissions import (
     PERSONAL_SPACE,
     Space,
@@ -18,9 +15,7 @@ from channels_app.permissions import (
     settings_spaces,
     workspace_role,
 )
-
-# The banner names this many channels and then says "and more".
-ATTENTION_NAMED = 10
+from channels_app.selectors import channel_lists
 
 
 @login_required
@@ -32,25 +27,18 @@ def settings_root(request: AuthedRequest) -> HttpResponse:
 def _render_channels(
     request: AuthedRequest, *, space: Space, channels: QuerySet[Channel], can_manage: bool
 ) -> HttpResponse:
-    """A constant number of queries whatever the number of channels: one page of rows, one count,
-    and the first few channels that need attention (and those disconnected) for the banners."""
-    rows = channels.select_related("inbox", "inbox__workspace").order_by("address")
-    page = Paginator(rows, settings.CHANNELS_PAGE_SIZE).get_page(request.GET.get("page"))
-    attention_rows = channels.filter(status__in=ATTENTION_STATUSES).order_by("address")
-    attention = list(attention_rows.only("pk", "address", "status", "provider")[: ATTENTION_NAMED + 1])
-    disconnected_rows = channels.filter(status=ChannelStatus.DISCONNECTED).order_by("address")
-    disconnected = list(disconnected_rows.only("pk", "address", "status", "provider")[: ATTENTION_NAMED + 1])
+    listed = channel_lists.channel_list(channels, request.GET.get("page"))
     return render(
         request,
         "channels_app/settings/channels.html",
         {
             "space": space,
-            "page": page,
-            "channels": page.object_list,
-            "attention": attention[:ATTENTION_NAMED],
-            "attention_more": len(attention) > ATTENTION_NAMED,
-            "disconnected": disconnected[:ATTENTION_NAMED],
-            "disconnected_more": len(disconnected) > ATTENTION_NAMED,
+            "page": listed.page,
+            "channels": listed.page.object_list,
+            "attention": listed.attention,
+            "attention_more": listed.attention_more,
+            "disconnected": listed.disconnected,
+            "disconnected_more": listed.disconnected_more,
             "can_manage": can_manage,
             "show_workspace": space.kind == "company",
         },
@@ -60,7 +48,7 @@ def _render_channels(
 @login_required
 def company_channels(request: AuthedRequest) -> HttpResponse:
     company = access_company(request.user)
-    channels = Channel.objects.filter(inbox__company=company, inbox__kind=InboxKind.SHARED)
+    channels = channel_lists.company_channels(company)
     space = Space("company", f"{company.name} (company)")
     return _render_channels(request, space=space, channels=channels, can_manage=True)
 
@@ -68,7 +56,7 @@ def company_channels(request: AuthedRequest) -> HttpResponse:
 @login_required
 def workspace_channels(request: AuthedRequest, workspace_id: int) -> HttpResponse:
     workspace = access_workspace(request.user, workspace_id)
-    channels = Channel.objects.filter(inbox__workspace=workspace, inbox__kind=InboxKind.SHARED)
+    channels = channel_lists.workspace_channels(workspace)
     space = Space("workspace", workspace.name, workspace.pk)
     can_manage = workspace_role(request.user, workspace) == "admin"
     return _render_channels(request, space=space, channels=channels, can_manage=can_manage)
@@ -76,6 +64,6 @@ def workspace_channels(request: AuthedRequest, workspace_id: int) -> HttpRespons
 
 @login_required
 def personal_channels(request: AuthedRequest) -> HttpResponse:
-    channels = Channel.objects.filter(inbox__kind=InboxKind.INDIVIDUAL, inbox__owner=request.user)
+    channels = channel_lists.personal_channels(request.user)
     space = PERSONAL_SPACE
     return _render_channels(request, space=space, channels=channels, can_manage=True)

@@ -2,7 +2,8 @@ from django.db.models import QuerySet
 
 from channels_app.management.commands._passes import ForegroundPass
 from channels_app.models import Channel
-from channels_app.tasks import channels_to_probe, probe_channel
+from channels_app.selectors.due import channels_to_probe
+from channels_app.tasks import probe_channel
 
 
 class Command(ForegroundPass):

@@ -13,7 +13,7 @@ from django_q.tasks import async_task
 
 from channels_app.demo import DEMO_PASSWORD, IVY, MAILBOX_PASSWORD, PEOPLE
 from channels_app.demo_web import WAIT_SECONDS, WebServerWait, web_server_wait
-from channels_app.services import graph_push
+from channels_app.selectors import subscriptions
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -84,7 +84,7 @@ class Command(BaseCommand):
             subprocess.Popen([*manage, "listen"], env=env),  # noqa: S603
         ]
         if waited is WebServerWait.ANSWERS:
-            for channel_id in graph_push.channels_without_subscription():
+            for channel_id in subscriptions.channels_without_subscription():
                 async_task("channels_app.tasks.subscribe_channel", channel_id, task_name=f"graph-{channel_id}")
         return workers
 

@@ -2,7 +2,8 @@ from django.db.models import QuerySet
 
 from channels_app.management.commands._passes import ForegroundPass
 from channels_app.models import Channel
-from channels_app.tasks import channels_to_sync, sync_channel
+from channels_app.selectors.due import channels_to_sync
+from channels_app.tasks import sync_channel
 
 
 class Command(ForegroundPass):

@@ -21,6 +21,7 @@ from channels_app.models import (
     Channel,
     ChannelEvent,
     ChannelStatus,
+    Company,
     CompanySignIn,
     GmailWatch,
     GraphSubscription,
@@ -202,6 +203,15 @@ def open_links(channel: Channel) -> list[ReauthorizationLink]:
     return list(ReauthorizationLink.objects.open().filter(channel=channel).select_related("sent_by"))
 
 
+def link_of_pending(*, link_id: int, channel_id: int) -> ReauthorizationLink | None:
+    """The link a reauthorization through a link came back for, whatever its state, with what its pages show."""
+    return (
+        ReauthorizationLink.objects.select_related("channel__inbox__company", "sent_by")
+        .filter(pk=link_id, channel_id=channel_id)
+        .first()
+    )
+
+
 def idle_providers() -> list[str]:
     """The providers whose new mail an IDLE listener announces (MailProvider.idle_push)."""
     return [kind for kind, cls in provider_classes().items() if cls.idle_push]
@@ -218,7 +228,7 @@ def idle_candidates(now: datetime) -> QuerySet[Channel]:
 def idle_healthy(now: datetime) -> Q:
     """Channels whose IDLE a live listener holds and the server confirmed lately (within a re-issue or relogin
     period, whichever comes first, and a minute): their new mail is announced and synced by the listener,
-    whose relogin sync is the safety net (tasks.channels_to_sync)."""
+    whose relogin sync is the safety net (selectors.due.channels_to_sync)."""
     period = min(settings.IDLE_REISSUE_SECONDS, settings.IDLE_RELOGIN_MINUTES * 60)
     confirmed = now - timedelta(seconds=period + 60)
     return Q(
@@ -249,7 +259,7 @@ def mail_delivery(channel: Channel, now: datetime | None = None, *, pushed: bool
             by_idle=True,
             listener=channel.idle_owner,
             since=channel.idle_since,
-            # The listener's relogin sync is the safety net (tasks.channels_to_sync).
+            # The listener's relogin sync is the safety net (selectors.due.channels_to_sync).
             poll_minutes=settings.IDLE_RELOGIN_MINUTES,
         )
     return MailDelivery(by_idle=False, poll_minutes=settings.SYNC_INTERVAL_MINUTES)
@@ -281,6 +291,11 @@ def company_sign_in_for_email(email: str) -> CompanySignIn | None:
     if not domain:
         return None
     return CompanySignIn.objects.select_related("company").filter(enabled=True, domains__domain=domain).first()
+
+
+def company_sign_in_of(company: Company) -> CompanySignIn | None:
+    """The company's identity provider settings, whether on or off; None until they are first saved."""
+    return CompanySignIn.objects.filter(company=company).first()
 
 
 def keeps_password_sign_in(user: User) -> bool:
