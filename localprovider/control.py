@@ -28,6 +28,13 @@ from localprovider.instance import (
     instance_from_env,
 )
 from localprovider.maildir import make_message
+from localprovider.organisation_admin import (
+    add_service_account_key,
+    create_service_account,
+    delete_service_account_key,
+    grant_delegation,
+    withdraw_delegation,
+)
 from localprovider.personas import PERSONAS, MailboxState, Persona
 from localprovider.processes import log_tail, pid_alive, port_accepts, read_pid, terminate, wait_until
 
@@ -44,6 +51,12 @@ __all__ = [
     "LocalProviderError",
     "LocalProviderUnavailable",
     "MailboxState",
+    "add_service_account_key",
+    "create_service_account",
+    "delete_service_account_key",
+    "expire_client_tokens",
+    "grant_delegation",
+    "withdraw_delegation",
     "append_messages",
     "clear_answers",
     "create_mailbox",
@@ -487,6 +500,12 @@ def revoke_tokens(instance: Instance, email: str) -> str:
 def expire_tokens(instance: Instance, email: str) -> str:
     """Makes every access token of `email` expired (refresh tokens still work), for refresh tests."""
     return str(_account_action(instance, "expire", email=_normalise(email)))
+
+
+def expire_client_tokens(instance: Instance, client_id: str) -> str:
+    """Makes every access token issued to a client (a service account's client id, an app id) expired: what an
+    hour does to the tokens that outlive a withdrawn delegation or consent."""
+    return str(_account_action(instance, "expire-client", client_id=client_id))
 
 
 def token_state(instance: Instance, email: str) -> dict[str, Any]:

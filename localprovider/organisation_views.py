@@ -1,0 +1,173 @@
+"""Token grants for organisation-wide access, worded as Google and Microsoft answer them.
+
+Google: the JWT bearer grant (RFC 7523) of a service account with domain-wide delegation, at the same token
+endpoint as the google persona's codes and refreshes (token_views.TokenView hands it over):
+https://developers.google.com/identity/protocols/oauth2/service-account#authorizingrequests
+The token it gives is an ordinary access token of the impersonated mailbox, so it opens that mailbox over
+IMAP (XOAUTH2) exactly as a token from the consent page does.
+
+Issued access tokens are not taken back when the administrator withdraws the delegation or deletes the key:
+Google's access tokens keep working until they expire ("deletion does not revoke access tokens that have
+already been issued. They continue to grant access":
+https://cloud.google.com/iam/docs/reference/rest/v1/projects.locations.oauthClients/delete); only new token
+requests are refused. `control.expire_client_tokens` lets a test skip to that hour's end.
+"""
+
+import secrets
+import time
+from datetime import timedelta
+from typing import Any
+
+import jwt
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
+from django.utils import timezone
+from oauth2_provider.models import AccessToken, Application
+
+from localprovider import organisation, personas
+
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+# Both providers answer 3599 for a fresh hour-long token.
+ACCESS_SECONDS = 3599
+# "Token must be a short-lived token (60 minutes)": exp - iat at most an hour; some slack for clocks.
+ASSERTION_MAX_SECONDS = 3600
+CLOCK_SKEW_SECONDS = 300
+# Google's own token endpoint: Google's client libraries put it in `aud` whatever the key's token_uri says
+# (googleapis/google-auth-library-python#804, googleapis/google-api-dotnet-client#3027), so it is accepted too.
+GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
+
+
+def _instance_dir() -> Any:
+    # getattr: INSTANCE_DIR exists only in localprovider.settings, which the type checker does not load.
+    return getattr(settings, "INSTANCE_DIR")  # noqa: B009
+
+
+def google_token_url() -> str:
+    """The token endpoint a service account key names (`token_uri`), which its assertions must name in `aud`."""
+    base_url: str = getattr(settings, "BASE_URL")  # noqa: B009
+    return base_url + reverse("token")
+
+
+def _google_error(status: int, error: str, description: str) -> JsonResponse:
+    return JsonResponse({"error": error, "error_description": description}, status=status)
+
+
+# Google's answers, as its token endpoint words them (bodies as recorded in the issues named).
+# A signature that does not verify, or a key that was deleted: crossplane-contrib/provider-jet-gcp#56,
+# googleapis/google-cloud-python#10004.
+_BAD_SIGNATURE = (400, "invalid_grant", "Invalid JWT Signature.")
+# https://developers.google.com/identity/protocols/oauth2/service-account#error-codes; fastlane/fastlane#14972,
+# a-marenkov/gsheets#96.
+_BAD_TIMES = (
+    400,
+    "invalid_grant",
+    "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. "
+    "Check your iat and exp values in the JWT claim.",
+)
+# A `sub` that is no user of the domain: SCRT-HQ/PSGSuite#267, DoliCloud/DoliMods#30.
+_NO_SUCH_USER = (400, "invalid_grant", "Invalid email or User ID")
+# No delegation for this client in the user's domain, or not for every scope asked: googleapis/
+# google-api-php-client#2214, googleapis/google-auth-library-ruby#210 (401).
+_NOT_DELEGATED = (
+    401,
+    "unauthorized_client",
+    "Client is unauthorized to retrieve access tokens using this method, "
+    "or client not authorized for any of the scopes requested.",
+)
+# An `iss` that names no service account: appsup-dart/firebase_admin#14.
+_NO_SUCH_ACCOUNT = (400, "invalid_grant", "Invalid grant: account not found")
+# https://developers.google.com/identity/protocols/oauth2/service-account#error-codes (invalid_scope).
+_NO_SCOPE = (400, "invalid_scope", "Empty or missing scope not allowed.")
+
+
+def google_assertion(request: HttpRequest) -> JsonResponse:
+    """POST grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=<JWT> at the google token URL."""
+    assertion = request.POST.get("assertion", "")
+    try:
+        header = jwt.get_unverified_header(assertion)
+        claims = jwt.decode(assertion, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return _google_error(*_BAD_SIGNATURE)
+    state = organisation.read(_instance_dir())
+    account = state.service_accounts.get(str(claims.get("iss", "")))
+    if account is None:
+        return _google_error(*_NO_SUCH_ACCOUNT)
+    public_key = account.keys.get(str(header.get("kid", "")))
+    if public_key is None or not _signed_by(assertion, public_key):
+        return _google_error(*_BAD_SIGNATURE)
+    if claims.get("aud") not in (google_token_url(), GOOGLE_TOKEN_AUDIENCE):
+        return _google_error(
+            400, "invalid_grant", f"Invalid JWT: Failed audience check. The right audience is {google_token_url()}"
+        )
+    if not _short_lived(claims, time.time()):
+        return _google_error(*_BAD_TIMES)
+    requested = str(claims.get("scope", "")).split()
+    if not requested:
+        return _google_error(*_NO_SCOPE)
+    subject = claims.get("sub")
+    user = None
+    if subject is not None:
+        user = _workspace_user(str(subject))
+        if user is None:
+            return _google_error(*_NO_SUCH_USER)
+        delegated = state.delegated_scopes(organisation.domain_of(str(subject)), account.client_id)
+        if delegated is None or any(scope not in delegated for scope in requested):
+            return _google_error(*_NOT_DELEGATED)
+    # Without `sub` the token is the service account's own: Gmail has no mailbox for it, so IMAP refuses it.
+    token = issue_access_token(client_id=account.client_id, name=account.client_email, user=user, scope=requested)
+    return JsonResponse({"access_token": token, "expires_in": ACCESS_SECONDS, "token_type": "Bearer"})
+
+
+def _signed_by(assertion: str, public_key: str) -> bool:
+    try:
+        jwt.decode(assertion, public_key, algorithms=["RS256"], options={"verify_aud": False, "verify_exp": False})
+    except (jwt.InvalidSignatureError, jwt.InvalidAlgorithmError, jwt.DecodeError):
+        return False
+    except jwt.InvalidTokenError:
+        return True  # signed by this key; its claims are judged next, in Google's words
+    return True
+
+
+def _short_lived(claims: dict[str, Any], now: float) -> bool:
+    iat, exp = claims.get("iat"), claims.get("exp")
+    if not isinstance(iat, int | float) or not isinstance(exp, int | float):
+        return False
+    return 0 < exp - iat <= ASSERTION_MAX_SECONDS and iat <= now + CLOCK_SKEW_SECONDS and exp > now
+
+
+def _workspace_user(address: str) -> AbstractBaseUser | None:
+    """The mailbox `sub` names, if it is a user of a Google Workspace domain here (a google-persona mailbox)."""
+    address = address.strip().lower()
+    user = get_user_model().objects.filter(username=address).first()
+    if user is None or personas.read_state(_instance_dir(), address).persona != "google":
+        return None
+    return user
+
+
+def issue_access_token(*, client_id: str, name: str, user: AbstractBaseUser | None, scope: list[str]) -> str:
+    """A live access token for `user` (None: the client's own), issued to `client_id` (a service account or an
+    app registration, made a DOT application on first use so that its tokens are listed and expired together)."""
+    application, _ = Application.objects.get_or_create(
+        client_id=client_id,
+        defaults={
+            "name": name,
+            "client_type": Application.CLIENT_CONFIDENTIAL,
+            "authorization_grant_type": Application.GRANT_CLIENT_CREDENTIALS,
+            # DOT's own grants never serve this client: nobody knows this secret. Ours check the keys and
+            # secrets in organisation.json instead.
+            "client_secret": secrets.token_urlsafe(32),
+            "redirect_uris": "",
+        },
+    )
+    token = secrets.token_urlsafe(40)
+    AccessToken.objects.create(
+        user=user,
+        application=application,
+        token=token,
+        scope=" ".join(scope),
+        expires=timezone.now() + timedelta(seconds=ACCESS_SECONDS),
+    )
+    return token
