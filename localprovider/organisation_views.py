@@ -1,5 +1,9 @@
 """Token grants for organisation-wide access, worded as Google and Microsoft answer them.
 
+Microsoft: the client-credentials grant of an app registration at its tenant's token endpoint (`entra_token`,
+below); its token carries the role IMAP.AccessAsApp while the tenant administrator consents, and the IMAP front
+lets it open the mailboxes Exchange gave the app FullAccess to (imap_front/delegation.py).
+
 Google: the JWT bearer grant (RFC 7523) of a service account with domain-wide delegation, at the same token
 endpoint as the google persona's codes and refreshes (token_views.TokenView hands it over):
 https://developers.google.com/identity/protocols/oauth2/service-account#authorizingrequests
@@ -13,8 +17,11 @@ https://cloud.google.com/iam/docs/reference/rest/v1/projects.locations.oauthClie
 requests are refused. `control.expire_client_tokens` lets a test skip to that hour's end.
 """
 
+import base64
 import secrets
 import time
+import urllib.parse
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +32,8 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 from oauth2_provider.models import AccessToken, Application
 
 from localprovider import organisation, personas
@@ -171,3 +180,121 @@ def issue_access_token(*, client_id: str, name: str, user: AbstractBaseUser | No
         expires=timezone.now() + timedelta(seconds=ACCESS_SECONDS),
     )
     return token
+
+
+# --- Microsoft: the client-credentials grant at the tenant's token endpoint --------------------------------
+# https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow, for IMAP:
+# https://learn.microsoft.com/en-us/exchange/client-developer/legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth
+# (section "Use client credentials grant flow to authenticate SMTP, IMAP and POP connections").
+# Exchange Online's resource, by either of its identifiers; Graph is in every tenant too (its token opens no
+# mailbox over IMAP: another audience). Any other resource is unknown to the tenant.
+_EXCHANGE_RESOURCES = ("https://outlook.office365.com", "https://outlook.office.com")
+_KNOWN_RESOURCES = (*_EXCHANGE_RESOURCES, "https://graph.microsoft.com")
+
+
+def _entra_error(status: int, error: str, code: int, message: str) -> JsonResponse:
+    """An error in Entra's shape: the AADSTS code and message, then trace and correlation ids and the time, in
+    the description and again as fields (as in the microsoft provider's recorded.json, e.g.
+    `aadsts7000215_invalid_client_secret`, and OfficeDev/microsoft-365-agents-toolkit#8621)."""
+    stamp = timezone.now().strftime("%Y-%m-%d %H:%M:%SZ")
+    trace_id, correlation_id = str(uuid.uuid4()), str(uuid.uuid4())
+    description = (
+        f"AADSTS{code}: {message}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {stamp}"
+    )
+    body = {
+        "error": error,
+        "error_description": description,
+        "error_codes": [code],
+        "timestamp": stamp,
+        "trace_id": trace_id,
+        "correlation_id": correlation_id,
+        "error_uri": f"https://login.microsoftonline.com/error?code={code}",
+    }
+    return JsonResponse(body, status=status)
+
+
+def _client_credentials(request: HttpRequest) -> tuple[str, str | None]:
+    """client_id and client_secret from the form (client_secret_post) or HTTP Basic (client_secret_basic)."""
+    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            client_id, _, secret = base64.b64decode(encoded).decode().partition(":")
+        except ValueError:
+            return "", None
+        return urllib.parse.unquote_plus(client_id), urllib.parse.unquote_plus(secret)
+    return request.POST.get("client_id", ""), request.POST.get("client_secret")
+
+
+@csrf_exempt  # a server's call with its client secret, not a browser form
+@require_POST
+def entra_token(request: HttpRequest, tenant: str) -> JsonResponse:
+    """POST <base>/<tenant id or domain>/oauth2/v2.0/token, grant_type=client_credentials: an app's own token,
+    with the role IMAP.AccessAsApp while the tenant administrator consents to it; without consent Entra still
+    answers with a token, one with no roles, which Exchange refuses (learn.microsoft.com/en-us/answers/questions/
+    5672988: "a token is generated, but the token seems to not include any of the roles")."""
+    state = organisation.read(_instance_dir())
+    domain = state.tenant_domain(tenant)
+    if domain is None:  # AADSTS90002 InvalidTenantName (reference-error-codes)
+        return _entra_error(
+            400,
+            "invalid_request",
+            90002,
+            f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into "
+            "the correct cloud. Check with your subscription administrator, this may happen if there are no "
+            "active subscriptions for the tenant.",
+        )
+    grant_type = request.POST.get("grant_type", "")
+    if grant_type != "client_credentials":  # AADSTS70003 UnsupportedGrantType: Local mail serves only this one here
+        return _entra_error(
+            400, "unsupported_grant_type", 70003, f"The app requested an unsupported grant type '{grant_type}'."
+        )
+    client_id, secret = _client_credentials(request)
+    app = state.apps.get(client_id)
+    if app is None or app.tenant_domain != domain:  # recorded.json `aadsts700016_app_not_found`
+        return _entra_error(
+            400,
+            "unauthorized_client",
+            700016,
+            f"Application with identifier '{client_id}' was not found in the directory '{domain}'. This can happen "
+            "if the application has not been installed by the administrator of the tenant or consented to by any "
+            "user in the tenant. You may have sent your authentication request to the wrong tenant.",
+        )
+    if not secret:  # AADSTS7000218 (as in secureworks/TokenMan#1)
+        return _entra_error(
+            401,
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        )
+    if not organisation.secret_matches(app, secret):  # recorded.json `aadsts7000215_invalid_client_secret`
+        return _entra_error(
+            401,
+            "invalid_client",
+            7000215,
+            "Invalid client secret provided. Ensure the secret being sent in the request is the client secret "
+            f"value, not the client secret ID, for a secret added to app '{client_id}'.",
+        )
+    scope = request.POST.get("scope", "")
+    if not scope.endswith("/.default") or " " in scope.strip():  # AADSTS1002012 (reference-error-codes)
+        return _entra_error(
+            400,
+            "invalid_scope",
+            1002012,
+            f"The provided value for scope {scope} is not valid. Client credential flows must have a scope value "
+            "with /.default suffixed to the resource identifier (application ID URI).",
+        )
+    resource = scope.removesuffix("/.default")
+    if resource not in _KNOWN_RESOURCES:  # AADSTS500011 InvalidResourceServicePrincipalNotFound
+        return _entra_error(
+            400,
+            "invalid_resource",
+            500011,
+            f"The resource principal named {resource} was not found in the tenant named {domain}. This can happen "
+            "if the application has not been installed by the administrator of the tenant or consented to by any "
+            "user in the tenant. You might have sent your authentication request to the wrong tenant.",
+        )
+    roles = [organisation.IMAP_APP_ROLE] if app.admin_consent and resource in _EXCHANGE_RESOURCES else []
+    token = issue_access_token(client_id=app.app_id, name=f"App {app.app_id}", user=None, scope=roles)
+    return JsonResponse(
+        {"token_type": "Bearer", "expires_in": ACCESS_SECONDS, "ext_expires_in": ACCESS_SECONDS, "access_token": token}
+    )
