@@ -18,6 +18,7 @@ requests are refused. `control.expire_client_tokens` lets a test skip to that ho
 """
 
 import base64
+import logging
 import secrets
 import time
 import urllib.parse
@@ -37,6 +38,8 @@ from django.views.decorators.http import require_POST
 from oauth2_provider.models import AccessToken, Application
 
 from localprovider import organisation, personas
+
+token_log = logging.getLogger("localprovider.tokens")  # token_views.py's, in the instance's http.log
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 # Both providers answer 3599 for a fresh hour-long token.
@@ -128,6 +131,17 @@ def google_assertion(request: HttpRequest) -> JsonResponse:
     # Without `sub` the token is the service account's own: Gmail has no mailbox for it, so IMAP refuses it.
     token = issue_access_token(client_id=account.client_id, name=account.client_email, user=user, scope=requested)
     return JsonResponse({"access_token": token, "expires_in": ACCESS_SECONDS, "token_type": "Bearer"})
+
+
+def assertion_subject(form: Any) -> str | None:
+    """The mailbox a jwt-bearer request's assertion names (unverified: for the token log only)."""
+    if form.get("grant_type") != JWT_BEARER_GRANT:
+        return None
+    try:
+        subject = jwt.decode(form.get("assertion", ""), options={"verify_signature": False}).get("sub")
+    except jwt.InvalidTokenError:
+        return None
+    return subject if isinstance(subject, str) else None
 
 
 def _signed_by(assertion: str, public_key: str) -> bool:
@@ -228,6 +242,15 @@ def _client_credentials(request: HttpRequest) -> tuple[str, str | None]:
 @csrf_exempt  # a server's call with its client secret, not a browser form
 @require_POST
 def entra_token(request: HttpRequest, tenant: str) -> JsonResponse:
+    """The tenant's token endpoint; one line in the token log per request, as token_views.TokenView writes."""
+    response = _entra_answer(request, tenant)
+    token_log.info(
+        "token request: mailbox=- grant_type=%s status=%s", request.POST.get("grant_type", "-"), response.status_code
+    )
+    return response
+
+
+def _entra_answer(request: HttpRequest, tenant: str) -> JsonResponse:
     """POST <base>/<tenant id or domain>/oauth2/v2.0/token, grant_type=client_credentials: an app's own token,
     with the role IMAP.AccessAsApp while the tenant administrator consents to it; without consent Entra still
     answers with a token, one with no roles, which Exchange refuses (learn.microsoft.com/en-us/answers/questions/

@@ -68,7 +68,7 @@ class TokenView(dot_views.TokenView):
         response = self._answer(request, email, *args, **kwargs)
         token_log.info(
             "token request: mailbox=%s grant_type=%s status=%s",
-            email or "-",
+            email or organisation_views.assertion_subject(request.POST) or "-",
             request.POST.get("grant_type", "-"),
             response.status_code,
         )

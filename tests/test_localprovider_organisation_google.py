@@ -105,6 +105,8 @@ def test_a_delegated_service_account_opens_a_users_mailbox(local_provider: contr
     assert set(answer) == {"access_token", "expires_in", "token_type"}
     assert (answer["expires_in"], answer["token_type"]) == (3599, "Bearer")
     assert _open(local_provider, ana, answer["access_token"]) == 2
+    logged = f"token request: mailbox={ana} grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer status=200"
+    assert logged in local_provider.http_log.read_text()
     # Google's libraries name Google's own endpoint in `aud` whatever the key file says; that is accepted too.
     assert _token_request(key, _assertion(key, ana, aud="https://oauth2.googleapis.com/token"))[0] == 200
 
