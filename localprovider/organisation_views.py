@@ -107,8 +107,13 @@ def google_assertion(request: HttpRequest) -> JsonResponse:
     account = state.service_accounts.get(str(claims.get("iss", "")))
     if account is None:
         return _google_error(*_NO_SUCH_ACCOUNT)
-    public_key = account.keys.get(str(header.get("kid", "")))
-    if public_key is None or not _signed_by(assertion, public_key):
+    # The key `kid` names (Google's libraries always send it); without one, any of the account's keys.
+    kid = header.get("kid")
+    if kid is None:
+        candidates = list(account.keys.values())
+    else:
+        candidates = [account.keys[kid]] if isinstance(kid, str) and kid in account.keys else []
+    if not any(_signed_by(assertion, public_key) for public_key in candidates):
         return _google_error(*_BAD_SIGNATURE)
     if claims.get("aud") not in (google_token_url(), GOOGLE_TOKEN_AUDIENCE):
         return _google_error(

@@ -57,11 +57,12 @@ def _service_account(instance: control.Instance) -> dict[str, str]:
 def _assertion(key: dict[str, str], sub: str | None, **changes: Any) -> str:
     """A service account's JWT as Google's client libraries sign it; `changes` replace or (None) drop claims."""
     signing_key = changes.pop("_signing_key", None) or key["private_key"]
+    headers = {} if changes.pop("_without_kid", False) else {"kid": key["private_key_id"]}
     now = int(time.time())
     claims: dict[str, Any] = {"iss": key["client_email"], "sub": sub, "scope": GMAIL, "aud": key["token_uri"]}
     claims |= {"iat": now, "exp": now + 3600} | changes
     claims = {name: value for name, value in claims.items() if value is not None}
-    return jwt.encode(claims, signing_key, algorithm="RS256", headers={"kid": key["private_key_id"]})
+    return jwt.encode(claims, signing_key, algorithm="RS256", headers=headers)
 
 
 def _token_request(key: dict[str, str], assertion: str) -> tuple[int, dict[str, Any]]:
@@ -207,7 +208,10 @@ def test_both_keys_work_until_one_is_deleted(local_provider: control.Instance) -
     control.delete_service_account_key(local_provider, first["client_email"], first["private_key_id"])
 
     assert _token_request(first, _assertion(first, ana)) == (400, BAD_SIGNATURE)
+    assert _token_request(first, _assertion(first, ana, _without_kid=True)) == (400, BAD_SIGNATURE)
     assert _open(local_provider, ana, _token(second, ana)) == 1
+    # Without `kid` the assertion is checked against every key the account has.
+    assert _token_request(second, _assertion(second, ana, _without_kid=True))[0] == 200
 
 
 def test_the_service_accounts_own_token_opens_no_mailbox(local_provider: control.Instance) -> None:
