@@ -1,5 +1,7 @@
 """CLI: python -m localprovider start|stop|status|create-mailbox|persona|answer|answers|append|revoke|expire|
-delegate|graph-event.
+delegate|graph-event|push-subscription|forget-history, and organisation-wide access (organisation_cli.py):
+create-service-account|grant-delegation|withdraw-delegation|register-app|grant-consent|withdraw-consent|
+new-service-principal|add-mailbox-permission|remove-mailbox-permission|create-shared-mailbox|...
 
 The instance comes from LOCAL_PROVIDER_DIR / _HTTP_PORT / _IMAP_PORT (defaults: .testbed/dev, 8765, 14143).
 """
@@ -8,7 +10,7 @@ import argparse
 import sys
 from typing import NoReturn
 
-from localprovider import control, graph
+from localprovider import control, graph, organisation_cli
 from localprovider.personas import ANSWER_SURFACES as SURFACES
 from localprovider.personas import PERSONAS
 
@@ -64,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     push.add_argument("--emulator", metavar="URL", help="publish through the Pub/Sub emulator at URL instead")
     forget = sub.add_parser("forget-history", help="Gmail forgets a mailbox's history: older ids answer 404")
     forget.add_argument("email")
+    organisation_cli.add_commands(sub)
     args = parser.parse_args(argv)
 
     instance = control.instance_from_env()
@@ -130,6 +133,8 @@ def _run(args: argparse.Namespace, instance: control.Instance) -> int:
         print(f"{args.topic} pushes to {args.endpoint}{' through the emulator' if args.emulator else ''}")
     elif args.command == "forget-history":
         print(f"{args.email}: history now starts at {control.forget_history(instance, args.email)}")
+    elif args.command in organisation_cli.COMMANDS:
+        organisation_cli.run(args, instance)
     return 0
 
 

@@ -84,6 +84,14 @@ def expire(*, email: str) -> str:
     return f"expired {count} access tokens of {email}"
 
 
+def expire_client(*, client_id: str) -> str:
+    """Makes every access token issued to a client expired a second ago: the end of the hour for which a
+    service account's or an app's tokens outlive a withdrawn delegation or consent (organisation_views.py)."""
+    past = timezone.now() - timedelta(seconds=1)
+    count = AccessToken.objects.filter(application__client_id=client_id, expires__gt=past).update(expires=past)
+    return f"expired {count} access tokens of {client_id}"
+
+
 def token_state(*, email: str) -> dict[str, object]:
     """The newest refresh and access tokens `email` gave out (what our app last held) and every token of
     `email` that still works, so a check of a deployment can see that disconnecting gave the grant back
@@ -181,6 +189,7 @@ ACTIONS: dict[str, Callable[[Mapping[str, Any]], object]] = {
     "issue-tokens": lambda p: issue_tokens(emails=_texts(p, "emails")),
     "revoke": lambda p: revoke(email=_text(p, "email")),
     "expire": lambda p: expire(email=_text(p, "email")),
+    "expire-client": lambda p: expire_client(client_id=_text(p, "client_id")),
     "token-state": lambda p: token_state(email=_text(p, "email")),
     "delegate": lambda p: delegate(
         mailbox=_text(p, "mailbox"), delegate=_text(p, "delegate"), allowed=_flag(p, "allowed")

@@ -8,6 +8,7 @@ loopback while it runs, else to the `localprovider` management command in a subp
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -18,7 +19,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from localprovider import dovecot, gmail_state, graph, maildir, personas, pubsub
+from localprovider import dovecot, gmail_state, graph, maildir, organisation_admin, personas, pubsub
 from localprovider.imap_front import process as imap_front
 from localprovider.instance import (
     REPO_DIR,
@@ -28,6 +29,21 @@ from localprovider.instance import (
     instance_from_env,
 )
 from localprovider.maildir import make_message
+from localprovider.organisation_admin import (
+    add_app_secret,
+    add_service_account_key,
+    create_service_account,
+    delete_service_account_key,
+    entra_token_url,
+    grant_admin_consent,
+    grant_delegation,
+    new_service_principal,
+    register_app,
+    remove_app_secret,
+    remove_service_principal,
+    withdraw_admin_consent,
+    withdraw_delegation,
+)
 from localprovider.personas import PERSONAS, MailboxState, Persona
 from localprovider.processes import log_tail, pid_alive, port_accepts, read_pid, terminate, wait_until
 
@@ -44,6 +60,23 @@ __all__ = [
     "LocalProviderError",
     "LocalProviderUnavailable",
     "MailboxState",
+    "add_app_secret",
+    "add_mailbox_permission",
+    "add_service_account_key",
+    "create_service_account",
+    "create_shared_mailbox",
+    "delete_service_account_key",
+    "entra_token_url",
+    "expire_client_tokens",
+    "grant_admin_consent",
+    "grant_delegation",
+    "new_service_principal",
+    "register_app",
+    "remove_app_secret",
+    "remove_mailbox_permission",
+    "remove_service_principal",
+    "withdraw_admin_consent",
+    "withdraw_delegation",
     "append_messages",
     "clear_answers",
     "create_mailbox",
@@ -489,6 +522,12 @@ def expire_tokens(instance: Instance, email: str) -> str:
     return str(_account_action(instance, "expire", email=_normalise(email)))
 
 
+def expire_client_tokens(instance: Instance, client_id: str) -> str:
+    """Makes every access token issued to a client (a service account's client id, an app id) expired: what an
+    hour does to the tokens that outlive a withdrawn delegation or consent."""
+    return str(_account_action(instance, "expire-client", client_id=client_id))
+
+
 def token_state(instance: Instance, email: str) -> dict[str, Any]:
     """{newest_refresh, newest_access, live_refresh, live_access} of `email` (token ids): what our app
     last held and which tokens still work."""
@@ -519,6 +558,24 @@ def set_delegate(instance: Instance, mailbox: str, delegate: str, *, allowed: bo
             allowed=allowed,
         )
     )
+
+
+def create_shared_mailbox(instance: Instance, email: str) -> str:
+    """A Microsoft 365 shared mailbox: nobody signs in to it (its password is random and forgotten at once);
+    delegates (`set_delegate`) and applications (`add_mailbox_permission`) open it. Returns the address."""
+    return create_mailbox(instance, email, secrets.token_urlsafe(24), persona="microsoft")
+
+
+def add_mailbox_permission(instance: Instance, mailbox: str, app_id: str) -> str:
+    """Exchange's Add-MailboxPermission -AccessRights FullAccess for an app's service principal (registered with
+    `new_service_principal`) on a mailbox of its tenant: the app's IMAP.AccessAsApp token opens it from the next
+    login on (XOAUTH2 user = the mailbox)."""
+    return organisation_admin.set_mailbox_permission(instance, _existing(instance, mailbox), app_id, allowed=True)
+
+
+def remove_mailbox_permission(instance: Instance, mailbox: str, app_id: str) -> str:
+    """Exchange's Remove-MailboxPermission: the app's token no longer opens the mailbox, from the next login on."""
+    return organisation_admin.set_mailbox_permission(instance, _existing(instance, mailbox), app_id, allowed=False)
 
 
 def register_client(instance: Instance, client_id: str, client_secret: str, redirect_uris: Iterable[str]) -> str:

@@ -44,6 +44,9 @@ class MailboxState:
     # Accounts with Full Access to this mailbox (an Exchange shared mailbox's delegates): each may open it
     # with its own token, naming this address as the XOAUTH2 user (see imap_front/delegation.py).
     delegates: tuple[str, ...] = ()
+    # Applications (app ids) with FullAccess to this mailbox through Exchange's Add-MailboxPermission: each
+    # may open it with its own client-credentials token (imap_front/delegation.py, organisation.py).
+    applications: tuple[str, ...] = ()
     # A recorded Graph answer (microsoft persona) given to subscription create, renew and reauthorize.
     graph_answer: str | None = None
     # What the person consented to at the last code exchange (microsoft persona): a refresh may ask for
@@ -76,8 +79,9 @@ def read_state(instance_dir: Path, email: str) -> MailboxState:
     except (FileNotFoundError, ValueError):
         return MailboxState()
     known = {key: data[key] for key in asdict(MailboxState()) if key in data}
-    if "delegates" in known:
-        known["delegates"] = tuple(known["delegates"])
+    for listed in ("delegates", "applications"):
+        if listed in known:
+            known[listed] = tuple(known[listed])
     return MailboxState(**known)
 
 

@@ -1,4 +1,5 @@
-"""Token endpoints wrapped around django-oauth-toolkit's: forced answers, Dovecot's scope, Google's /revoke."""
+"""Token endpoints wrapped around django-oauth-toolkit's: forced answers, Dovecot's scope, Google's /revoke;
+service-account assertions go to organisation_views."""
 
 import hashlib
 import json
@@ -12,7 +13,7 @@ from django.views.decorators.http import require_POST
 from oauth2_provider import views as dot_views
 from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken
 
-from localprovider import personas, scopes
+from localprovider import organisation_views, personas, scopes
 from localprovider.grants import revoke_grant
 from localprovider.validator import mailbox_state
 
@@ -67,13 +68,15 @@ class TokenView(dot_views.TokenView):
         response = self._answer(request, email, *args, **kwargs)
         token_log.info(
             "token request: mailbox=%s grant_type=%s status=%s",
-            email or "-",
+            email or organisation_views.assertion_subject(request.POST) or "-",
             request.POST.get("grant_type", "-"),
             response.status_code,
         )
         return response
 
     def _answer(self, request: HttpRequest, email: str | None, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.POST.get("grant_type") == organisation_views.JWT_BEARER_GRANT:
+            return organisation_views.google_assertion(request)  # a service account's, not DOT's
         if email is not None:
             state = mailbox_state(email)
             if state.token_answer is not None:
@@ -84,7 +87,12 @@ class TokenView(dot_views.TokenView):
 
 
 class IntrospectTokenView(dot_views.IntrospectTokenView):
-    """DOT's introspection, telling Dovecot `imap` for every mail scope (see scopes.for_dovecot)."""
+    """DOT's introspection, telling Dovecot `imap` for every mail scope (see scopes.for_dovecot).
+
+    A client's own token (a service account's without `sub`, an app's from the client-credentials grant) has
+    no user: its username is then the client id, the subject such a token has at Google and Microsoft alike.
+    Dovecot, which needs a username, then refuses it for any mailbox as a mismatch instead of failing
+    "temporarily"; the IMAP front recognises an application's token by it (imap_front/delegation.py)."""
 
     @staticmethod
     def get_token_response(token_value: str | None = None) -> HttpResponse:
@@ -92,7 +100,8 @@ class IntrospectTokenView(dot_views.IntrospectTokenView):
         answer = json.loads(response.content)
         if not answer.get("active"):
             return response
-        return JsonResponse({**answer, "scope": scopes.for_dovecot(answer.get("scope", ""))})
+        username = answer.get("username") or answer.get("client_id")
+        return JsonResponse({**answer, "username": username, "scope": scopes.for_dovecot(answer.get("scope", ""))})
 
 
 def _owner(token: str) -> tuple[Any, Application] | None:

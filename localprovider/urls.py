@@ -1,7 +1,7 @@
 from django.urls import include, path
 from oauth2_provider.views import ConnectDiscoveryInfoView
 
-from localprovider import control_endpoint, gmail_api, graph_views, token_views, views
+from localprovider import control_endpoint, gmail_api, graph_views, organisation_views, token_views, views
 
 urlpatterns = [
     # Listed before DOT's urls so that ours win: the consent page (always shown, account switchable,
@@ -30,5 +30,8 @@ urlpatterns = [
         graph_views.reauthorize,
         name="graph_reauthorize",
     ),
+    # Microsoft's tenant token endpoint, for the client-credentials grant of app registrations (application
+    # access to IMAP): organisation_views.py. Any first segment names a tenant, by id or domain.
+    path("<str:tenant>/oauth2/v2.0/token", organisation_views.entra_token, name="entra_token"),
     path("_control/<str:action>", control_endpoint.control_action, name="control"),
 ]

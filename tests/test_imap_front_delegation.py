@@ -1,4 +1,5 @@
-"""The IMAP front opens a shared mailbox for its delegates (localprovider/imap_front/delegation.py).
+"""The IMAP front opens a shared mailbox for its delegates, and a mailbox for the applications Exchange gave
+FullAccess (localprovider/imap_front/delegation.py).
 
 In-process over the in-memory mailbox (no Dovecot, no root: runs anywhere): the upstream sees which login
 the front sent it, so we see that a delegate's token became the master login for the shared mailbox, and
@@ -12,11 +13,19 @@ from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
 from localprovider.imap_front import ImapFront
-from localprovider.imap_front.delegation import Delegation
+from localprovider.imap_front.delegation import Bearer, Delegation
 from localprovider.personas import MailboxState
 
 SHARED, DANA, JO = "billing@acme.test", "dana@acme.test", "jo@acme.test"
-TOKENS = {"dana-token": DANA, "jo-token": JO}
+APP, OTHER_APP = "app-1", "app-2"
+TOKENS = {
+    "dana-token": Bearer(DANA, "channels-app", ("imap",)),
+    "jo-token": Bearer(JO, "channels-app", ("imap",)),
+    # Applications' own tokens: their subject is their client id; only consented ones carry the role.
+    "app-token": Bearer(APP, APP, ("IMAP.AccessAsApp",)),
+    "unconsented-app-token": Bearer(APP, APP, ()),
+    "other-app-token": Bearer(OTHER_APP, OTHER_APP, ("IMAP.AccessAsApp",)),
+}
 MASTER_SECRET = "master-secret"
 
 
@@ -26,18 +35,23 @@ def front() -> Iterator[tuple[int, list[tuple[str, str]]]]:
     about twice by the in-memory server)."""
     asked: list[tuple[str, str]] = []
     # The upstream accepts the master login for the shared mailbox, and each token for its own owner only.
-    accepted = {(f"{SHARED}*imap-front", MASTER_SECRET), *((owner, token) for token, owner in TOKENS.items())}
+    accepted = {(f"{SHARED}*imap-front", MASTER_SECRET), *((bearer.subject, token) for token, bearer in TOKENS.items())}
 
     def refuses(user: str, secret: str) -> bool:
         asked.append((user, secret))
         return (user, secret) not in accepted
 
-    states = {SHARED: MailboxState(persona="microsoft", delegates=(DANA,))}
+    states = {SHARED: MailboxState(persona="microsoft", delegates=(DANA,), applications=(APP, OTHER_APP))}
     front = ImapFront(
         upstream=None,
         state_for=lambda address: states.get(address.lower(), MailboxState(persona="microsoft")),
         refuses=refuses,
-        delegation=Delegation(token_owner=TOKENS.get, master_secret=MASTER_SECRET),
+        delegation=Delegation(
+            token_owner=TOKENS.get,
+            master_secret=MASTER_SECRET,
+            # Exchange knows only APP's service principal.
+            app_access=lambda mailbox, applications, app_id: app_id == APP and app_id in applications,
+        ),
     )
     with front.running() as port:
         yield port, asked
@@ -61,7 +75,13 @@ def test_her_own_mailbox_is_opened_with_her_token_as_it_came(front):
     assert set(asked) == {(DANA, "dana-token")}
 
 
-@pytest.mark.parametrize("token", ["jo-token", "unknown-token"])
+def test_an_applications_token_with_its_role_and_access_logs_in_as_the_master_user(front):
+    port, asked = front
+    _log_in(port, SHARED, "app-token")
+    assert set(asked) == {(f"{SHARED}*imap-front", MASTER_SECRET)}
+
+
+@pytest.mark.parametrize("token", ["jo-token", "unknown-token", "unconsented-app-token", "other-app-token"])
 def test_anyone_elses_token_goes_on_as_it_came_and_is_refused_in_exchanges_words(front, token):
     port, asked = front
     with pytest.raises(LoginError, match="AUTHENTICATE failed."):

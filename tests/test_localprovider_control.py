@@ -99,8 +99,8 @@ def test_the_endpoint_names_what_is_wrong_with_a_request(local_provider: control
     assert _post(local_provider, "nope", {}) == (
         400,
         {
-            "error": "no action 'nope'; one of set-user, set-users, issue-tokens, revoke, expire, token-state, "
-            "delegate, register-client"
+            "error": "no action 'nope'; one of set-user, set-users, issue-tokens, revoke, expire, expire-client, "
+            "token-state, delegate, register-client"
         },
     )
     assert _post(local_provider, "revoke", ["x"]) == (400, {"error": "the body must be a JSON object"})

@@ -12,7 +12,7 @@ import signal
 import sys
 from pathlib import Path
 
-from localprovider import personas
+from localprovider import organisation, personas
 from localprovider.imap_front.delegation import Delegation, introspecting
 from localprovider.imap_front.server import ImapFront
 from localprovider.instance import (
@@ -59,7 +59,11 @@ def main(argv: list[str] | None = None) -> int:
         # The secrets stay in the instance's 0600 files, never in argv.
         secret = instance_secret(args.instance_dir / INTROSPECTION_SECRET_FILE)
         owner = introspecting(f"{args.oauth_server.rstrip('/')}/o/introspect/", INTROSPECTION_CLIENT_ID, secret)
-        delegation = Delegation(owner, instance_secret(args.instance_dir / IMAP_MASTER_SECRET_FILE))
+        delegation = Delegation(
+            owner,
+            instance_secret(args.instance_dir / IMAP_MASTER_SECRET_FILE),
+            app_access=functools.partial(organisation.app_may_open, args.instance_dir),
+        )
     front = ImapFront(
         upstream=args.upstream,
         state_for=functools.partial(personas.read_state, args.instance_dir),

@@ -5,7 +5,8 @@ a login (LOGIN, AUTHENTICATE PLAIN / XOAUTH2 / OAUTHBEARER) is looked up in the 
 a forced "login" answer is given without asking Dovecot, a refusal by Dovecot is reworded as the
 persona's (Google's or Microsoft's), and a forced "after_login" or "fetch" answer replaces the replies to
 the commands that follow. A login with nothing forced turns the connection into a plain byte relay.
-A bearer login naming a shared mailbox with a delegate's token is opened for the delegate (delegation.py).
+A bearer login naming a shared mailbox with a delegate's token is opened for the delegate, one naming a mailbox
+with an application's token for the application Exchange gave FullAccess (delegation.py).
 
 With `upstream=None` the front serves an in-memory mailbox instead of Dovecot (see memory.py), through
 the very same code, so the recorded answers can be replayed on machines without Dovecot.
@@ -286,9 +287,9 @@ class _Connection:
             return None
         delegation = self.front.delegation
         if delegation is not None and user and credentials is not None and mechanism in CHALLENGE_MECHANISMS:
-            delegate = await asyncio.to_thread(delegation.delegate_of, state, user, credentials.secret)
-            if delegate is not None:
-                logger.info("%s %s: opened for its delegate %s", how, user, delegate)
+            opener = await asyncio.to_thread(delegation.opener_of, state, user, credentials.secret)
+            if opener is not None:
+                logger.info("%s %s: opened for %s", how, user, opener)
                 upstream_command = delegation.master_login(tag, user)
         refusal = refusal_answer(state)
         self._up[1].write(upstream_command.wire)
