@@ -11,6 +11,7 @@ recorded once, in the database, by a unique digest: only the first callback gets
 past it, whichever process serves it.
 """
 
+import enum
 import hashlib
 import secrets
 import time
@@ -30,9 +31,17 @@ SESSION_KEY = "oauth_states"
 MAX_PENDING = 8
 
 
+class Purpose(enum.StrEnum):
+    """What an OAuth round trip is for. A StrEnum: the session keeps it as its plain value."""
+
+    REAUTHORIZE = "reauthorize"  # a channel, by someone who may manage it
+    CONNECT = "connect"  # a new channel in a space
+    LINK = "link"  # a channel, through a reauthorization link (its holder may have no account with us)
+
+
 @dataclass
 class PendingAuthorization:
-    purpose: str  # "reauthorize" | "connect" | "link" (reauthorizing through a reauthorization link)
+    purpose: Purpose
     provider: str
     user_id: int | None  # None: someone without an account with us, through a link
     code_verifier: str
@@ -64,7 +73,7 @@ def state_stash(session: SessionBase, pending: PendingAuthorization) -> str:
 def authorization_start(
     session: SessionBase,
     *,
-    purpose: str,
+    purpose: Purpose,
     provider_kind: str,
     user_id: int | None,
     redirect_uri: str,
@@ -88,10 +97,10 @@ def authorization_start(
     )
 
 
-def state_purpose(session: SessionBase, state: str) -> str | None:
+def state_purpose(session: SessionBase, state: str) -> Purpose | None:
     """What a pending state of this session is for, without using it up (None: not this session's)."""
     data = session.get(SESSION_KEY, {}).get(state) if state else None
-    return str(data["purpose"]) if data else None
+    return Purpose(data["purpose"]) if data else None
 
 
 def state_pop(session: SessionBase, state: str, *, user_id: int | None) -> PendingAuthorization:
@@ -100,7 +109,7 @@ def state_pop(session: SessionBase, state: str, *, user_id: int | None) -> Pendi
     session[SESSION_KEY] = states
     if data is None:
         raise StateRejected("This sign-in link is not valid or was already used. Please start again.")
-    pending = PendingAuthorization(**data)
+    pending = PendingAuthorization(**(data | {"purpose": Purpose(data["purpose"])}))
     if pending.user_id != user_id:
         raise StateRejected("This sign-in was started by someone else. Please start again.")
     if time.time() - pending.created > settings.OAUTH_STATE_MAX_AGE_SECONDS:

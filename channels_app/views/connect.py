@@ -17,6 +17,7 @@ from channels_app.providers import Credentials, ImapEndpoint
 from channels_app.providers.registry import provider_classes
 from channels_app.selectors import first_import_scope
 from channels_app.services.connect import DuplicateChannel, channel_create
+from channels_app.services.oauth_state import Purpose
 from channels_app.views.imap_login import imap_login_check
 from channels_app.views.oauth_start import oauth_start
 
@@ -73,7 +74,7 @@ def add_channel(request: AuthedRequest, space_kind: str, workspace_id: int | Non
         workspace = _chosen_workspace(space_kind, workspaces, form.cleaned_data.get("workspace"))
         return oauth_start(
             request,
-            purpose="connect",
+            purpose=Purpose.CONNECT,
             provider_kind=kind,
             login_hint="",
             shared_address=(form.cleaned_data.get("shared_address") or "").lower(),
