@@ -8,7 +8,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from channels_app.http import AuthedRequest
-from channels_app.permissions import NoCompany, access_channel, require_manage_channel, space_for_add
+from channels_app.permissions import (
+    NoCompany,
+    SpaceKind,
+    access_channel,
+    require_manage_channel,
+    space_for_add,
+)
 from channels_app.providers import ProviderFailure, get_provider
 from channels_app.services.connect import DuplicateChannel, WrongAccount, oauth_connect_finish
 from channels_app.services.oauth_state import PendingAuthorization, Purpose, StateRejected, state_pop, state_purpose
@@ -59,7 +65,8 @@ def _finish_reauthorize(request: AuthedRequest, pending: PendingAuthorization) -
 
 def _finish_connect(request: AuthedRequest, pending: PendingAuthorization) -> HttpResponse:
     try:
-        space, workspaces = space_for_add(request.user, pending.space["kind"], pending.space.get("space_workspace_id"))
+        kind = SpaceKind(pending.space["kind"])
+        space, workspaces = space_for_add(request.user, kind, pending.space.get("space_workspace_id"))
     except NoCompany:  # left the company during the round trip
         raise Http404("No such page.") from None
     wanted = pending.space.get("workspace_id")
