@@ -4,9 +4,11 @@ import pytest
 from django.contrib.sessions.backends.signed_cookies import SessionStore
 
 from channels_app.models import UsedOAuthState
+from channels_app.permissions import SpaceKind
 from channels_app.services.oauth_state import (
     MAX_PENDING,
     PendingAuthorization,
+    PendingSpace,
     Purpose,
     StateRejected,
     authorization_start,
@@ -109,3 +111,22 @@ def test_the_purpose_comes_back_as_a_purpose_from_the_stored_session():
     assert state_purpose(stored, state) is Purpose.LINK
     assert state_pop(stored, state, user_id=None).purpose is Purpose.LINK
     assert state_purpose(stored, "unknown") is None
+
+
+def test_the_pending_space_comes_back_as_one_from_the_stored_session():
+    space = PendingSpace(
+        kind=SpaceKind.COMPANY, space_workspace_id=None, workspace_id=7, inbox_name="Support", import_days=30
+    )
+    session = SessionStore()
+    state = state_stash(session, _pending(purpose=Purpose.CONNECT, space=space))
+    session.save()
+    pending = state_pop(SessionStore(session.session_key), state, user_id=1)
+    assert pending.space == space
+    assert pending.space.kind is SpaceKind.COMPANY
+
+
+def test_a_round_trip_without_a_space_has_none():
+    session = SessionStore()
+    state = state_stash(session, _pending(channel_id=3))
+    session.save()
+    assert state_pop(SessionStore(session.session_key), state, user_id=1).space is None

@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from channels_app.models import UsedOAuthState
+from channels_app.permissions import SpaceKind
 from channels_app.providers import get_provider
 
 SESSION_KEY = "oauth_states"
@@ -39,6 +40,21 @@ class Purpose(enum.StrEnum):
     LINK = "link"  # a channel, through a reauthorization link (its holder may have no account with us)
 
 
+@dataclass(frozen=True)
+class PendingSpace:
+    """Where a channel being connected goes, as the Add channel form said before the round trip."""
+
+    kind: SpaceKind  # the space it was added from
+    space_workspace_id: int | None  # that space's workspace (kind WORKSPACE)
+    workspace_id: int | None  # the workspace of the new inbox; None: the person's own inbox
+    inbox_name: str
+    import_days: int | None  # None: the FIRST_IMPORT_DAYS setting
+
+    @classmethod
+    def from_session(cls, data: dict[str, Any]) -> "PendingSpace":
+        return cls(**(data | {"kind": SpaceKind(data["kind"])}))
+
+
 @dataclass
 class PendingAuthorization:
     purpose: Purpose
@@ -48,11 +64,17 @@ class PendingAuthorization:
     redirect_uri: str
     channel_id: int | None = None
     link_id: int | None = None
-    # For "connect": where the new channel goes.
-    space: dict[str, Any] = field(default_factory=dict)
-    # For "connect": a shared mailbox to open with the signed-in delegate's token ("": the account itself).
+    # For CONNECT: where the new channel goes.
+    space: PendingSpace | None = None
+    # For CONNECT: a shared mailbox to open with the signed-in delegate's token ("": the account itself).
     shared_address: str = ""
     created: float = field(default_factory=time.time)
+
+    @classmethod
+    def from_session(cls, data: dict[str, Any]) -> "PendingAuthorization":
+        """Back from the session's JSON (`asdict`), the enums and the space as their types again."""
+        space = PendingSpace.from_session(data["space"]) if data.get("space") else None
+        return cls(**(data | {"purpose": Purpose(data["purpose"]), "space": space}))
 
 
 class StateRejected(Exception):
@@ -109,7 +131,7 @@ def state_pop(session: SessionBase, state: str, *, user_id: int | None) -> Pendi
     session[SESSION_KEY] = states
     if data is None:
         raise StateRejected("This sign-in link is not valid or was already used. Please start again.")
-    pending = PendingAuthorization(**(data | {"purpose": Purpose(data["purpose"])}))
+    pending = PendingAuthorization.from_session(data)
     if pending.user_id != user_id:
         raise StateRejected("This sign-in was started by someone else. Please start again.")
     if time.time() - pending.created > settings.OAUTH_STATE_MAX_AGE_SECONDS:

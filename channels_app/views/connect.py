@@ -17,7 +17,7 @@ from channels_app.providers import Credentials, ImapEndpoint
 from channels_app.providers.registry import provider_classes
 from channels_app.selectors import first_import_scope
 from channels_app.services.connect import DuplicateChannel, channel_create
-from channels_app.services.oauth_state import Purpose
+from channels_app.services.oauth_state import PendingSpace, Purpose
 from channels_app.views.imap_login import imap_login_check
 from channels_app.views.oauth_start import oauth_start
 
@@ -78,13 +78,13 @@ def add_channel(request: AuthedRequest, space_kind: SpaceKind, workspace_id: int
             provider_kind=kind,
             login_hint="",
             shared_address=(form.cleaned_data.get("shared_address") or "").lower(),
-            space={
-                "kind": space_kind,
-                "space_workspace_id": workspace_id,
-                "workspace_id": workspace.pk if workspace else None,
-                "inbox_name": form.cleaned_data["inbox_name"],
-                "import_days": form.cleaned_data["import_days"],
-            },
+            space=PendingSpace(
+                kind=space_kind,
+                space_workspace_id=workspace_id,
+                workspace_id=workspace.pk if workspace else None,
+                inbox_name=form.cleaned_data["inbox_name"],
+                import_days=form.cleaned_data["import_days"],
+            ),
         )
     imap_url = request.path.rstrip("/") + "/imap/"
     context = {"space": space, "form": form, "imap_url": imap_url, "cards": provider_cards()}

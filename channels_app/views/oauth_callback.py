@@ -8,13 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from channels_app.http import AuthedRequest
-from channels_app.permissions import (
-    NoCompany,
-    SpaceKind,
-    access_channel,
-    require_manage_channel,
-    space_for_add,
-)
+from channels_app.permissions import NoCompany, access_channel, require_manage_channel, space_for_add
 from channels_app.providers import ProviderFailure, get_provider
 from channels_app.services.connect import DuplicateChannel, WrongAccount, oauth_connect_finish
 from channels_app.services.oauth_state import PendingAuthorization, Purpose, StateRejected, state_pop, state_purpose
@@ -64,12 +58,12 @@ def _finish_reauthorize(request: AuthedRequest, pending: PendingAuthorization) -
 
 
 def _finish_connect(request: AuthedRequest, pending: PendingAuthorization) -> HttpResponse:
+    assert pending.space is not None  # every CONNECT is started with one (views/connect.py)
     try:
-        kind = SpaceKind(pending.space["kind"])
-        space, workspaces = space_for_add(request.user, kind, pending.space.get("space_workspace_id"))
+        space, workspaces = space_for_add(request.user, pending.space.kind, pending.space.space_workspace_id)
     except NoCompany:  # left the company during the round trip
         raise Http404("No such page.") from None
-    wanted = pending.space.get("workspace_id")
+    wanted = pending.space.workspace_id
     workspace = next((w for w in workspaces if w.pk == wanted), None)
     provider = get_provider(pending.provider)
     if wanted is not None and workspace is None:
