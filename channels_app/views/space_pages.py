@@ -6,7 +6,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from channels_app.http import AuthedRequest
-from channels_app.models import Channel
+from channels_app.models import Channel, Role
 from channels_app.permissions import (
     PERSONAL_SPACE,
     Space,
@@ -59,7 +59,7 @@ def workspace_channels(request: AuthedRequest, workspace_id: int) -> HttpRespons
     workspace = access_workspace(request.user, workspace_id)
     channels = channel_lists.workspace_channels(workspace)
     space = Space.of_workspace(workspace)
-    can_manage = workspace_role(request.user, workspace) == "admin"
+    can_manage = workspace_role(request.user, workspace) == Role.ADMIN
     return _render_channels(request, space=space, channels=channels, can_manage=can_manage)
 
 
