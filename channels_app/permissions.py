@@ -6,6 +6,7 @@ checks (`require_*`) raise PermissionDenied (403) for people who may see but
 not change.
 """
 
+import enum
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
@@ -104,44 +105,61 @@ def require_manage_channel(user: User, channel: Channel) -> None:
         raise PermissionDenied("Only the inbox owner or an admin can change this channel.")
 
 
+class SpaceKind(enum.StrEnum):
+    """The kinds of settings space. A StrEnum: its values name the URL namespaces (urls.py) and templates
+    compare them as text."""
+
+    COMPANY = "company"
+    WORKSPACE = "workspace"
+    PERSONAL = "personal"
+
+
 @dataclass(frozen=True)
 class Space:
     """One entry of the settings sidebar: company, a workspace, or personal."""
 
-    kind: str  # "company" | "workspace" | "personal"
+    kind: SpaceKind
     label: str
     workspace_id: int | None = None
 
+    @classmethod
+    def of_company(cls, company: Company) -> "Space":
+        return cls(SpaceKind.COMPANY, f"{company.name} (company)")
+
+    @classmethod
+    def of_workspace(cls, workspace: Workspace) -> "Space":
+        return cls(SpaceKind.WORKSPACE, workspace.name, workspace.pk)
+
     @property
     def key(self) -> str:
-        return f"workspace-{self.workspace_id}" if self.kind == "workspace" else self.kind
+        return f"workspace-{self.workspace_id}" if self.kind is SpaceKind.WORKSPACE else self.kind.value
 
     @property
     def url(self) -> str:
         """The space's Channels page, the only settings page a space has so far."""
-        if self.kind == "company":
+        if self.kind is SpaceKind.COMPANY:
             return reverse("company_channels")
-        if self.kind == "workspace":
+        if self.kind is SpaceKind.WORKSPACE:
             return reverse("workspace_channels", args=[self.workspace_id])
         return reverse("personal_channels")
 
     @property
     def add_url(self) -> str:
-        if self.kind == "workspace":
+        if self.kind is SpaceKind.WORKSPACE:
             return reverse("workspace:add_channel", args=[self.workspace_id])
-        return reverse(f"{self.kind}:add_channel")
+        return reverse(f"{self.kind.value}:add_channel")
 
 
 # Everyone has one personal space (their own individual inbox and settings).
-PERSONAL_SPACE = Space("personal", "Personal settings")
+PERSONAL_SPACE = Space(SpaceKind.PERSONAL, "Personal settings")
 
 
 def settings_spaces(user: User) -> list[Space]:
     spaces: list[Space] = []
     membership = company_membership(user)
     if membership is not None and membership.role == Role.ADMIN:
-        spaces.append(Space("company", f"{membership.company.name} (company)"))
-    spaces.extend(Space("workspace", w.name, w.pk) for w in visible_workspaces(user))
+        spaces.append(Space.of_company(membership.company))
+    spaces.extend(Space.of_workspace(w) for w in visible_workspaces(user))
     spaces.append(PERSONAL_SPACE)
     return spaces
 
@@ -154,26 +172,26 @@ def space_of_inbox(inbox: Inbox) -> Space:
     if inbox.kind == InboxKind.INDIVIDUAL:
         return PERSONAL_SPACE
     assert inbox.workspace is not None
-    return Space("workspace", inbox.workspace.name, inbox.workspace_id)
+    return Space.of_workspace(inbox.workspace)
 
 
 class NoCompany(Exception):
     """Channels belong to a company, and this person is in none: they cannot add one (they are told why)."""
 
 
-def space_for_add(user: User, kind: str, workspace_id: int | None) -> tuple[Space, list[Workspace]]:
+def space_for_add(user: User, kind: SpaceKind, workspace_id: int | None) -> tuple[Space, list[Workspace]]:
     """The space a channel is being added to, and the workspaces its inbox may go in
     (none: an individual inbox). 404 for a space one cannot see, 403 for one one cannot change; NoCompany
     for personal settings of someone in no company."""
-    if kind == "company":
+    if kind is SpaceKind.COMPANY:
         company = access_company(user)
-        return Space("company", f"{company.name} (company)"), list(company.workspaces.all())
-    if kind == "workspace":
+        return Space.of_company(company), list(company.workspaces.all())
+    if kind is SpaceKind.WORKSPACE:
         assert workspace_id is not None
         workspace = access_workspace(user, workspace_id)
         if workspace_role(user, workspace) != Role.ADMIN:
             raise PermissionDenied("Only admins of this workspace can add channels to it.")
-        return Space("workspace", workspace.name, workspace.pk), [workspace]
+        return Space.of_workspace(workspace), [workspace]
     if company_membership(user) is None:
         raise NoCompany
     return PERSONAL_SPACE, []

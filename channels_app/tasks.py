@@ -19,7 +19,7 @@ from django_q.tasks import async_task
 
 from channels_app.metrics import MailPath
 from channels_app.models import Channel
-from channels_app.providers import AuthReason, get_provider
+from channels_app.providers import ReasonCode, get_provider
 from channels_app.selectors.backfill import open_backfill
 from channels_app.selectors.due import channels_to_probe, channels_to_sync, live_channels_where
 from channels_app.selectors.subscriptions import channels_without_subscription
@@ -42,7 +42,7 @@ def _run_waiting(
     cause: str,
     wait_seconds: int,
     respect_backoff: bool = False,
-    auth_reason: AuthReason | None = None,
+    auth_reason: ReasonCode | None = None,
 ) -> str:
     """Run now, waiting up to `wait_seconds` for a sync already running on the channel to finish: that one
     may have listed the folder before the mail we were told about arrived, so skipping ours could leave it
@@ -116,7 +116,7 @@ def keep_alive_channel(channel_id: int) -> str:
 def renew_subscription_channel(channel_id: int) -> str:
     # A refusal here is the provider declining to renew our subscription (reason 4 in the help article).
     return str(
-        run_check(channel_id, operations.renew_subscription, cause="renewal task", auth_reason=AuthReason.SUBSCRIPTION)
+        run_check(channel_id, operations.renew_subscription, cause="renewal task", auth_reason=ReasonCode.SUBSCRIPTION)
     )
 
 
@@ -141,7 +141,7 @@ def graph_lifecycle_channel(channel_id: int, event: str) -> str:
         if event == graph_push.LifecycleEvent.REAUTHORIZATION_REQUIRED
         else graph_push.subscription_recreate
     )
-    return str(run_check(channel_id, operation, cause=f"Graph {event}", auth_reason=AuthReason.SUBSCRIPTION))
+    return str(run_check(channel_id, operation, cause=f"Graph {event}", auth_reason=ReasonCode.SUBSCRIPTION))
 
 
 def subscribe_channel(channel_id: int) -> str:
@@ -153,7 +153,7 @@ def subscribe_channel(channel_id: int) -> str:
         operations.renew_subscription,
         cause="renewal task",
         wait_seconds=settings.BACKFILL_WAIT_SECONDS,
-        auth_reason=AuthReason.SUBSCRIPTION,
+        auth_reason=ReasonCode.SUBSCRIPTION,
     )
 
 

@@ -1,5 +1,6 @@
 from django.urls import include, path
 
+from channels_app.permissions import SpaceKind
 from channels_app.views import (
     alert_preferences,
     alerts,
@@ -56,17 +57,19 @@ urlpatterns = [
     path("settings/personal/time-zone/", time_zone.personal_time_zone, name="personal_time_zone"),
     path("settings/personal/time-zone/detect/", time_zone.detect_time_zone, name="detect_time_zone"),
     path(
-        "settings/company/channels/", include((add_patterns, "company"), namespace="company"), {"space_kind": "company"}
+        "settings/company/channels/",
+        include((add_patterns, "company"), namespace="company"),
+        {"space_kind": SpaceKind.COMPANY},
     ),
     path(
         "settings/workspaces/<int:workspace_id>/channels/",
         include((add_patterns, "workspace"), namespace="workspace"),
-        {"space_kind": "workspace"},
+        {"space_kind": SpaceKind.WORKSPACE},
     ),
     path(
         "settings/personal/channels/",
         include((add_patterns, "personal"), namespace="personal"),
-        {"space_kind": "personal"},
+        {"space_kind": SpaceKind.PERSONAL},
     ),
     path("settings/channels/<int:channel_id>/", channel_pages.overview, name="channel_overview"),
     path("settings/channels/<int:channel_id>/settings/", channel_pages.channel_settings, name="channel_settings"),

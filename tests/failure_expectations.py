@@ -8,7 +8,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from channels_app.models import Channel, ChannelEvent, ChannelStatus, Notification, NotificationKind, Role
+from channels_app.models import Channel, ChannelEvent, ChannelStatus, Notification, NotificationKind, ReasonCode, Role
+from channels_app.providers import FailureKind
 
 
 @pytest.fixture
@@ -34,6 +35,8 @@ def assert_meaning(channel: Channel, expect: dict[str, Any], people: dict[str, s
     kind = expect["kind"]
     assert f"{kind}_failure" in result, result
     assert channel.last_error_code == expect["code"]
+    if kind in (FailureKind.AUTH, FailureKind.POLICY):  # the stored reason is one of this kind's
+        assert ReasonCode(channel.reason_code).failure_kind == kind
     if kind == "auth":
         assert channel.status == ChannelStatus.NEEDS_REAUTH
         assert channel.reason_code == expect["reason"]

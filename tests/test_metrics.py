@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from channels_app import metrics
 from channels_app.metrics import MailPath
 from channels_app.models import Channel, ChannelStatus
-from channels_app.providers import AuthFailure, AuthReason, PassingFailure
+from channels_app.providers import AuthFailure, PassingFailure, ReasonCode
 from channels_app.services import health, notifications
 from channels_app.tasks import new_mail_channel, push_sync_channel, sync_channel
 from localprovider import control
@@ -91,7 +91,7 @@ def _run_failing(channel: Channel, failure: Exception) -> None:
 def test_failures_are_counted_by_class_provider_and_code(tenancy):
     labels = {"failure_class": "auth", "provider": "gmail", "code": "invalid_grant"}
     before = sample("shared_inbox_failures_total", **labels)
-    _run_failing(tenancy.shared_channel, AuthFailure("Revoked.", AuthReason.REVOKED, code="invalid_grant"))
+    _run_failing(tenancy.shared_channel, AuthFailure("Revoked.", ReasonCode.REVOKED, code="invalid_grant"))
     assert sample("shared_inbox_failures_total", **labels) == before + 1
     passing = {"failure_class": "passing", "provider": "gmail", "code": "HTTP 503"}
     before = sample("shared_inbox_failures_total", **passing)

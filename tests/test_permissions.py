@@ -4,12 +4,15 @@ from django.http import Http404
 
 from channels_app.models import Role
 from channels_app.permissions import (
+    NoCompany,
+    SpaceKind,
     access_channel,
     access_company,
     access_workspace,
     can_manage_channel,
     require_manage_channel,
     settings_spaces,
+    space_for_add,
 )
 
 
@@ -17,17 +20,17 @@ def test_company_admin_sees_company_all_workspaces_and_personal(tenancy, make_wo
     extra = make_workspace(tenancy.company, "Sales")
     kinds = [(s.kind, s.workspace_id) for s in settings_spaces(tenancy.admin)]
     assert kinds == [
-        ("company", None),
-        ("workspace", extra.pk),
-        ("workspace", tenancy.workspace.pk),
-        ("personal", None),
+        (SpaceKind.COMPANY, None),
+        (SpaceKind.WORKSPACE, extra.pk),
+        (SpaceKind.WORKSPACE, tenancy.workspace.pk),
+        (SpaceKind.PERSONAL, None),
     ]
 
 
 def test_member_sees_only_their_workspaces_and_personal(tenancy, make_workspace):
     make_workspace(tenancy.company, "Sales")
     kinds = [(s.kind, s.workspace_id) for s in settings_spaces(tenancy.member)]
-    assert kinds == [("workspace", tenancy.workspace.pk), ("personal", None)]
+    assert kinds == [(SpaceKind.WORKSPACE, tenancy.workspace.pk), (SpaceKind.PERSONAL, None)]
 
 
 def test_access_company_is_for_company_admins_only(tenancy):
@@ -76,3 +79,31 @@ def test_company_admin_and_workspace_admin_manage_shared_channels(
 
 def test_owner_manages_their_individual_channel(tenancy):
     assert can_manage_channel(tenancy.member, tenancy.member_channel)
+
+
+def test_space_for_add_gives_the_space_and_where_its_inbox_may_go(tenancy):
+    space, workspaces = space_for_add(tenancy.admin, SpaceKind.COMPANY, None)
+    assert (space.kind, space.add_url, workspaces) == (
+        SpaceKind.COMPANY,
+        "/settings/company/channels/add/",
+        [tenancy.workspace],
+    )
+    space, workspaces = space_for_add(tenancy.admin, SpaceKind.WORKSPACE, tenancy.workspace.pk)
+    assert (space.kind, space.workspace_id, workspaces) == (
+        SpaceKind.WORKSPACE,
+        tenancy.workspace.pk,
+        [tenancy.workspace],
+    )
+    space, workspaces = space_for_add(tenancy.member, SpaceKind.PERSONAL, None)
+    assert (space.kind, workspaces) == (SpaceKind.PERSONAL, [])
+
+
+def test_space_for_add_refuses_a_member_and_hides_from_an_outsider(tenancy, make_user):
+    with pytest.raises(Http404):
+        space_for_add(tenancy.member, SpaceKind.COMPANY, None)
+    with pytest.raises(PermissionDenied):
+        space_for_add(tenancy.member, SpaceKind.WORKSPACE, tenancy.workspace.pk)
+    with pytest.raises(Http404):
+        space_for_add(tenancy.outsider, SpaceKind.WORKSPACE, tenancy.workspace.pk)
+    with pytest.raises(NoCompany):
+        space_for_add(make_user(), SpaceKind.PERSONAL, None)

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from channels_app.providers import AuthReason, FailureKind, PassingFailure
+from channels_app.providers import FailureKind, PassingFailure, ReasonCode
 from channels_app.providers.microsoft import graph
 from channels_app.providers.microsoft.errors import SubscriptionGone
 from channels_app.providers.recorded import recorded_entries
@@ -91,7 +91,7 @@ def test_each_recorded_graph_answer_reads_as_its_class(fake_graph, name):
     assert failure.kind == FailureKind(expect["kind"])
     assert failure.code == expect["code"]
     if "reason" in expect:
-        assert failure.reason == AuthReason(expect["reason"])
+        assert failure.reason == ReasonCode(expect["reason"])
     assert "innerError" not in failure.provider_words and "request-id" not in failure.provider_words
 
 

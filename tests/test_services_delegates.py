@@ -18,7 +18,7 @@ from channels_app.services import grants
 from channels_app.services.connect import NotADelegate, oauth_connect_finish
 from channels_app.services.credentials import channel_credentials
 from channels_app.services.mailbox import channel_mailbox
-from channels_app.services.oauth_state import PendingAuthorization, new_code_verifier
+from channels_app.services.oauth_state import PendingAuthorization, Purpose, new_code_verifier
 from channels_app.services.reauth_links import link_send
 from channels_app.services.reauthorize import oauth_reauthorize_finish
 from channels_app.tasks import sync_channel
@@ -28,7 +28,7 @@ from tests.provider_fixtures import Mailbox
 pytestmark = pytest.mark.local_provider
 
 
-def _pending(purpose: str, user_id: int, **fields: object) -> PendingAuthorization:
+def _pending(purpose: Purpose, user_id: int, **fields: object) -> PendingAuthorization:
     return PendingAuthorization(
         purpose=purpose,
         provider="microsoft",
@@ -81,7 +81,7 @@ def discarded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def _connect(tenancy, people: dict[str, Mailbox], who: str) -> Channel:
-    pending = _pending("connect", tenancy.admin.pk, shared_address=people["shared"].address.upper())
+    pending = _pending(Purpose.CONNECT, tenancy.admin.pk, shared_address=people["shared"].address.upper())
     code = _code(pending, people[who])
     return oauth_connect_finish(pending=pending, code=code, actor=tenancy.admin, workspace=tenancy.workspace)
 
@@ -107,7 +107,7 @@ def test_someone_without_access_is_refused_and_nothing_is_saved(tenancy, people,
 
 
 def _reauthorize(tenancy, channel: Channel, mailbox: Mailbox) -> None:
-    pending = _pending("reauthorize", tenancy.admin.pk, channel_id=channel.pk)
+    pending = _pending(Purpose.REAUTHORIZE, tenancy.admin.pk, channel_id=channel.pk)
     oauth_reauthorize_finish(channel=channel, pending=pending, code=_code(pending, mailbox), actor=tenancy.admin)
 
 

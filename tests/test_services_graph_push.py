@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from channels_app import crypto, times
 from channels_app.models import Channel, ChannelStatus, GraphSubscription
-from channels_app.providers import AuthFailure, AuthReason, Credentials, PolicyFailure
+from channels_app.providers import AuthFailure, Credentials, PolicyFailure, ReasonCode
 from channels_app.providers.microsoft import graph
 from channels_app.providers.recorded import recorded_entries
 from channels_app.selectors.due import channels_to_sync
@@ -183,7 +183,7 @@ def test_a_graph_401_after_a_fresh_token_is_classified_as_before(microsoft, fake
     fake.graph_answers = [GRAPH[answer], GRAPH[answer]]
     with pytest.raises(AuthFailure) as raised:
         graph_push.subscription_renew(microsoft)
-    assert (raised.value.reason, raised.value.code) == (AuthReason.SUBSCRIPTION, GRAPH[answer]["expect"]["code"])
+    assert (raised.value.reason, raised.value.code) == (ReasonCode.SUBSCRIPTION, GRAPH[answer]["expect"]["code"])
     assert len(fake.graph_requests) == 2 and len(fake.posts) == 1  # one refresh, one more try, no more
 
 

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from channels_app.models import Channel, ChannelEvent, ChannelStatus, Notification, NotificationKind, ReasonCode, Role
-from channels_app.providers import AuthReason, Credentials
+from channels_app.providers import Credentials
 from channels_app.services import operations
 from channels_app.services.credentials import channel_credentials, channel_store_credentials
 from channels_app.services.health import CheckOutcome, channel_mark_for_reauthorization, run_check
@@ -52,7 +52,7 @@ def test_revoked_access_marks_needs_reauth_in_the_same_pass_and_alerts_exactly_t
     assert "auth_failure" in result
     channel = _reload(channel)
     assert channel.status == ChannelStatus.NEEDS_REAUTH
-    assert (channel.status_reason, channel.reason_code) == (AuthReason.REVOKED.text, ReasonCode.REVOKED)
+    assert (channel.status_reason, channel.reason_code) == (ReasonCode.REVOKED.text, ReasonCode.REVOKED)
     alerted = set(Notification.objects.filter(channel=channel, kind="needs_reauth").values_list("recipient", flat=True))
     assert alerted == {tenancy.admin.pk, ws_admin.pk}
     assert sorted(m.to[0] for m in mail.outbox) == sorted([tenancy.admin.email, ws_admin.email])
@@ -209,7 +209,7 @@ def test_a_token_unused_for_too_long_is_reported_as_expired_from_disuse(shared, 
     keep_alive_channel(channel.pk)
     channel = _reload(channel)
     assert (channel.status, channel.reason_code) == (ChannelStatus.NEEDS_REAUTH, ReasonCode.DISUSE)
-    assert channel.status_reason == AuthReason.DISUSE.text
+    assert channel.status_reason == ReasonCode.DISUSE.text
 
 
 def test_a_refused_subscription_renewal_says_so(shared, local_provider):

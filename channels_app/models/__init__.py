@@ -3,7 +3,6 @@ from channels_app.models.channels import (
     ChannelEvent,
     ChannelStatus,
     ProviderRequestWindow,
-    ReasonCode,
 )
 from channels_app.models.company_sign_in import CompanySignIn, CompanySignInDomain
 from channels_app.models.gmail_watch import GmailWatch
@@ -33,6 +32,9 @@ from channels_app.models.tenancy import (
     Workspace,
     WorkspaceMembership,
 )
+
+# Stored on a channel, defined with the failure kinds it belongs to.
+from channels_app.providers.base import ReasonCode
 
 __all__ = [
     "CompanySignIn",

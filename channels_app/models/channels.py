@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from channels_app.models.tenancy import Inbox
-from channels_app.providers.base import ImapSecurity
+from channels_app.providers.base import ImapSecurity, ReasonCode
 from channels_app.providers.registry import provider_choices
 
 
@@ -17,24 +17,6 @@ class ChannelStatus(models.TextChoices):
     BLOCKED = "blocked", "Blocked by the provider's administrator"
     UNREACHABLE = "unreachable", "Unreachable"
     DISCONNECTED = "disconnected", "Disconnected"
-
-
-class ReasonCode(models.TextChoices):
-    """Why a channel is in its status, for filtering and for choosing who to tell."""
-
-    NONE = "", "—"
-    # Values shared with providers.AuthReason: an auth failure's reason is its code.
-    REVOKED = "revoked", "Access revoked or password changed"
-    DISUSE = "disuse", "Token expired from disuse"
-    SUBSCRIPTION = "subscription", "Subscription renewal refused"
-    MFA = "mfa", "Multi-factor authentication required"
-    SIGN_IN_FREQUENCY = "sign_in_frequency", "Sign-in frequency policy"
-    STAFF_REQUEST = "staff_request", "Asked for by our support"
-    POLICY = "policy", "Blocked by the provider's administrator"
-    OUTAGE = "outage", "Provider unreachable"
-    # Our own code stopped on the channel (a bug, or input we cannot handle); staff were told.
-    CRASH = "crash", "Internal error"
-    BY_PERSON = "by_person", "Changed by a person"
 
 
 # Statuses that a person must act on, shown as warnings in settings. Not DISCONNECTED: a person chose it,

@@ -5,7 +5,6 @@ Nothing here touches the database: callers pass what a provider needs.
 
 from channels_app.providers.base import (
     AuthFailure,
-    AuthReason,
     ConfigurationFailure,
     Credentials,
     FailureKind,
@@ -15,6 +14,7 @@ from channels_app.providers.base import (
     PassingFailure,
     PolicyFailure,
     ProviderFailure,
+    ReasonCode,
     RevokeOutcome,
     ScopeNotGranted,
 )
@@ -22,7 +22,7 @@ from channels_app.providers.registry import get_provider, provider_choices, prov
 
 __all__ = [
     "AuthFailure",
-    "AuthReason",
+    "ReasonCode",
     "ConfigurationFailure",
     "Credentials",
     "FailureKind",

@@ -1,4 +1,5 @@
-"""The one interface every mail provider implements, and the four kinds of failure it raises.
+"""The one interface every mail provider implements, the four kinds of failure it raises, and the reasons
+a channel stops for (ReasonCode), each tied to one of those kinds.
 
 Everything above this layer decides on the failure *type* alone and never reads
 provider text: each provider's package is the one place that knows what its
@@ -17,11 +18,13 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.db.models import TextChoices
 from imapclient import IMAPClient
 
 
 class FailureKind(enum.StrEnum):
-    """Who can act on a failure; each kind is routed to those people and nobody else."""
+    """Who can act on a failure; each kind is routed to those people and nobody else. A channel stopped by
+    one keeps why in a ReasonCode of that kind (ReasonCode.failure_kind)."""
 
     AUTH = "auth"  # the mailbox's owner, by reauthorizing
     POLICY = "policy"  # an administrator at the customer's provider; reauthorizing alone will not help
@@ -29,28 +32,50 @@ class FailureKind(enum.StrEnum):
     PASSING = "passing"  # nobody: an outage or throttling that passes; back off and retry
 
 
-class AuthReason(enum.StrEnum):
-    """Why a provider stopped honouring our access. The values are the channel's reason codes."""
+class ReasonCode(TextChoices):
+    """Why a channel is in its status, stored on it (models.Channel.reason_code) for filtering and for
+    choosing who to tell. An auth failure's reason is one of these (AuthFailure.reason), and each reason
+    says which kind of failure sets it (`failure_kind`): one taxonomy with FailureKind."""
 
-    REVOKED = "revoked"
-    DISUSE = "disuse"
-    SUBSCRIPTION = "subscription"
-    MFA = "mfa"
-    SIGN_IN_FREQUENCY = "sign_in_frequency"
-    STAFF_REQUEST = "staff_request"
+    NONE = "", "—"
+    REVOKED = "revoked", "Access revoked or password changed"
+    DISUSE = "disuse", "Token expired from disuse"
+    SUBSCRIPTION = "subscription", "Subscription renewal refused"
+    MFA = "mfa", "Multi-factor authentication required"
+    SIGN_IN_FREQUENCY = "sign_in_frequency", "Sign-in frequency policy"
+    STAFF_REQUEST = "staff_request", "Asked for by our support"
+    POLICY = "policy", "Blocked by the provider's administrator"
+    OUTAGE = "outage", "Provider unreachable"
+    # Our own code stopped on the channel (a bug, or input we cannot handle); staff were told.
+    CRASH = "crash", "Internal error"
+    BY_PERSON = "by_person", "Changed by a person"
+
+    @property
+    def failure_kind(self) -> FailureKind | None:
+        """The kind of provider failure that gives a channel this reason, and so who can act on it; None
+        where no provider failed (a person's action, or our own code's crash, which staff alone hear of)."""
+        return _FAILURE_KINDS.get(self)
 
     @property
     def text(self) -> str:
-        return _AUTH_REASON_TEXT[self]
+        """What the people who reauthorize are told of an auth failure's reason (the channel's status reason
+        and their alert); the other reasons are said otherwise, by whoever records them."""
+        return _AUTH_REASON_TEXT.get(self, str(self.label))
 
 
 _AUTH_REASON_TEXT = {
-    AuthReason.REVOKED: "Access was revoked or the password was changed.",
-    AuthReason.DISUSE: "The authorization expired after going unused for too long.",
-    AuthReason.SUBSCRIPTION: "The provider refused to renew our subscription to this mailbox.",
-    AuthReason.MFA: "The provider now asks for multi-factor authentication: signing in again completes it.",
-    AuthReason.SIGN_IN_FREQUENCY: "The organisation's sign-in policy asks for a fresh sign-in.",
-    AuthReason.STAFF_REQUEST: "Our support team asked for this channel to be reauthorized.",
+    ReasonCode.REVOKED: "Access was revoked or the password was changed.",
+    ReasonCode.DISUSE: "The authorization expired after going unused for too long.",
+    ReasonCode.SUBSCRIPTION: "The provider refused to renew our subscription to this mailbox.",
+    ReasonCode.MFA: "The provider now asks for multi-factor authentication: signing in again completes it.",
+    ReasonCode.SIGN_IN_FREQUENCY: "The organisation's sign-in policy asks for a fresh sign-in.",
+    ReasonCode.STAFF_REQUEST: "Our support team asked for this channel to be reauthorized.",
+}
+
+_FAILURE_KINDS = {
+    **dict.fromkeys(_AUTH_REASON_TEXT, FailureKind.AUTH),
+    ReasonCode.POLICY: FailureKind.POLICY,
+    ReasonCode.OUTAGE: FailureKind.PASSING,
 }
 
 
@@ -77,7 +102,9 @@ class AuthFailure(ProviderFailure):
 
     kind = FailureKind.AUTH
 
-    def __init__(self, message: str, reason: AuthReason = AuthReason.REVOKED, **kwargs: str) -> None:
+    def __init__(self, message: str, reason: ReasonCode = ReasonCode.REVOKED, **kwargs: str) -> None:
+        if reason.failure_kind is not FailureKind.AUTH:
+            raise ValueError(f"{reason!r} is not a reason for an auth failure")
         super().__init__(message, **kwargs)
         self.reason = reason
 

@@ -213,8 +213,8 @@ def oauth_connect_finish(
         return channel_create(
             actor=actor,
             workspace=workspace,
-            inbox_name=pending.space.get("inbox_name", ""),
-            import_days=pending.space.get("import_days"),
+            inbox_name=pending.space.inbox_name if pending.space else "",
+            import_days=pending.space.import_days if pending.space else None,
             provider=pending.provider,
             address=address,
             credentials=grant.credentials,

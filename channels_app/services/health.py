@@ -32,7 +32,6 @@ from channels_app import metrics
 from channels_app.models import Channel, ChannelStatus, NotificationKind, ReasonCode, User
 from channels_app.providers import (
     AuthFailure,
-    AuthReason,
     ConfigurationFailure,
     FailureKind,
     PassingFailure,
@@ -159,20 +158,20 @@ def staff_requested(channel: Channel) -> bool:
 
 
 def record_auth_failure(
-    channel: Channel, failure: AuthFailure, *, cause: str, reason: AuthReason | None = None
+    channel: Channel, failure: AuthFailure, *, cause: str, reason: ReasonCode | None = None
 ) -> None:
-    reason = AuthReason.STAFF_REQUEST if staff_requested(channel) else (reason or failure.reason)
+    reason = ReasonCode.STAFF_REQUEST if staff_requested(channel) else (reason or failure.reason)
     # A shared mailbox's alert names the delegate whose access ended and says anyone else can take over; one
     # our support asked for says so, as nobody would otherwise know why a working channel needs it.
     note = delegate_note(channel)
-    said = note or reason is AuthReason.STAFF_REQUEST
+    said = note or reason is ReasonCode.STAFF_REQUEST
     _stop_until_fixed(
         channel,
         failure,
         cause=cause,
         status=ChannelStatus.NEEDS_REAUTH,
         reason=f"{reason.text} {note}".strip()[:500],
-        reason_code=ReasonCode(reason.value),
+        reason_code=reason,
         kind=NotificationKind.NEEDS_REAUTH,
         text=f"{problem_text(channel, NotificationKind.NEEDS_REAUTH)} {reason.text} {note}".strip() if said else "",
     )
@@ -258,7 +257,7 @@ def record_configuration_failure(channel: Channel, failure: ConfigurationFailure
 
 
 def record_failure(
-    channel: Channel, failure: ProviderFailure, *, cause: str, auth_reason: AuthReason | None = None
+    channel: Channel, failure: ProviderFailure, *, cause: str, auth_reason: ReasonCode | None = None
 ) -> None:
     """Route a classified failure to the people who can act on it, and nobody else."""
     if isinstance(failure, AuthFailure):
@@ -363,7 +362,7 @@ def run_check(
     *,
     cause: str,
     respect_backoff: bool = True,
-    auth_reason: AuthReason | None = None,
+    auth_reason: ReasonCode | None = None,
 ) -> CheckResult:
     """Run `operation` on the channel under its lease and record what its outcome means."""
     with channel_lease(channel_id) as lease:
@@ -408,5 +407,5 @@ def run_check(
 
 def channel_mark_for_reauthorization(*, channel: Channel, actor: User) -> None:
     """Staff declare a channel's access broken (e.g. the customer told support): same path as a failed login."""
-    failure = AuthFailure("Marked for reauthorization by staff.", AuthReason.STAFF_REQUEST)
+    failure = AuthFailure("Marked for reauthorization by staff.", ReasonCode.STAFF_REQUEST)
     record_auth_failure(channel, failure, cause=f"staff action by {actor}")

@@ -10,7 +10,7 @@ from django.utils import timezone
 from imapclient import IMAPClient
 
 from channels_app.models import Channel
-from channels_app.providers import AuthFailure, AuthReason, Credentials, ImapEndpoint, get_provider
+from channels_app.providers import AuthFailure, Credentials, ImapEndpoint, ReasonCode, get_provider
 from channels_app.services.credentials import OtherResourceRefresh, channel_credentials, channel_refresh_tokens
 
 T = TypeVar("T")
@@ -44,9 +44,9 @@ def refresh_tokens(channel: Channel, other_resource: OtherResourceRefresh | None
         return channel_refresh_tokens(channel=channel, other_resource=other_resource)
     except AuthFailure as failure:
         # A provider that says only "revoked" about a grant unused for longer than it allows dropped it for disuse.
-        if failure.reason == AuthReason.REVOKED and _disused(channel):
+        if failure.reason == ReasonCode.REVOKED and _disused(channel):
             raise AuthFailure(
-                failure.message, AuthReason.DISUSE, code=failure.code, provider_words=failure.provider_words
+                failure.message, ReasonCode.DISUSE, code=failure.code, provider_words=failure.provider_words
             ) from None
         raise
 

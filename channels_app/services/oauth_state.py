@@ -11,6 +11,7 @@ recorded once, in the database, by a unique digest: only the first callback gets
 past it, whichever process serves it.
 """
 
+import enum
 import hashlib
 import secrets
 import time
@@ -24,26 +25,56 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from channels_app.models import UsedOAuthState
+from channels_app.permissions import SpaceKind
 from channels_app.providers import get_provider
 
 SESSION_KEY = "oauth_states"
 MAX_PENDING = 8
 
 
+class Purpose(enum.StrEnum):
+    """What an OAuth round trip is for. A StrEnum: the session keeps it as its plain value."""
+
+    REAUTHORIZE = "reauthorize"  # a channel, by someone who may manage it
+    CONNECT = "connect"  # a new channel in a space
+    LINK = "link"  # a channel, through a reauthorization link (its holder may have no account with us)
+
+
+@dataclass(frozen=True)
+class PendingSpace:
+    """Where a channel being connected goes, as the Add channel form said before the round trip."""
+
+    kind: SpaceKind  # the space it was added from
+    space_workspace_id: int | None  # that space's workspace (kind WORKSPACE)
+    workspace_id: int | None  # the workspace of the new inbox; None: the person's own inbox
+    inbox_name: str
+    import_days: int | None  # None: the FIRST_IMPORT_DAYS setting
+
+    @classmethod
+    def from_session(cls, data: dict[str, Any]) -> "PendingSpace":
+        return cls(**(data | {"kind": SpaceKind(data["kind"])}))
+
+
 @dataclass
 class PendingAuthorization:
-    purpose: str  # "reauthorize" | "connect" | "link" (reauthorizing through a reauthorization link)
+    purpose: Purpose
     provider: str
     user_id: int | None  # None: someone without an account with us, through a link
     code_verifier: str
     redirect_uri: str
     channel_id: int | None = None
     link_id: int | None = None
-    # For "connect": where the new channel goes.
-    space: dict[str, Any] = field(default_factory=dict)
-    # For "connect": a shared mailbox to open with the signed-in delegate's token ("": the account itself).
+    # For CONNECT: where the new channel goes.
+    space: PendingSpace | None = None
+    # For CONNECT: a shared mailbox to open with the signed-in delegate's token ("": the account itself).
     shared_address: str = ""
     created: float = field(default_factory=time.time)
+
+    @classmethod
+    def from_session(cls, data: dict[str, Any]) -> "PendingAuthorization":
+        """Back from the session's JSON (`asdict`), the enums and the space as their types again."""
+        space = PendingSpace.from_session(data["space"]) if data.get("space") else None
+        return cls(**(data | {"purpose": Purpose(data["purpose"]), "space": space}))
 
 
 class StateRejected(Exception):
@@ -64,7 +95,7 @@ def state_stash(session: SessionBase, pending: PendingAuthorization) -> str:
 def authorization_start(
     session: SessionBase,
     *,
-    purpose: str,
+    purpose: Purpose,
     provider_kind: str,
     user_id: int | None,
     redirect_uri: str,
@@ -88,10 +119,10 @@ def authorization_start(
     )
 
 
-def state_purpose(session: SessionBase, state: str) -> str | None:
+def state_purpose(session: SessionBase, state: str) -> Purpose | None:
     """What a pending state of this session is for, without using it up (None: not this session's)."""
     data = session.get(SESSION_KEY, {}).get(state) if state else None
-    return str(data["purpose"]) if data else None
+    return Purpose(data["purpose"]) if data else None
 
 
 def state_pop(session: SessionBase, state: str, *, user_id: int | None) -> PendingAuthorization:
@@ -100,7 +131,7 @@ def state_pop(session: SessionBase, state: str, *, user_id: int | None) -> Pendi
     session[SESSION_KEY] = states
     if data is None:
         raise StateRejected("This sign-in link is not valid or was already used. Please start again.")
-    pending = PendingAuthorization(**data)
+    pending = PendingAuthorization.from_session(data)
     if pending.user_id != user_id:
         raise StateRejected("This sign-in was started by someone else. Please start again.")
     if time.time() - pending.created > settings.OAUTH_STATE_MAX_AGE_SECONDS:

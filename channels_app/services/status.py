@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from channels_app.models import Channel, ChannelEvent, ChannelStatus, User
+from channels_app.models import Channel, ChannelEvent, ChannelStatus, ReasonCode, User
 
 
 def channel_set_status(
@@ -11,7 +11,7 @@ def channel_set_status(
     channel: Channel,
     status: ChannelStatus,
     reason: str = "",
-    reason_code: str = "",
+    reason_code: ReasonCode = ReasonCode.NONE,
     actor: User | None = None,
     cause: str = "",
     provider_code: str = "",

@@ -68,7 +68,7 @@ def _start_company_sign_in(request: HttpRequest, company_sign_in: CompanySignIn,
 def _page(request: AuthedRequest, form: CompanySignInForm, sign_in: CompanySignIn | None) -> HttpResponse:
     company = access_company(request.user)
     context = {
-        "space": Space("company", f"{company.name} (company)"),
+        "space": Space.of_company(company),
         "form": form,
         "sign_in": sign_in,
         "domains": list(sign_in.domains.values_list("domain", flat=True)) if sign_in else [],

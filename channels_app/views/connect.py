@@ -12,11 +12,12 @@ from django.views.decorators.http import require_http_methods
 from channels_app.forms import ImapConnectForm, OAuthConnectForm
 from channels_app.http import AuthedRequest
 from channels_app.models import Channel, Workspace
-from channels_app.permissions import PERSONAL_SPACE, NoCompany, space_for_add
+from channels_app.permissions import PERSONAL_SPACE, NoCompany, SpaceKind, space_for_add
 from channels_app.providers import Credentials, ImapEndpoint
 from channels_app.providers.registry import provider_classes
 from channels_app.selectors import first_import_scope
 from channels_app.services.connect import DuplicateChannel, channel_create
+from channels_app.services.oauth_state import PendingSpace, Purpose
 from channels_app.views.imap_login import imap_login_check
 from channels_app.views.oauth_start import oauth_start
 
@@ -53,37 +54,37 @@ def connected_message(channel: Channel) -> str:
     return f"Connected {channel.address}. Its first import brings in {first_import_scope(channel)}."
 
 
-def _chosen_workspace(kind: str, workspaces: list[Workspace], form_value: Workspace | None) -> Workspace | None:
-    if kind == "company":
+def _chosen_workspace(kind: SpaceKind, workspaces: list[Workspace], form_value: Workspace | None) -> Workspace | None:
+    if kind is SpaceKind.COMPANY:
         return form_value
     return workspaces[0] if workspaces else None
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def add_channel(request: AuthedRequest, space_kind: str, workspace_id: int | None = None) -> HttpResponse:
+def add_channel(request: AuthedRequest, space_kind: SpaceKind, workspace_id: int | None = None) -> HttpResponse:
     try:
         space, workspaces = space_for_add(request.user, space_kind, workspace_id)
     except NoCompany:
         return _no_company(request)
-    choose = workspaces if space_kind == "company" else None
+    choose = workspaces if space_kind is SpaceKind.COMPANY else None
     form = OAuthConnectForm(request.POST or None, workspaces=choose)
     if request.method == "POST" and form.is_valid():
         kind = form.cleaned_data["provider"]
         workspace = _chosen_workspace(space_kind, workspaces, form.cleaned_data.get("workspace"))
         return oauth_start(
             request,
-            purpose="connect",
+            purpose=Purpose.CONNECT,
             provider_kind=kind,
             login_hint="",
             shared_address=(form.cleaned_data.get("shared_address") or "").lower(),
-            space={
-                "kind": space_kind,
-                "space_workspace_id": workspace_id,
-                "workspace_id": workspace.pk if workspace else None,
-                "inbox_name": form.cleaned_data["inbox_name"],
-                "import_days": form.cleaned_data["import_days"],
-            },
+            space=PendingSpace(
+                kind=space_kind,
+                space_workspace_id=workspace_id,
+                workspace_id=workspace.pk if workspace else None,
+                inbox_name=form.cleaned_data["inbox_name"],
+                import_days=form.cleaned_data["import_days"],
+            ),
         )
     imap_url = request.path.rstrip("/") + "/imap/"
     context = {"space": space, "form": form, "imap_url": imap_url, "cards": provider_cards()}
@@ -98,12 +99,12 @@ def _no_company(request: AuthedRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 @sensitive_variables("data")
-def add_imap_channel(request: AuthedRequest, space_kind: str, workspace_id: int | None = None) -> HttpResponse:
+def add_imap_channel(request: AuthedRequest, space_kind: SpaceKind, workspace_id: int | None = None) -> HttpResponse:
     try:
         space, workspaces = space_for_add(request.user, space_kind, workspace_id)
     except NoCompany:
         return _no_company(request)
-    form = ImapConnectForm(request.POST or None, workspaces=workspaces if space_kind == "company" else None)
+    form = ImapConnectForm(request.POST or None, workspaces=workspaces if space_kind is SpaceKind.COMPANY else None)
     status: int | None = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -31,7 +31,7 @@ def _company_channels(request: AuthedRequest) -> tuple[Space, QuerySet[Channel]]
     """Every channel of the company the admin may open: its shared inboxes, and their own individual ones
     (another person's individual inbox stays theirs, as everywhere: permissions.visible_channels)."""
     company = access_company(request.user)
-    return Space("company", f"{company.name} (company)"), visible_channels(request.user).filter(inbox__company=company)
+    return Space.of_company(company), visible_channels(request.user).filter(inbox__company=company)
 
 
 def chosen_rows(request: HttpRequest, channels: QuerySet[Channel]) -> tuple[HealthFilter, Sort, list[HealthRow]]:

@@ -11,7 +11,7 @@ from channels_app.http import AuthedRequest
 from channels_app.permissions import NoCompany, access_channel, require_manage_channel, space_for_add
 from channels_app.providers import ProviderFailure, get_provider
 from channels_app.services.connect import DuplicateChannel, WrongAccount, oauth_connect_finish
-from channels_app.services.oauth_state import PendingAuthorization, StateRejected, state_pop, state_purpose
+from channels_app.services.oauth_state import PendingAuthorization, Purpose, StateRejected, state_pop, state_purpose
 from channels_app.services.reauthorize import oauth_reauthorize_finish
 from channels_app.views.connect import connected_message
 from channels_app.views.oauth_answers import failure_message, provider_error
@@ -22,15 +22,15 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "")
     signed_in = request.user.is_authenticated
     # Only a sign-in through a reauthorization link comes back without an account with us.
-    if not signed_in and state_purpose(request.session, state) != "link":
+    if not signed_in and state_purpose(request.session, state) != Purpose.LINK:
         return redirect_to_login(request.get_full_path())
     try:
         pending = state_pop(request.session, state, user_id=request.user.pk if signed_in else None)
     except StateRejected as rejected:
         return render(request, "channels_app/oauth_rejected.html", {"reason": str(rejected)}, status=403)
-    if pending.purpose == "link":
+    if pending.purpose == Purpose.LINK:
         return link_finish(request, pending)
-    if pending.purpose == "reauthorize":
+    if pending.purpose == Purpose.REAUTHORIZE:
         return _finish_reauthorize(cast(AuthedRequest, request), pending)
     return _finish_connect(cast(AuthedRequest, request), pending)
 
@@ -58,11 +58,12 @@ def _finish_reauthorize(request: AuthedRequest, pending: PendingAuthorization) -
 
 
 def _finish_connect(request: AuthedRequest, pending: PendingAuthorization) -> HttpResponse:
+    assert pending.space is not None  # every CONNECT is started with one (views/connect.py)
     try:
-        space, workspaces = space_for_add(request.user, pending.space["kind"], pending.space.get("space_workspace_id"))
+        space, workspaces = space_for_add(request.user, pending.space.kind, pending.space.space_workspace_id)
     except NoCompany:  # left the company during the round trip
         raise Http404("No such page.") from None
-    wanted = pending.space.get("workspace_id")
+    wanted = pending.space.workspace_id
     workspace = next((w for w in workspaces if w.pk == wanted), None)
     provider = get_provider(pending.provider)
     if wanted is not None and workspace is None:

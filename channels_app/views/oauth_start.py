@@ -8,7 +8,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from channels_app.models import Channel
-from channels_app.services.oauth_state import authorization_start
+from channels_app.services.oauth_state import Purpose, authorization_start
 
 
 def channel_login_hint(channel: Channel) -> str:
@@ -17,7 +17,7 @@ def channel_login_hint(channel: Channel) -> str:
 
 
 def oauth_start(
-    request: HttpRequest, *, purpose: str, provider_kind: str, login_hint: str, **fields: Any
+    request: HttpRequest, *, purpose: Purpose, provider_kind: str, login_hint: str, **fields: Any
 ) -> HttpResponseRedirect:
     """Send the person to the provider's sign-in (services.oauth_state.authorization_start). Without an
     account with us (a link's holder) the state is bound to this browser's session alone."""

@@ -19,7 +19,7 @@ from channels_app.permissions import access_channel, require_manage_channel, vis
 from channels_app.providers import ProviderFailure, get_provider
 from channels_app.selectors import link_of_pending
 from channels_app.services.connect import WrongAccount
-from channels_app.services.oauth_state import PendingAuthorization
+from channels_app.services.oauth_state import PendingAuthorization, Purpose
 from channels_app.services.reauth_links import (
     LinkNotSent,
     LinkProblem,
@@ -143,7 +143,7 @@ def _start_sign_in(request: HttpRequest, link: ReauthorizationLink) -> HttpRespo
     return _private(
         oauth_start(
             request,
-            purpose="link",
+            purpose=Purpose.LINK,
             provider_kind=channel.provider,
             login_hint=channel_login_hint(channel),
             channel_id=channel.pk,

@@ -13,6 +13,7 @@ from channels_app.models import Channel, ReauthorizationLink, User
 from channels_app.permissions import access_channel, require_manage_channel, space_of_channel
 from channels_app.providers import Credentials, get_provider
 from channels_app.services.mailbox import channel_endpoint
+from channels_app.services.oauth_state import Purpose
 from channels_app.services.reauthorize import channel_reauthorize
 from channels_app.views.imap_login import imap_login_check
 from channels_app.views.oauth_start import channel_login_hint, oauth_start
@@ -31,7 +32,7 @@ def reauthorize(request: AuthedRequest, channel_id: int) -> HttpResponse:
         return redirect("channel_settings", channel_id=channel.pk)
     return oauth_start(
         request,
-        purpose="reauthorize",
+        purpose=Purpose.REAUTHORIZE,
         provider_kind=channel.provider,
         login_hint=channel_login_hint(channel),
         channel_id=channel.pk,

@@ -6,10 +6,11 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from channels_app.http import AuthedRequest
-from channels_app.models import Channel
+from channels_app.models import Channel, Role
 from channels_app.permissions import (
     PERSONAL_SPACE,
     Space,
+    SpaceKind,
     access_company,
     access_workspace,
     settings_spaces,
@@ -40,7 +41,7 @@ def _render_channels(
             "disconnected": listed.disconnected,
             "disconnected_more": listed.disconnected_more,
             "can_manage": can_manage,
-            "show_workspace": space.kind == "company",
+            "show_workspace": space.kind is SpaceKind.COMPANY,
         },
     )
 
@@ -49,7 +50,7 @@ def _render_channels(
 def company_channels(request: AuthedRequest) -> HttpResponse:
     company = access_company(request.user)
     channels = channel_lists.company_channels(company)
-    space = Space("company", f"{company.name} (company)")
+    space = Space.of_company(company)
     return _render_channels(request, space=space, channels=channels, can_manage=True)
 
 
@@ -57,8 +58,8 @@ def company_channels(request: AuthedRequest) -> HttpResponse:
 def workspace_channels(request: AuthedRequest, workspace_id: int) -> HttpResponse:
     workspace = access_workspace(request.user, workspace_id)
     channels = channel_lists.workspace_channels(workspace)
-    space = Space("workspace", workspace.name, workspace.pk)
-    can_manage = workspace_role(request.user, workspace) == "admin"
+    space = Space.of_workspace(workspace)
+    can_manage = workspace_role(request.user, workspace) == Role.ADMIN
     return _render_channels(request, space=space, channels=channels, can_manage=can_manage)
 
 

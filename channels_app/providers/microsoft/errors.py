@@ -12,11 +12,11 @@ import requests
 
 from channels_app.providers.base import (
     AuthFailure,
-    AuthReason,
     ConfigurationFailure,
     PassingFailure,
     PolicyFailure,
     ProviderFailure,
+    ReasonCode,
     unrecognised,
 )
 from channels_app.providers.imap_session import provider_words
@@ -26,16 +26,16 @@ _AADSTS = re.compile(r"AADSTS(\d+)")
 
 # Codes whose fix is signing in again (the mailbox's owner), and why.
 _AUTH = {
-    50173: AuthReason.REVOKED,  # grant revoked, e.g. password changed or reset
-    700082: AuthReason.DISUSE,  # refresh token unused for 90 days
-    50076: AuthReason.MFA,  # MFA now required
-    50078: AuthReason.MFA,  # MFA expired
-    50079: AuthReason.MFA,  # must enrol in MFA
-    70043: AuthReason.SIGN_IN_FREQUENCY,  # Conditional Access sign-in frequency
-    70008: AuthReason.DISUSE,  # the grant expired
-    65001: AuthReason.REVOKED,  # consent withdrawn: an interactive sign-in asks again
-    50132: AuthReason.REVOKED,  # session revoked (password change)
-    50133: AuthReason.REVOKED,  # session invalid after a password change
+    50173: ReasonCode.REVOKED,  # grant revoked, e.g. password changed or reset
+    700082: ReasonCode.DISUSE,  # refresh token unused for 90 days
+    50076: ReasonCode.MFA,  # MFA now required
+    50078: ReasonCode.MFA,  # MFA expired
+    50079: ReasonCode.MFA,  # must enrol in MFA
+    70043: ReasonCode.SIGN_IN_FREQUENCY,  # Conditional Access sign-in frequency
+    70008: ReasonCode.DISUSE,  # the grant expired
+    65001: ReasonCode.REVOKED,  # consent withdrawn: an interactive sign-in asks again
+    50132: ReasonCode.REVOKED,  # session revoked (password change)
+    50133: ReasonCode.REVOKED,  # session invalid after a password change
 }
 # Codes only an administrator of the customer's tenant can lift, and what to ask them.
 _POLICY = {
@@ -202,7 +202,7 @@ def graph_error(answer: GraphAnswer) -> ProviderFailure:
         # The Graph token was refused (revoked grant, expired consent): the owner signs in again.
         return AuthFailure(
             "Microsoft refused to renew our subscription to this mailbox.",
-            AuthReason.SUBSCRIPTION,
+            ReasonCode.SUBSCRIPTION,
             code=code,
             provider_words=words,
         )
