@@ -41,7 +41,9 @@ def message(draw: st.DrawFn, seq: int) -> tuple[bytes, bytes]:
         items.append(b"RFC822.SIZE %d" % draw(numbers))
     items = draw(st.permutations(items))
     body = draw(literals)
-    return (b"%d (%s BODY[] {%d}" % (seq, b" ".join([*items, b""])[:-1], len(body)), body)
+    fields = draw(st.lists(st.sampled_from([b"MESSAGE-ID", b"DATE", b"FROM", b"X-GM-THRID"]), max_size=4))
+    name = b"BODY[HEADER.FIELDS (%s)]" % b" ".join(fields) if fields else b"BODY[]"
+    return (b"%d (%s %s {%d}" % (seq, b" ".join([*items, b""])[:-1], name, len(body)), body)
 
 
 @st.composite

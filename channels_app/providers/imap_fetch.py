@@ -8,10 +8,12 @@ Exchange as one line of numbers and a quoted date before the message's literal, 
     * 12 FETCH (UID 345 INTERNALDATE "01-Dec-2026 04:00:26 +0000" BODY[] {3003}
     <3003 bytes>)
 
-`read_fetch` reads exactly that shape with one regular expression per message and gives what imapclient
-would. Anything else anywhere in the answer (another item, an escaped quote, a literal whose length
-differs, an unsolicited FETCH, lower case) and the whole answer goes to imapclient's parser instead, so
-what is read is never a guess; tests/test_imap_fetch.py holds both readings equal on generated answers.
+Reconciliation's facts (`BODY.PEEK[HEADER.FIELDS (...)]` with the size) come back alike, the literal
+named `BODY[HEADER.FIELDS (...)]`. `read_fetch` reads exactly those shapes with one regular expression
+per message and gives what imapclient would. Anything else anywhere in the answer (another item, an
+escaped quote, a literal whose length differs, an unsolicited FETCH, lower case) and the whole answer
+goes to imapclient's parser instead, so what is read is never a guess; tests/test_imap_fetch.py holds
+both readings equal on generated answers.
 """
 
 import re
@@ -23,7 +25,8 @@ from imapclient.fixed_offset import FixedOffset
 from imapclient.response_parser import parse_fetch_response
 
 _HEAD = re.compile(
-    rb'(\d+) \(((?:(?:UID|X-GM-MSGID|RFC822\.SIZE) \d+ |INTERNALDATE "[^"\\\r\n]*" )*)BODY\[\] \{(\d+)\}'
+    rb'(\d+) \(((?:(?:UID|X-GM-MSGID|RFC822\.SIZE) \d+ |INTERNALDATE "[^"\\\r\n]*" )*)'
+    rb"(BODY\[(?:HEADER\.FIELDS \([A-Z0-9-]+(?: [A-Z0-9-]+)*\))?\]) \{(\d+)\}"
 )
 _ITEM = re.compile(rb'(UID|X-GM-MSGID|RFC822\.SIZE) (\d+) |(INTERNALDATE) "([^"\\\r\n]*)" ')
 
@@ -61,7 +64,7 @@ def _fast(data: list[Any], *, normalise_times: bool) -> dict[int, dict[bytes, An
             return None
         head, literal = part
         match = _HEAD.fullmatch(head) if isinstance(head, bytes) and isinstance(literal, bytes) else None
-        if match is None or int(match[3]) != len(literal):
+        if match is None or int(match[4]) != len(literal):
             return None
         item: dict[bytes, Any] = {b"SEQ": int(match[1])}
         for found in _ITEM.finditer(match[2]):
@@ -69,7 +72,7 @@ def _fast(data: list[Any], *, normalise_times: bool) -> dict[int, dict[bytes, An
                 item[found[1]] = int(found[2])
             else:
                 item[b"INTERNALDATE"] = _internal_date(found[4], normalise_times=normalise_times)
-        item[b"BODY[]"] = literal
+        item[match[3]] = literal
         uid = item.pop(b"UID", None)
         if uid is None:
             return None
