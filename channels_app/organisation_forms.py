@@ -5,6 +5,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from channels_app.forms import SpaceForm
+from channels_app.models import OrganisationConnection
 from channels_app.providers.gmail.delegation import KeyFileProblem, ServiceAccountKey, parse_key_file
 from channels_app.providers.microsoft.app_access import GUID_PATTERN, TENANT_PATTERN
 
@@ -87,3 +89,26 @@ class MicrosoftAppForm(forms.Form):
 
 class OrganisationTestForm(forms.Form):
     mailbox = forms.EmailField(label="Mailbox to open", help_text="Any mailbox the grant should cover.")
+
+
+class ConnectionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.get_provider_display())
+
+
+class OrganisationConnectForm(SpaceForm):
+    """Add channel through one of the company's organisation connections."""
+
+    connection = ConnectionChoiceField(
+        label="Organisation connection", queryset=OrganisationConnection.objects.none(), empty_label=None
+    )
+    address = forms.EmailField(
+        label="Mailbox address",
+        help_text="A mailbox of a verified domain of the connection; a Microsoft 365 shared mailbox is fine.",
+    )
+
+    def __init__(self, *args: Any, connections: list[OrganisationConnection], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["connection"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = OrganisationConnection.objects.filter(pk__in=[c.pk for c in connections])

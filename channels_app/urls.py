@@ -18,6 +18,7 @@ from channels_app.views import (
     notifications,
     oauth_callback,
     organisation,
+    organisation_add,
     reauth_links,
     reauthorize,
     space_pages,
@@ -29,6 +30,7 @@ from channels_app.views import (
 add_patterns = [
     path("add/", connect.add_channel, name="add_channel"),
     path("add/imap/", connect.add_imap_channel, name="add_imap_channel"),
+    path("add/organisation/", organisation_add.add_organisation_channel, name="add_organisation_channel"),
 ]
 
 urlpatterns = [
