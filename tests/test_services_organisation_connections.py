@@ -59,3 +59,10 @@ def test_a_connection_channels_go_through_is_not_removed(tenancy, google_connect
     tenancy.shared_channel.save(update_fields=["organisation_connection"])
     with pytest.raises(ConnectionInUse, match="1 channel open"):
         organisation_connection_remove(connection=google_connection)
+
+
+def test_a_company_leaves_with_its_connection_and_channels(tenancy, google_connection):
+    tenancy.shared_channel.organisation_connection = google_connection
+    tenancy.shared_channel.save(update_fields=["organisation_connection"])
+    tenancy.company.delete()
+    assert not OrganisationConnection.objects.exists()
