@@ -78,3 +78,16 @@ def test_a_member_adds_only_their_own_address_and_an_outsider_nothing(tenancy, o
     response = outsider.post(reverse("personal:add_organisation_channel"), {**data, "address": "outsider@globex.test"})
     assert response.status_code == 200 and not Channel.objects.filter(address="outsider@globex.test").exists()
     assert member.get(reverse("company:add_organisation_channel")).status_code == 404
+
+
+def test_a_channel_through_the_connection_is_never_sent_to_reauthorize(tenancy, google_connection):
+    channel = tenancy.member_channel
+    channel.organisation_connection = google_connection
+    channel.save(update_fields=["organisation_connection"])
+    client = tenancy.client_for(tenancy.member)
+    response = client.post(reverse("channel_reauthorize", args=[channel.pk]), follow=True)
+    page = response.content.decode()
+    assert "nothing to reauthorize" in page and response.redirect_chain[-1][0] == reverse(
+        "channel_settings", args=[channel.pk]
+    )
+    assert 'data-testid="reauthorize"' not in page
