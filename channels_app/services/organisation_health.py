@@ -94,6 +94,8 @@ def incident_detail(connection: OrganisationConnection, failure: OrganisationGra
 
 def _open_incident(connection: OrganisationConnection, failure: OrganisationGrantFailure, address: str) -> None:
     """Tell the company's admins, once while the incident lasts; must run inside the change's transaction."""
+    # Channels through the connection fail together: the row lock makes one of them the one that tells.
+    OrganisationConnection.objects.select_for_update().filter(pk=connection.pk).first()
     already_told = Notification.objects.filter(
         organisation_connection=connection, kind=NotificationKind.ORGANISATION, resolved_at__isnull=True
     ).exists()
