@@ -67,6 +67,8 @@ def organisation_mail(fake: Any, memory_imap: Any, settings: Any) -> Iterator[Or
             "IMAP_PORT": memory_imap.port,
             "IMAP_SSL": False,
         }
+    # Every tenant's token endpoint is the fake's (its path names no tenant).
+    providers["microsoft"]["APP_TOKEN_URL"] = fake.token_url
     settings.MAIL_PROVIDERS = providers
     mail = OrganisationMail(fake, memory_imap)
     forget_tokens()

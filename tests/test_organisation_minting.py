@@ -15,6 +15,13 @@ from channels_app.providers.organisation import OrganisationGrantFailure
 from channels_app.providers.recorded import recorded_entries
 from tests.organisation_fixtures import APP_ID, TENANT, key_file
 
+
+def app_access_defaults():
+    from channels_app.providers.microsoft.provider import MicrosoftProvider
+
+    return MicrosoftProvider.defaults
+
+
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 CASES = [(kind, name) for kind in ("gmail", "microsoft") for name in recorded_entries(kind, "organisation_token")]
 
@@ -30,7 +37,7 @@ def _mint(kind: str, fake, pem: str):
             now=NOW,
         )
     return app_access.mint_token(
-        base_token_url=fake.token_url, tenant_id=TENANT, client_id=APP_ID, client_secret="s3cret", now=NOW
+        token_url_template=fake.token_url, tenant_id=TENANT, client_id=APP_ID, client_secret="s3cret", now=NOW
     )
 
 
@@ -89,8 +96,8 @@ def test_microsoft_gets_client_credentials_for_outlook(fake, rsa_pem):
     assert posted["scope"] == ["https://outlook.office365.com/.default"] and posted["client_secret"] == ["s3cret"]
 
 
-def test_the_tenant_takes_the_place_of_common_in_microsofts_token_url():
-    url = app_access.token_url("https://login.microsoftonline.com/common/oauth2/v2.0/token", TENANT)
+def test_the_tenant_takes_its_place_in_microsofts_token_url(settings):
+    url = app_access.token_url(app_access_defaults()["APP_TOKEN_URL"], TENANT)
     assert url == f"https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/token"
 
 

@@ -43,7 +43,7 @@ def _mint_with(connection: OrganisationConnection, secret: dict[str, str], addre
             address=address,
         )
     return app_access.mint_token(
-        base_token_url=get_provider("microsoft").values["TOKEN_URL"],
+        token_url_template=get_provider("microsoft").values["APP_TOKEN_URL"],
         tenant_id=connection.tenant_id,
         client_id=connection.client_id,
         client_secret=secret.get("client_secret", ""),

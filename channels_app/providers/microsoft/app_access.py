@@ -42,10 +42,10 @@ CONSENT_CODES = {
 SETTINGS_CODES = {"AADSTS90002": "the tenant is not found: check the tenant id", "AADSTS900023": "invalid tenant"}
 
 
-def token_url(base_token_url: str, tenant_id: str) -> str:
-    """The tenant's own token endpoint: MICROSOFT_TOKEN_URL with the tenant in place of `common` (Local mail's
-    stand-in has one endpoint for every tenant, so its URL is taken as it is)."""
-    return base_token_url.replace("/common/", f"/{tenant_id}/")
+def token_url(template: str, tenant_id: str) -> str:
+    """The tenant's own token endpoint: MICROSOFT_APP_TOKEN_URL with the tenant (checked against
+    TENANT_PATTERN by the form) in place of `{tenant}`."""
+    return template.replace("{tenant}", tenant_id)
 
 
 def _aadsts(answer: TokenAnswer) -> str:
@@ -82,7 +82,7 @@ def token_error(answer: TokenAnswer) -> ProviderFailure | None:
 @sensitive_variables("client_secret", "data")
 def mint_token(
     *,
-    base_token_url: str,
+    token_url_template: str,
     tenant_id: str,
     client_id: str,
     client_secret: str,
@@ -96,7 +96,7 @@ def mint_token(
         "client_secret": client_secret,
         "scope": SCOPE,
     }
-    url = token_url(base_token_url, tenant_id)
+    url = token_url(token_url_template, tenant_id)
     if post is None:
         return post_for_token(url, data, token_error, now=now)
     return post_for_token(url, data, token_error, post=post, now=now)
