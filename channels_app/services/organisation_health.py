@@ -258,7 +258,8 @@ def organisation_test(*, connection: OrganisationConnection, mailbox: str) -> Te
         failure = grant_failure(connection, refused)
         with transaction.atomic():
             _connection_failed(connection, failure)
-            if failure.grant in CONNECTION_WIDE:
+            # While it is being set up (no channel goes through it) the page says it all: nobody else is told.
+            if failure.grant in CONNECTION_WIDE and connection.channels.exists():
                 _open_incident(connection, failure, address)
         said = f" {label} says: “{failure.provider_words}”" if failure.provider_words else ""
         return TestAnswer(
