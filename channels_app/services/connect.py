@@ -114,7 +114,7 @@ def imap_verify_login(*, imap: ImapEndpoint, password: str) -> None:
     """
     provider = get_provider("imap")
     with provider.open_mailbox(imap, Credentials(password=password)) as client:
-        _select_inbox(client)
+        select_inbox(client)
 
 
 def shared_mailbox_verify(
@@ -127,13 +127,14 @@ def shared_mailbox_verify(
     login means `used` has no Full Access to it: NotADelegate (`delegate`: the one recorded so far)."""
     try:
         with provider.open_mailbox(provider.imap_endpoint(address=shared), credentials) as client:
-            _select_inbox(client)
+            select_inbox(client)
     except AuthFailure:
         raise NotADelegate(used=used, shared=shared, delegate=delegate) from None
 
 
-def _select_inbox(client: IMAPClient) -> None:
-    # A person waits for the answer: the SELECT gets a deadline as the sign-in did.
+def select_inbox(client: IMAPClient) -> None:
+    """SELECT INBOX, as every sync will; a person waits for the answer, so it gets a deadline as the sign-in did
+    (here, and the organisation connection's Test: services/organisation_health.py)."""
     deadline = Deadline(settings.IMAP_LOGIN_DEADLINE_SECONDS)
     deadline.watch(client.socket())
     try:

@@ -32,9 +32,9 @@ from channels_app.models import (
     User,
 )
 from channels_app.providers import AuthFailure, Credentials, PolicyFailure, ProviderFailure, get_provider
-from channels_app.providers.imap_network import Deadline
 from channels_app.providers.organisation import GrantMissing, OrganisationGrantFailure
 from channels_app.selectors import email_domain
+from channels_app.services.connect import select_inbox
 from channels_app.services.notifications import notify_organisation, organisation_follow_up
 from channels_app.services.organisation_tokens import (
     connection_of,
@@ -227,22 +227,16 @@ class TestAnswer:
     words: str
 
 
-def _select_inbox(mailbox_address: str, credentials: Credentials, provider_kind: str) -> None:
+def _open_and_select(mailbox_address: str, credentials: Credentials, provider_kind: str) -> None:
     provider = get_provider(provider_kind)
     with provider.open_mailbox(provider.imap_endpoint(address=mailbox_address), credentials) as client:
-        # A person waits for the answer: the SELECT gets a deadline as the sign-in did.
-        deadline = Deadline(settings.IMAP_LOGIN_DEADLINE_SECONDS)
-        deadline.watch(client.socket())
-        try:
-            client.select_folder("INBOX", readonly=True)
-        finally:
-            deadline.cancel()
+        select_inbox(client)
 
 
 def organisation_open(connection: OrganisationConnection, address: str) -> None:
     """Open `address` through the connection (a token, the login, SELECT INBOX); raises classified failures."""
     kind = connection.organisation_provider.provider_kind
-    with_organisation_token(connection, address, lambda c: _select_inbox(address, c, kind), fresh=True)
+    with_organisation_token(connection, address, lambda c: _open_and_select(address, c, kind), fresh=True)
 
 
 def organisation_test(*, connection: OrganisationConnection, mailbox: str) -> TestAnswer:
