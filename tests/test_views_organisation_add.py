@@ -91,3 +91,15 @@ def test_a_channel_through_the_connection_is_never_sent_to_reauthorize(tenancy, 
         "channel_settings", args=[channel.pk]
     )
     assert 'data-testid="reauthorize"' not in page
+
+
+def test_its_settings_say_who_opens_it_and_offer_no_link(tenancy, google_connection):
+    channel = tenancy.member_channel
+    channel.organisation_connection = google_connection
+    channel.save(update_fields=["organisation_connection"])
+    client = tenancy.client_for(tenancy.member)
+    page = client.get(reverse("channel_settings", args=[channel.pk])).content.decode()
+    assert 'data-testid="organisation-connection"' in page and 'data-testid="reauthorization-link"' not in page
+    response = client.post(reverse("reauth_link_send", args=[channel.pk]), {"email": "it@acme.test"}, follow=True)
+    assert "no link to send" in response.content.decode()
+    assert not channel.reauthorization_links.exists()
