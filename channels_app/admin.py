@@ -24,6 +24,8 @@ from channels_app.models import (
     Message,
     Notification,
     NotificationKind,
+    OrganisationConnection,
+    OrganisationDomain,
     ReauthorizationLink,
     SupportRequest,
     User,
@@ -234,6 +236,50 @@ class ChannelAdmin(admin.ModelAdmin):
             f"{queryset.count()} channel(s) marked for reauthorization. The people who can reauthorize them were "
             "told that our support asked for it.",
         )
+
+
+class OrganisationDomainInline(admin.TabularInline):
+    model = OrganisationDomain
+    extra = 0
+    readonly_fields = ("domain", "verified_at")
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(OrganisationConnection)
+class OrganisationConnectionAdmin(admin.ModelAdmin):
+    """Read-only for staff: the company admin sets it up (views/organisation.py); the key material is never
+    shown, its fingerprints and dates are."""
+
+    list_display = ("company", "provider", "status", "last_worked_at", "grant_missing", "last_error_code")
+    list_filter = ("provider", "status")
+    search_fields = ("company__name", "client_email", "client_id", "tenant_id")
+    exclude = ("secret_ciphertext", "previous_secret_ciphertext")
+    readonly_fields = (
+        "company",
+        "provider",
+        "client_email",
+        "client_id",
+        "tenant_id",
+        "service_principal_id",
+        "secret_fingerprint",
+        "secret_added_at",
+        "previous_secret_fingerprint",
+        "previous_secret_added_at",
+        "status",
+        "status_since",
+        "last_worked_at",
+        "last_tested_at",
+        "test_mailbox",
+        "last_error",
+        "last_error_code",
+        "grant_missing",
+    )
+    inlines = [OrganisationDomainInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(ReauthorizationLink)

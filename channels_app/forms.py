@@ -35,7 +35,7 @@ def import_choices() -> list[tuple[int, str]]:
     return [*sorted(choices.items()), (0, "everything (large mailboxes take days: providers limit daily downloads)")]
 
 
-class _SpaceForm(forms.Form):
+class SpaceForm(forms.Form):
     """The inbox a new channel creates; on the company page also which workspace it belongs to."""
 
     inbox_name = forms.CharField(max_length=200, required=False, help_text="Defaults to the address.")
@@ -64,7 +64,7 @@ class _SpaceForm(forms.Form):
             field.required = True
 
 
-class OAuthConnectForm(_SpaceForm):
+class OAuthConnectForm(SpaceForm):
     provider = forms.ChoiceField(choices=[], widget=forms.RadioSelect)
     shared_address = forms.EmailField(
         label="A shared mailbox I have access to",
@@ -140,7 +140,7 @@ SECURITY_CHOICES = [
 ]
 
 
-class ImapConnectForm(_SpaceForm):
+class ImapConnectForm(SpaceForm):
     address = forms.EmailField(label="Email address", validators=[refuse_control_characters])
     host = forms.CharField(label="IMAP server", max_length=255)
     security = forms.TypedChoiceField(

@@ -17,6 +17,8 @@ from channels_app.views import (
     metrics,
     notifications,
     oauth_callback,
+    organisation,
+    organisation_add,
     reauth_links,
     reauthorize,
     space_pages,
@@ -28,6 +30,7 @@ from channels_app.views import (
 add_patterns = [
     path("add/", connect.add_channel, name="add_channel"),
     path("add/imap/", connect.add_imap_channel, name="add_imap_channel"),
+    path("add/organisation/", organisation_add.add_organisation_channel, name="add_organisation_channel"),
 ]
 
 urlpatterns = [
@@ -42,6 +45,26 @@ urlpatterns = [
     path("settings/company/health/", health.company_health, name="company_health"),
     path("settings/company/health.csv", health.company_health_csv, name="company_health_csv"),
     path("settings/company/sign-in/", company_sign_in.company_sign_in_settings, name="company_sign_in"),
+    path(
+        "settings/company/organisation/<str:provider>/",
+        organisation.organisation_connection,
+        name="organisation_connection",
+    ),
+    path(
+        "settings/company/organisation/<str:provider>/test/",
+        organisation.organisation_connection_test,
+        name="organisation_connection_test",
+    ),
+    path(
+        "settings/company/organisation/<str:provider>/forget-previous-key/",
+        organisation.organisation_connection_forget_previous,
+        name="organisation_connection_forget_previous",
+    ),
+    path(
+        "settings/company/organisation/<str:provider>/remove/",
+        organisation.organisation_connection_delete,
+        name="organisation_connection_remove",
+    ),
     path(
         "settings/company/sign-in/<str:action>/",
         company_sign_in.company_sign_in_switch,

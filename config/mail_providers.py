@@ -53,6 +53,8 @@ OVERRIDABLE: dict[str, Callable[[str], Any]] = {
     "TESTING_MODE": lambda name: env_bool(name, False),
     "DAILY_DOWNLOAD_BYTES": lambda name: env_int(name, 0, minimum=0),
     "GRAPH_URL": env_str,
+    # Microsoft's token endpoint of a tenant, `{tenant}` in its place: organisation connections' app tokens.
+    "APP_TOKEN_URL": env_str,
     # Gmail push notifications (channels_app/providers/gmail/push.py).
     "API_URL": env_str,
     "PUBSUB_TOPIC": env_str,
@@ -98,6 +100,8 @@ def local_endpoints(kind: str) -> dict[str, Any]:
         )
     elif kind == "microsoft":
         values.update(ISSUER=f"{base}/{{tenantid}}/v2.0", USERINFO_URL="", GRAPH_URL=f"{base}/graph/v1.0")
+        # Local mail's tenants' token endpoints (localprovider/organisation_admin.entra_token_url).
+        values["APP_TOKEN_URL"] = f"{base}/{{tenant}}/oauth2/v2.0/token"
     return values
 
 

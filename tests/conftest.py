@@ -37,6 +37,7 @@ pytest_plugins = [
     "tests.provider_fakes",
     "tests.failure_expectations",
     "tests.network_fakes",
+    "tests.organisation_fixtures",
     "tests.tls_fakes",
     "tests.skip_summary",
 ]

@@ -15,6 +15,8 @@ def test_each_reason_names_the_kind_of_failure_that_sets_it():
         ReasonCode.STAFF_REQUEST,
     }
     assert ReasonCode.POLICY.failure_kind is FailureKind.POLICY
+    # Waiting for the organisation connection: its administrator acts, as on any policy.
+    assert ReasonCode.ORGANISATION.failure_kind is FailureKind.POLICY
     assert ReasonCode.OUTAGE.failure_kind is FailureKind.PASSING
     # No provider failed: a person acted, or our own code stopped (staff alone hear of that).
     for reason in (ReasonCode.NONE, ReasonCode.BY_PERSON, ReasonCode.CRASH):
@@ -41,5 +43,6 @@ def test_the_stored_values_stay_what_channels_hold():
         "policy",
         "outage",
         "crash",
+        "organisation",
         "by_person",
     ]

@@ -1,7 +1,15 @@
 import pytest
 from django.core.management import call_command
 
-from channels_app.models import Channel, CompanyMembership, CompanySignIn, Role, User, WorkspaceMembership
+from channels_app.models import (
+    Channel,
+    CompanyMembership,
+    CompanySignIn,
+    OrganisationConnection,
+    Role,
+    User,
+    WorkspaceMembership,
+)
 from channels_app.permissions import settings_spaces
 from channels_app.selectors import company_sign_in_for_email
 from channels_app.services.mailbox import channel_mailbox
@@ -11,7 +19,7 @@ from localprovider import control
 def test_seed_demo_is_idempotent_and_creates_the_three_demo_roles(db):
     call_command("seed_demo")
     call_command("seed_demo")
-    assert Channel.objects.count() == 4
+    assert Channel.objects.count() == 5
     assert CompanyMembership.objects.get(user__email="dana@acme.test").role == Role.ADMIN
     sam = User.objects.get(email="sam@acme.test")
     assert WorkspaceMembership.objects.get(user=sam).role == Role.MEMBER
@@ -45,3 +53,15 @@ def test_seed_demo_gives_initech_company_sign_in_and_ivy_no_password(db):
     assert not ivy.has_usable_password()
     assert CompanyMembership.objects.get(user=ivy).role == Role.ADMIN
     assert company_sign_in_for_email("IVY@initech.test") == sign_in
+
+
+@pytest.mark.local_provider
+def test_with_local_mail_running_acme_has_one_organisation_connection_opening_orders(db, local_provider):
+    call_command("seed_demo")
+    call_command("seed_demo")
+    connection = OrganisationConnection.objects.get(company__name="Acme")
+    assert connection.provider == "microsoft" and connection.last_worked_at is not None
+    orders = Channel.objects.get(address="orders@acme.test")
+    assert orders.organisation_connection == connection and not orders.delegate_address
+    with channel_mailbox(orders) as client:
+        assert client.select_folder("INBOX", readonly=True)[b"EXISTS"] >= 1

@@ -21,6 +21,12 @@ from channels_app.models.notifications import (
     alert_category,
 )
 from channels_app.models.oauth_states import UsedOAuthState
+from channels_app.models.organisation import (
+    OrganisationConnection,
+    OrganisationDomain,
+    OrganisationProvider,
+    OrganisationStatus,
+)
 from channels_app.models.reauth_links import LinkState, ReauthorizationLink
 from channels_app.models.tenancy import (
     Company,
@@ -61,6 +67,10 @@ __all__ = [
     "Message",
     "Notification",
     "NotificationKind",
+    "OrganisationConnection",
+    "OrganisationDomain",
+    "OrganisationProvider",
+    "OrganisationStatus",
     "ProviderRequestWindow",
     "ReasonCode",
     "ReauthorizationLink",

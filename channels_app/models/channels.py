@@ -36,6 +36,16 @@ class Channel(models.Model):
     # A Microsoft 365 shared mailbox has no sign-in of its own: it is opened with the token of this
     # delegate (a person with Full Access to it). Empty: the address's own sign-in holds the credentials.
     delegate_address = models.EmailField("opened through delegate", blank=True, default="")
+    # Set: the mailbox is opened through the company's organisation connection (a token minted for the
+    # address, or for our app), and the channel holds no credentials of its own. RESTRICT: a connection is never
+    # removed from under its channels, yet a company deleted takes its connections and channels together.
+    organisation_connection = models.ForeignKey(
+        "channels_app.OrganisationConnection",
+        null=True,
+        blank=True,
+        on_delete=models.RESTRICT,
+        related_name="channels",
+    )
     status = models.CharField(max_length=20, choices=ChannelStatus.choices, default=ChannelStatus.ACTIVE)
     status_reason = models.CharField(max_length=500, blank=True)
     status_since = models.DateTimeField(default=timezone.now)

@@ -3,6 +3,7 @@ from django.db import models
 from django.utils import timezone
 
 from channels_app.models.channels import Channel
+from channels_app.models.organisation import OrganisationConnection
 
 
 class NotificationKind(models.TextChoices):
@@ -22,6 +23,9 @@ class NotificationKind(models.TextChoices):
     # A Gmail watch or Graph subscription stopped announcing new mail that polls then found
     # (services/push_silence.py): staff only.
     PUSH_SILENT = "push_silent", "Push notifications silent"
+    # The company's organisation connection stopped working: one incident for the company's admins, whatever
+    # the number of channels through it (services/organisation_health.py).
+    ORGANISATION = "organisation", "Organisation connection needs its administrator"
 
 
 # Kinds that describe an ongoing problem: shown as a pop-up until resolved.
@@ -33,6 +37,7 @@ PROBLEM_KINDS = (
     NotificationKind.UNRECOGNISED,
     NotificationKind.CRASH,
     NotificationKind.PUSH_SILENT,
+    NotificationKind.ORGANISATION,
 )
 # Kinds told to staff (configuration also to company admins): staff act on them from Django admin.
 STAFF_KINDS = (
@@ -57,7 +62,12 @@ class AlertCategory(models.TextChoices):
 
 CATEGORY_KINDS: dict[AlertCategory, tuple[NotificationKind, ...]] = {
     AlertCategory.SIGN_IN: (NotificationKind.NEEDS_REAUTH,),
-    AlertCategory.STOPPED: (NotificationKind.BLOCKED, NotificationKind.UNREACHABLE, NotificationKind.CONFIGURATION),
+    AlertCategory.STOPPED: (
+        NotificationKind.BLOCKED,
+        NotificationKind.UNREACHABLE,
+        NotificationKind.CONFIGURATION,
+        NotificationKind.ORGANISATION,
+    ),
     AlertCategory.BACK: (NotificationKind.RECOVERED, NotificationKind.RECONNECTED),
     AlertCategory.LINKS: (NotificationKind.LINK_USED, NotificationKind.LINK_REFUSED),
     AlertCategory.STAFF: (NotificationKind.UNRECOGNISED, NotificationKind.CRASH, NotificationKind.PUSH_SILENT),
@@ -83,7 +93,11 @@ class EmailState(models.TextChoices):
 
 class Notification(models.Model):
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="notifications")
+    # A channel's alert; or, without a channel, an organisation connection's (one for the whole company).
+    channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
+    organisation_connection = models.ForeignKey(
+        OrganisationConnection, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
     kind = models.CharField(max_length=20, choices=NotificationKind.choices)
     message = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

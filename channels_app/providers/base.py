@@ -48,6 +48,9 @@ class ReasonCode(TextChoices):
     OUTAGE = "outage", "Provider unreachable"
     # Our own code stopped on the channel (a bug, or input we cannot handle); staff were told.
     CRASH = "crash", "Internal error"
+    # The company's organisation connection stopped working: its administrator must grant again, and the
+    # channel waits for that without asking its owner anything (services/organisation_health.py).
+    ORGANISATION = "organisation", "Waiting for the organisation connection"
     BY_PERSON = "by_person", "Changed by a person"
 
     @property
@@ -75,6 +78,7 @@ _AUTH_REASON_TEXT = {
 _FAILURE_KINDS = {
     **dict.fromkeys(_AUTH_REASON_TEXT, FailureKind.AUTH),
     ReasonCode.POLICY: FailureKind.POLICY,
+    ReasonCode.ORGANISATION: FailureKind.POLICY,
     ReasonCode.OUTAGE: FailureKind.PASSING,
 }
 

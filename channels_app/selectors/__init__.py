@@ -22,6 +22,7 @@ from channels_app.models import (
     ChannelEvent,
     ChannelStatus,
     Company,
+    CompanyMembership,
     CompanySignIn,
     GmailWatch,
     GraphSubscription,
@@ -162,7 +163,7 @@ def popup_alerts(user: User, *, hide: Collection[int] = ()) -> list[Notification
     alerts = (
         notification_history(user)
         .filter(kind__in=PROBLEM_KINDS, resolved_at__isnull=True)
-        .select_related("channel")
+        .select_related("channel", "organisation_connection")
         .order_by("-created_at")
     )
     return [n for n in alerts if n.pk not in hide]
@@ -173,6 +174,9 @@ def notification_history(user: User) -> QuerySet[Notification]:
     the alerts meant for staff alone. The one definition of what the pop-ups, the Notifications page
     and its unread count show, so none of them lists what another cannot open."""
     allowed = Q(channel__in=visible_channels(user))
+    # An organisation connection's alerts: to the admins of its company, while they are.
+    admin_of = CompanyMembership.objects.filter(user=user, role=Role.ADMIN).values("company_id")
+    allowed |= Q(channel__isnull=True, organisation_connection__company_id__in=admin_of)
     if user.is_staff:
         allowed |= Q(kind__in=STAFF_KINDS)
     return Notification.objects.filter(recipient=user).filter(allowed)

@@ -39,7 +39,9 @@ class ChannelList:
 
 
 def _first_named(channels: QuerySet[Channel]) -> tuple[list[Channel], bool]:
-    rows = list(channels.order_by("address").only("pk", "address", "status", "provider")[: ATTENTION_NAMED + 1])
+    # What the banners' buttons read: organisation_connection_id too, since a channel through it has no Reauthorize.
+    fields = ("pk", "address", "status", "provider", "organisation_connection_id")
+    rows = list(channels.order_by("address").only(*fields)[: ATTENTION_NAMED + 1])
     return rows[:ATTENTION_NAMED], len(rows) > ATTENTION_NAMED
 
 

@@ -17,7 +17,14 @@ def graph_push_wanted(channel: Channel) -> bool:
     # A shared mailbox opened through a delegate stays on polling: subscribing to another user's mailbox
     # needs Mail.Read.Shared (https://learn.microsoft.com/en-us/graph/permissions-reference#mailreadshared),
     # which we do not ask for, and Graph would refuse it as a policy (403), blocking a channel that works.
-    return settings.GRAPH_NOTIFICATIONS and channel.provider == "microsoft" and not channel.delegate_address
+    # Through the organisation connection our app's token is for Exchange's IMAP only (outlook.office365.com):
+    # no Graph token to subscribe with, so polling and IDLE.
+    return (
+        settings.GRAPH_NOTIFICATIONS
+        and channel.provider == "microsoft"
+        and not channel.delegate_address
+        and channel.organisation_connection_id is None
+    )
 
 
 def subscriptions_held(now: datetime | None = None) -> QuerySet[GraphSubscription]:
@@ -48,7 +55,9 @@ def channels_without_subscription() -> list[int]:
         return []
     waiting = GraphSubscription.objects.exclude(needs_consent_since=None)
     return list(
-        Channel.objects.filter(provider="microsoft", status=ChannelStatus.ACTIVE, delegate_address="")
+        Channel.objects.filter(
+            provider="microsoft", status=ChannelStatus.ACTIVE, delegate_address="", organisation_connection=None
+        )
         .exclude(pk__in=subscriptions_held().values("channel_id"))
         .exclude(pk__in=waiting.values("channel_id"))
         .values_list("pk", flat=True)

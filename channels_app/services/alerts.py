@@ -4,8 +4,7 @@ read from the Notifications page, and closing those a person may no longer see."
 from django.contrib.sessions.backends.base import SessionBase
 from django.utils import timezone
 
-from channels_app.models import PROBLEM_KINDS, STAFF_KINDS, Notification, User
-from channels_app.permissions import visible_channels
+from channels_app.models import PROBLEM_KINDS, Notification, User
 from channels_app.selectors import notification_history
 
 # A list of notification ids, not a set: sessions are serialized as JSON.
@@ -45,8 +44,6 @@ def alerts_resolve_unseeable(*, user: User) -> int:
     moved to another company, lost their role): nobody should keep being told about a mailbox they
     cannot open. Returns how many were closed."""
     stale = Notification.objects.filter(recipient=user, kind__in=PROBLEM_KINDS, resolved_at__isnull=True).exclude(
-        channel__in=visible_channels(user)
+        pk__in=notification_history(user).values("pk")
     )
-    if user.is_staff:
-        stale = stale.exclude(kind__in=STAFF_KINDS)
     return stale.update(resolved_at=timezone.now())

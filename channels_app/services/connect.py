@@ -23,6 +23,7 @@ from channels_app.models import (
     Inbox,
     InboxKind,
     Message,
+    OrganisationConnection,
     ReasonCode,
     User,
     Workspace,
@@ -113,7 +114,7 @@ def imap_verify_login(*, imap: ImapEndpoint, password: str) -> None:
     """
     provider = get_provider("imap")
     with provider.open_mailbox(imap, Credentials(password=password)) as client:
-        _select_inbox(client)
+        select_inbox(client)
 
 
 def shared_mailbox_verify(
@@ -126,13 +127,14 @@ def shared_mailbox_verify(
     login means `used` has no Full Access to it: NotADelegate (`delegate`: the one recorded so far)."""
     try:
         with provider.open_mailbox(provider.imap_endpoint(address=shared), credentials) as client:
-            _select_inbox(client)
+            select_inbox(client)
     except AuthFailure:
         raise NotADelegate(used=used, shared=shared, delegate=delegate) from None
 
 
-def _select_inbox(client: IMAPClient) -> None:
-    # A person waits for the answer: the SELECT gets a deadline as the sign-in did.
+def select_inbox(client: IMAPClient) -> None:
+    """SELECT INBOX, as every sync will; a person waits for the answer, so it gets a deadline as the sign-in did
+    (here, and the organisation connection's Test: services/organisation_health.py)."""
     deadline = Deadline(settings.IMAP_LOGIN_DEADLINE_SECONDS)
     deadline.watch(client.socket())
     try:
@@ -152,10 +154,12 @@ def channel_create(
     imap: ImapEndpoint | None = None,
     import_days: int | None = None,
     delegate_address: str = "",
+    organisation_connection: OrganisationConnection | None = None,
 ) -> Channel:
     """A new inbox with its channel: shared in `workspace`, or the actor's own when it is None.
 
     `delegate_address`: the delegate whose credentials open `address`, a shared mailbox ("" for its own).
+    `organisation_connection`: the company's connection that opens it (its `credentials` are then empty).
 
     Its first import brings in the mail of the last `import_days` days (0: everything; None: the
     FIRST_IMPORT_DAYS setting), so a large mailbox does not run into the provider's download limits.
@@ -179,6 +183,7 @@ def channel_create(
             address=address.lower(),
             delegate_address=delegate_address.lower(),
             import_since=import_since,
+            organisation_connection=organisation_connection,
         )
         if imap is not None:
             channel.imap_host, channel.imap_port, channel.imap_security = imap.host, imap.port, imap.security
@@ -186,6 +191,8 @@ def channel_create(
             channel.save(update_fields=["imap_host", "imap_port", "imap_security", "imap_username"])
         channel_store_credentials(channel=channel, credentials=credentials)
         through = f" Opened through delegate {channel.delegate_address}." if channel.delegate_address else ""
+        if organisation_connection is not None:
+            through = " Opened through the organisation connection."
         channel_set_status(
             channel=channel,
             status=ChannelStatus.ACTIVE,

@@ -53,6 +53,7 @@ from channels_app.services.notifications import (
     staff_recipients,
     unrecognised_text,
 )
+from channels_app.services.organisation_health import organisation_channel_failed, organisation_channel_worked
 from channels_app.services.ratelimit import wait_for_request_slot
 from channels_app.services.reconnect import channel_reconnected
 from channels_app.services.status import channel_set_status
@@ -260,7 +261,10 @@ def record_failure(
     channel: Channel, failure: ProviderFailure, *, cause: str, auth_reason: ReasonCode | None = None
 ) -> None:
     """Route a classified failure to the people who can act on it, and nobody else."""
-    if isinstance(failure, AuthFailure):
+    if channel.organisation_connection_id is not None and isinstance(failure, AuthFailure | PolicyFailure):
+        # Nobody who owns the channel can fix a grant of the organisation's: one company incident instead.
+        organisation_channel_failed(channel, failure, cause=cause)
+    elif isinstance(failure, AuthFailure):
         record_auth_failure(channel, failure, cause=cause, reason=auth_reason)
     elif isinstance(failure, PolicyFailure):
         record_policy_failure(channel, failure, cause=cause)
@@ -400,6 +404,8 @@ def run_check(
                 channel_id, channel.address, CheckOutcome.CRASHED, f"stopped by an internal error ({name})"
             )
         recovered = record_success(channel, cause=cause)
+        if channel.organisation_connection_id is not None:
+            organisation_channel_worked(channel)
     if recovered is not None:
         channel_reconnected(channel_id=channel_id, actor_id=None, incident_started_at=recovered)
     return CheckResult(channel_id, channel.address, CheckOutcome.OK, detail)

@@ -12,6 +12,7 @@ from imapclient import IMAPClient
 from channels_app.models import Channel
 from channels_app.providers import AuthFailure, Credentials, ImapEndpoint, ReasonCode, get_provider
 from channels_app.services.credentials import OtherResourceRefresh, channel_credentials, channel_refresh_tokens
+from channels_app.services.organisation_tokens import channel_organisation_call
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -95,7 +96,9 @@ def with_fresh_token(usable: Callable[[], tuple[K, bool]], refresh: Callable[[],
 
 def with_fresh_credentials(channel: Channel, call: Callable[[Credentials], T]) -> T:
     """`call` with the channel's credentials, by with_fresh_token's rule (for a password there is
-    nothing to refresh)."""
+    nothing to refresh; a channel through its company's organisation connection has a token minted)."""
+    if channel.organisation_connection_id is not None:
+        return channel_organisation_call(channel, call)
     if not get_provider(channel.provider).uses_oauth:
         return call(channel_credentials(channel))
     return with_fresh_token(lambda: usable_credentials(channel), lambda: refresh_tokens(channel), call)

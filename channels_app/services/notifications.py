@@ -16,7 +16,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from channels_app import metrics
-from channels_app.models import Channel, InboxKind, Notification, NotificationKind, Role, User
+from channels_app.models import (
+    Channel,
+    InboxKind,
+    Notification,
+    NotificationKind,
+    OrganisationConnection,
+    Role,
+    User,
+)
 from channels_app.providers import PassingFailure, PolicyFailure, get_provider
 from channels_app.services.emails import notification_email_queue
 
@@ -119,7 +127,7 @@ def preferences_line() -> str:
 
 
 def _notify(
-    *, user: User, channel: Channel, kind: str, text: str, subject: str, body: str, **fields: object
+    *, user: User, channel: Channel | None, kind: str, text: str, subject: str, body: str, **fields: object
 ) -> Notification:
     notification = Notification.objects.create(
         recipient=user,
@@ -182,6 +190,53 @@ def notify_follow_up(
             text=text,
             subject=subject or text,
             body=body,
+            created_at=now,
+            resolved_at=now,
+        )
+        for user in recipients
+    ]
+
+
+def notify_organisation(
+    *,
+    connection: OrganisationConnection,
+    recipients: Iterable[User],
+    subject: str,
+    text: str,
+    detail: str,
+    link: str,
+) -> list[Notification]:
+    """One company incident about an organisation connection (no channel): must run inside the change's
+    transaction; the caller checks that none is open yet. The pop-up says `text`, the email adds `detail`."""
+    body = f"{text}\n\n{detail}\n\nThe step-by-step instructions: {link}\n"
+    return [
+        _notify(
+            user=user,
+            channel=None,
+            kind=NotificationKind.ORGANISATION,
+            text=text,
+            subject=subject,
+            body=body,
+            organisation_connection=connection,
+        )
+        for user in recipients
+    ]
+
+
+def organisation_follow_up(
+    *, connection: OrganisationConnection, recipients: Iterable[User], text: str, link: str
+) -> list[Notification]:
+    """Tell the company admins once that the connection's incident is over."""
+    now = timezone.now()
+    return [
+        _notify(
+            user=user,
+            channel=None,
+            kind=NotificationKind.RECOVERED,
+            text=text,
+            subject=text,
+            body=f"{text}\n\nThe organisation connection: {link}\n",
+            organisation_connection=connection,
             created_at=now,
             resolved_at=now,
         )

@@ -91,7 +91,8 @@ def probe(channel: Channel) -> str:
 
 def keep_alive(channel: Channel) -> str:
     """Use the refresh token well before the provider would drop it for disuse, and keep the rotated one."""
-    if not get_provider(channel.provider).uses_oauth:
+    if not get_provider(channel.provider).uses_oauth or channel.organisation_connection_id is not None:
+        # Nothing of ours to keep alive: a password, or tokens minted through the organisation connection.
         return probe(channel)
     refresh_tokens(channel)
     return "tokens refreshed"

@@ -54,7 +54,8 @@ def connected_message(channel: Channel) -> str:
     return f"Connected {channel.address}. Its first import brings in {first_import_scope(channel)}."
 
 
-def _chosen_workspace(kind: SpaceKind, workspaces: list[Workspace], form_value: Workspace | None) -> Workspace | None:
+def chosen_workspace(kind: SpaceKind, workspaces: list[Workspace], form_value: Workspace | None) -> Workspace | None:
+    """The workspace a new inbox goes in: chosen on the company page, the space's own otherwise (none: personal)."""
     if kind is SpaceKind.COMPANY:
         return form_value
     return workspaces[0] if workspaces else None
@@ -71,7 +72,7 @@ def add_channel(request: AuthedRequest, space_kind: SpaceKind, workspace_id: int
     form = OAuthConnectForm(request.POST or None, workspaces=choose)
     if request.method == "POST" and form.is_valid():
         kind = form.cleaned_data["provider"]
-        workspace = _chosen_workspace(space_kind, workspaces, form.cleaned_data.get("workspace"))
+        workspace = chosen_workspace(space_kind, workspaces, form.cleaned_data.get("workspace"))
         return oauth_start(
             request,
             purpose=Purpose.CONNECT,
@@ -87,7 +88,14 @@ def add_channel(request: AuthedRequest, space_kind: SpaceKind, workspace_id: int
             ),
         )
     imap_url = request.path.rstrip("/") + "/imap/"
-    context = {"space": space, "form": form, "imap_url": imap_url, "cards": provider_cards()}
+    organisation_url = request.path.rstrip("/") + "/organisation/"
+    context = {
+        "space": space,
+        "form": form,
+        "imap_url": imap_url,
+        "organisation_url": organisation_url,
+        "cards": provider_cards(),
+    }
     return render(request, "channels_app/settings/add_channel.html", context)
 
 
@@ -121,7 +129,7 @@ def add_imap_channel(request: AuthedRequest, space_kind: SpaceKind, workspace_id
             try:
                 channel = channel_create(
                     actor=request.user,
-                    workspace=_chosen_workspace(space_kind, workspaces, data.get("workspace")),
+                    workspace=chosen_workspace(space_kind, workspaces, data.get("workspace")),
                     inbox_name=data["inbox_name"],
                     import_days=data["import_days"],
                     provider="imap",

@@ -22,6 +22,9 @@ OVERVIEW_KINDS = (NotificationKind.RECOVERED, NotificationKind.RECONNECTED)
 
 
 def notification_target(notification: Notification) -> str:
+    connection = notification.organisation_connection
+    if connection is not None:
+        return reverse("organisation_connection", args=[connection.provider])
     if notification.category == AlertCategory.STAFF:
         return reverse("admin:channels_app_channel_change", args=[notification.channel_id])
     if notification.kind in OVERVIEW_KINDS:
@@ -32,7 +35,11 @@ def notification_target(notification: Notification) -> str:
 @login_required
 @require_GET
 def notifications_list(request: AuthedRequest) -> HttpResponse:
-    rows = notification_history(request.user).select_related("channel").order_by("-created_at", "-id")
+    rows = (
+        notification_history(request.user)
+        .select_related("channel", "organisation_connection")
+        .order_by("-created_at", "-id")
+    )
     page = Paginator(rows, settings.NOTIFICATIONS_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,

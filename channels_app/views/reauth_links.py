@@ -47,6 +47,10 @@ STARTS_PER_HOUR = 10
 def send(request: AuthedRequest, channel_id: int) -> HttpResponse:
     channel = access_channel(request.user, channel_id)
     require_manage_channel(request.user, channel)
+    if channel.organisation_connection_id is not None:
+        # Nobody's sign-in opens it: a link would ask someone to fix what only the organisation's grant can.
+        messages.error(request, f"{channel.address} is opened through the organisation connection: no link to send.")
+        return redirect("channel_settings", channel_id=channel.pk)
     form = LinkSendForm(request.POST)
     status = 200
     if form.is_valid():

@@ -24,6 +24,14 @@ from channels_app.views.oauth_start import channel_login_hint, oauth_start
 def reauthorize(request: AuthedRequest, channel_id: int) -> HttpResponse:
     channel = access_channel(request.user, channel_id)
     require_manage_channel(request.user, channel)
+    if channel.organisation_connection_id is not None:
+        # Its access is the organisation's grant: signing in as a person would not restore it.
+        messages.error(
+            request,
+            f"{channel.address} is opened through the organisation connection: there is nothing to reauthorize. "
+            "Your company admins were told what to ask your administrator for.",
+        )
+        return redirect("channel_settings", channel_id=channel.pk)
     provider = get_provider(channel.provider)
     if not provider.uses_oauth:
         return redirect("channel_reauthorize_password", channel_id=channel.pk)

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand
 from django.db import models, transaction
 
 from channels_app import crypto
-from channels_app.models import Channel, CompanySignIn
+from channels_app.models import Channel, CompanySignIn, OrganisationConnection
 
 
 def _rotate(model: type[models.Model], field: str) -> int:
@@ -21,10 +21,16 @@ def _rotate(model: type[models.Model], field: str) -> int:
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt every channel's credentials and company sign-in secret with the first key in CREDENTIALS_KEYS."
+    help = (
+        "Re-encrypt every channel's credentials, company sign-in secret and organisation key with the first key "
+        "in CREDENTIALS_KEYS."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         channels = _rotate(Channel, "credentials_ciphertext")
         self.stdout.write(self.style.SUCCESS(f"Re-encrypted the credentials of {channels} channel(s)."))
         secrets = _rotate(CompanySignIn, "client_secret_ciphertext")
         self.stdout.write(self.style.SUCCESS(f"Re-encrypted the client secret of {secrets} company sign-in(s)."))
+        keys = _rotate(OrganisationConnection, "secret_ciphertext")
+        keys += _rotate(OrganisationConnection, "previous_secret_ciphertext")
+        self.stdout.write(self.style.SUCCESS(f"Re-encrypted {keys} organisation connection key(s)."))

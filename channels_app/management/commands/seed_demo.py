@@ -6,6 +6,9 @@ Local mail stands in for Google and Microsoft here: Sam's inbox is a Gmail chann
 (a mailbox of the `google` persona), Support a Microsoft 365 one, Sales Local mail's own.
 Billing is a Microsoft 365 shared mailbox with no sign-in of its own, opened through Dana,
 its delegate with Full Access (Wes has Full Access too, so he can take over).
+Orders is a shared mailbox opened through Acme's organisation connection: Local mail's Microsoft tenant
+acme.test consented to an app of Acme's, registered its service principal and gave it Full Access to Orders,
+so no person's sign-in is involved at all.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -43,8 +46,11 @@ from channels_app.models import (
 )
 from channels_app.services.company_sign_in import company_sign_in_save
 from channels_app.services.credentials import channel_store_credentials
+from channels_app.services.organisation_connections import MicrosoftSettings, microsoft_settings_save
+from channels_app.services.organisation_health import organisation_test
 
 if TYPE_CHECKING:
+    from localprovider.control import Instance
     from localprovider.personas import Persona
 
 # address, inbox, workspace, owner, provider
@@ -53,9 +59,12 @@ DEMO_CHANNELS = (
     ("sales@acme.test", "Sales", "Sales", None, "local"),
     ("sam@acme.test", "Sam's inbox", None, SAM.email, "gmail"),
     ("shared-billing@acme.test", "Billing", "Support", None, "microsoft"),
+    ("orders@acme.test", "Orders", "Sales", None, "microsoft"),
 )
 # Shared mailboxes and their delegates with Full Access; the first one's sign-in opens it.
 SHARED_MAILBOXES = {"shared-billing@acme.test": (DANA.email, WES.email)}
+# Opened through Acme's Microsoft 365 organisation connection (no consent of a person's).
+ORGANISATION_MAILBOXES = ("orders@acme.test",)
 # The Local mail persona that answers like each provider.
 PERSONAS: dict[str, "Persona"] = {"gmail": "google", "microsoft": "microsoft", "local": "plain"}
 
@@ -155,7 +164,9 @@ class Command(BaseCommand):
             redirect_uris = [f"http://{host}{callback}" for host in ("127.0.0.1", "localhost")]
             control.register_client(instance, SSO_CLIENT_ID, SSO_CLIENT_SECRET, redirect_uris)
             control.create_mailbox(instance, IVY.email, MAILBOX_PASSWORD)
-        for channel in Channel.objects.filter(provider__in=PERSONAS, credentials_ciphertext=""):
+        self._seed_organisation_connection(instance)
+        pending = Channel.objects.filter(provider__in=PERSONAS, credentials_ciphertext="")
+        for channel in pending.exclude(address__in=ORGANISATION_MAILBOXES):
             control.create_mailbox(instance, channel.address, MAILBOX_PASSWORD, persona=PERSONAS[channel.provider])
             control.append_messages(
                 instance,
@@ -171,3 +182,33 @@ class Command(BaseCommand):
             channel_store_credentials(channel=channel, credentials=credentials)
             through = f" through delegate {channel.delegate_address}" if channel.delegate_address else ""
             self.stdout.write(f"Connected {channel.address} ({channel.get_provider_display()}){through} to Local mail.")
+
+    def _seed_organisation_connection(self, instance: "Instance") -> None:
+        """Acme's Microsoft 365 organisation connection, set up at Local mail as a tenant's administrators would
+        (consent, New-ServicePrincipal, Add-MailboxPermission), and its channel Orders."""
+        from localprovider import control
+
+        company = Company.objects.get(name="Acme")
+        orders = Channel.objects.filter(inbox__company=company, address__in=ORGANISATION_MAILBOXES)
+        if not orders.filter(organisation_connection=None).exists():
+            return
+        app = control.register_app(instance, "acme.test")
+        control.grant_admin_consent(instance, app["app_id"])
+        control.new_service_principal(instance, app["app_id"], app["service_principal_object_id"])
+        connection = microsoft_settings_save(
+            company=company,
+            settings=MicrosoftSettings(app["tenant_id"], app["app_id"], app["service_principal_object_id"]),
+            client_secret=app["client_secret"],
+        )
+        for channel in orders:
+            control.create_shared_mailbox(instance, channel.address)
+            control.append_messages(
+                instance,
+                channel.address,
+                [control.make_message(recipient=channel.address, subject=f"Welcome to {channel.address}")],
+            )
+            control.add_mailbox_permission(instance, channel.address, app["app_id"])
+            # The Test a company admin would run: it also verifies acme.test for Add channel.
+            answer = organisation_test(connection=connection, mailbox=channel.address)
+            Channel.objects.filter(pk=channel.pk).update(organisation_connection=connection)
+            self.stdout.write(f"Connected {channel.address} through the organisation connection: {answer.words}")

@@ -44,6 +44,8 @@ class MicrosoftProvider(OAuthProvider):
             "https://graph.microsoft.com/Mail.Read"
         ),
         "GRAPH_URL": "https://graph.microsoft.com/v1.0",
+        # A tenant's own token endpoint, for the app token of an organisation connection (app_access.py).
+        "APP_TOKEN_URL": "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
         "GRAPH_SCOPE": "https://graph.microsoft.com/Mail.Read",
         "IMAP_HOST": "outlook.office365.com",
         "IMAP_PORT": 993,
