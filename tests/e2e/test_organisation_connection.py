@@ -33,6 +33,7 @@ from channels_app.services.organisation_channels import NotCovered, organisation
 from channels_app.services.organisation_tokens import forget_tokens
 from localprovider import control
 from tests.e2e.test_reauthorization import ALERT, STATUS, _sync, _url
+from tests.e2e.widths import sideways_overflow
 
 pytestmark = [pytest.mark.browser, pytest.mark.local_provider, pytest.mark.django_db(transaction=True)]
 
@@ -59,6 +60,14 @@ def _organisation_page(page: Page, company_name: str, provider: str) -> None:
 def _test(page: Page, mailbox: str) -> None:
     page.fill("#id_mailbox", mailbox)
     page.get_by_test_id("organisation-test").click()
+
+
+def _instructions_shot(page: Page, shots, docs: str) -> None:
+    """The README's picture of the page: the administrator's generated steps at the top of the window."""
+    heading = page.get_by_role("heading", name="2. What your administrator does")
+    heading.evaluate("heading => { heading.scrollIntoView(); window.scrollBy(0, -70); }")  # below the sticky header
+    shots.take(page, "instructions", docs=docs)
+    page.evaluate("window.scrollTo(0, 0)")
 
 
 def _add_through_connection(page: Page, live_server, workspace_id: int, address: str) -> None:
@@ -188,7 +197,9 @@ def test_a_google_workspace_delegation_set_up_from_the_page_is_withdrawn_and_res
     expect(page.get_by_test_id("organisation-status-value")).to_have_text("Working")
     expect(page.get_by_test_id("organisation-last-worked")).not_to_have_text("Never")
     expect(page.get_by_test_id("organisation-domains")).to_have_text(DOMAIN)
-    shots.take(page, "working", docs="organisation-google")
+    shots.take(page, "working")
+    assert sideways_overflow(page) == 0
+    _instructions_shot(page, shots, "organisation-google")
 
     channels = []
     for box in (support, sales):
@@ -218,6 +229,7 @@ def test_a_google_workspace_delegation_set_up_from_the_page_is_withdrawn_and_res
     _withdrawn_while_mail_arrives(local_provider, channels, boxes, missed)
     _one_incident_for_the_admins(tenancy)
     _admin_sees_the_incident(page, live_server, shots, "google")
+    expect(page.get_by_test_id("organisation-status-value")).to_have_text("Needs the administrator")
     shots.take(page, "waiting-for-the-administrator")
     owner_page = _owner_is_not_asked(open_page, owner, channels[2], live_server, shots)
 
@@ -306,7 +318,9 @@ def test_microsoft_365_app_access_set_up_from_the_page_with_a_shared_mailbox_is_
     expect(page.get_by_test_id("organisation-status-value")).to_have_text("Working")
     expect(page.get_by_test_id("organisation-last-worked")).not_to_have_text("Never")
     expect(page.get_by_test_id("organisation-domains")).to_have_text(DOMAIN)
-    shots.take(page, "working", docs="organisation-microsoft")
+    shots.take(page, "working")
+    assert sideways_overflow(page) == 0  # the PowerShell's long lines wrap inside the card
+    _instructions_shot(page, shots, "organisation-microsoft")
 
     _add_through_connection(page, live_server, tenancy.workspace.pk, support.address)
     channels = [_connected(page, live_server, support.address)]
