@@ -11,6 +11,7 @@ from django.views.decorators.debug import sensitive_variables
 from channels_app import crypto
 from channels_app.models import Company, OrganisationConnection, OrganisationProvider, OrganisationStatus
 from channels_app.providers.gmail.delegation import ServiceAccountKey
+from channels_app.selectors.organisation import organisation_connection_or_new
 
 
 class ConnectionInUse(Exception):
@@ -29,12 +30,6 @@ class MicrosoftSettings:
     tenant_id: str
     client_id: str
     service_principal_id: str
-
-
-def organisation_connection_get_or_new(*, company: Company, provider: OrganisationProvider) -> OrganisationConnection:
-    """The company's connection of that provider, unsaved when there is none yet."""
-    found = OrganisationConnection.objects.filter(company=company, provider=provider).first()
-    return found or OrganisationConnection(company=company, provider=provider)
 
 
 def secret_fingerprint(secret: dict[str, str]) -> str:
@@ -64,7 +59,7 @@ def _store_secret(connection: OrganisationConnection, secret: dict[str, str]) ->
 def google_key_save(*, company: Company, key: ServiceAccountKey) -> OrganisationConnection:
     """Upload (or rotate) the service account's key. Another service account's key starts over: the
     delegation the administrator made names the old one's client id."""
-    connection = organisation_connection_get_or_new(company=company, provider=OrganisationProvider.GOOGLE)
+    connection = organisation_connection_or_new(company=company, provider=OrganisationProvider.GOOGLE)
     if connection.client_id and connection.client_id != key.client_id:
         connection.previous_secret_ciphertext = ""
         connection.previous_secret_fingerprint = ""
@@ -84,7 +79,7 @@ def microsoft_settings_save(
     *, company: Company, settings: MicrosoftSettings, client_secret: str | None
 ) -> OrganisationConnection:
     """The tenant and app ids; `client_secret` None keeps the stored one, a new one rotates it."""
-    connection = organisation_connection_get_or_new(company=company, provider=OrganisationProvider.MICROSOFT)
+    connection = organisation_connection_or_new(company=company, provider=OrganisationProvider.MICROSOFT)
     connection.tenant_id = settings.tenant_id
     connection.client_id = settings.client_id
     connection.service_principal_id = settings.service_principal_id

@@ -11,17 +11,22 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from channels_app.http import AuthedRequest
-from channels_app.models import Company, OrganisationConnection, OrganisationProvider, ReasonCode
+from channels_app.models import Company, OrganisationConnection, OrganisationProvider
 from channels_app.organisation_forms import GoogleKeyForm, MicrosoftAppForm, OrganisationTestForm
 from channels_app.permissions import Space, access_company
 from channels_app.providers.gmail import delegation
 from channels_app.providers.microsoft import app_access
+from channels_app.selectors.organisation import (
+    addresses_through,
+    connection_counts,
+    organisation_connection_of,
+    organisation_connection_or_new,
+)
 from channels_app.services.organisation_connections import (
     ConnectionInUse,
     MicrosoftSettings,
     google_key_save,
     microsoft_settings_save,
-    organisation_connection_get_or_new,
     organisation_connection_remove,
     organisation_forget_previous_key,
 )
@@ -43,8 +48,7 @@ def instructions(connection: OrganisationConnection) -> dict[str, object]:
         return {"steps": delegation.admin_steps(client_id=connection.client_id or "<client id of the key>")}
     client_id = connection.client_id or "<application id>"
     object_id = connection.service_principal_id or "<service principal object id>"
-    through = set(connection.channels.values_list("address", flat=True)) if connection.pk else set()
-    mailboxes = sorted((through | {connection.test_mailbox}) - {""})
+    mailboxes = sorted((addresses_through(connection) | {connection.test_mailbox}) - {""})
     return {
         "consent_url": app_access.consent_url(tenant_id=connection.tenant_id or "<tenant>", client_id=client_id),
         "powershell": app_access.powershell_lines(
@@ -62,6 +66,7 @@ def _page(
     status: int = 200,
 ) -> HttpResponse:
     saved = connection.pk is not None
+    counts = connection_counts(connection)
     context = {
         "space": Space.of_company(company),
         "settings_page": f"organisation-{connection.provider}",
@@ -70,9 +75,9 @@ def _page(
         "form": form,
         "test_form": OrganisationTestForm(initial={"mailbox": connection.test_mailbox}),
         "scope": delegation.SCOPE if connection.provider == OrganisationProvider.GOOGLE else app_access.SCOPE,
-        "domains": list(connection.domains.values_list("domain", flat=True)) if saved else [],
-        "channel_count": connection.channels.count() if saved else 0,
-        "waiting_count": (connection.channels.filter(reason_code=ReasonCode.ORGANISATION).count() if saved else 0),
+        "domains": counts.domains,
+        "channel_count": counts.channels,
+        "waiting_count": counts.waiting,
         **instructions(connection),
     }
     return render(request, TEMPLATE, context, status=status)
@@ -94,7 +99,7 @@ def _form(connection: OrganisationConnection, data: Any = None, files: Any = Non
 @require_http_methods(["GET", "POST"])
 def organisation_connection(request: AuthedRequest, provider: str) -> HttpResponse:
     company = access_company(request.user)
-    connection = organisation_connection_get_or_new(company=company, provider=_provider(provider))
+    connection = organisation_connection_or_new(company=company, provider=_provider(provider))
     if request.method != "POST":
         return _page(request, company, connection, _form(connection))
     form = _form(connection, request.POST, request.FILES)
@@ -113,7 +118,7 @@ def organisation_connection(request: AuthedRequest, provider: str) -> HttpRespon
 
 def _saved_connection(request: AuthedRequest, provider: str) -> OrganisationConnection:
     company = access_company(request.user)
-    connection = OrganisationConnection.objects.filter(company=company, provider=_provider(provider)).first()
+    connection = organisation_connection_of(company=company, provider=_provider(provider))
     if connection is None:
         raise Http404("No such page.")
     return connection

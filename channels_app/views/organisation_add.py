@@ -8,25 +8,15 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from channels_app.http import AuthedRequest
-from channels_app.models import OrganisationConnection
 from channels_app.organisation_forms import OrganisationConnectForm
 from channels_app.permissions import PERSONAL_SPACE, NoCompany, SpaceKind, company_membership, space_for_add
+from channels_app.selectors.organisation import usable_connections
 from channels_app.services.connect import DuplicateChannel
 from channels_app.services.organisation_channels import NotCovered, organisation_channel_create
 from channels_app.views.connect import chosen_workspace, connected_message
 
 TEMPLATE = "channels_app/settings/add_organisation_channel.html"
 TEMPLATE_NO_COMPANY = "channels_app/settings/add_channel_no_company.html"
-
-
-def usable_connections(company_id: int) -> list[OrganisationConnection]:
-    """The company's connections with a key that have worked once (so a domain is verified)."""
-    return list(
-        OrganisationConnection.objects.filter(company_id=company_id, domains__isnull=False)
-        .exclude(secret_ciphertext="")
-        .distinct()
-        .order_by("provider")
-    )
 
 
 @login_required
