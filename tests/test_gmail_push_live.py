@@ -2,15 +2,22 @@
 verified) to our webhook and stored within seconds, a history id Gmail forgot, refused renewals of each
 class, and a push racing a poll. Tasks run inline, so a push's import happens inside its request."""
 
+import json
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from channels_app.models import Channel, ChannelStatus, GmailWatch, Message, Notification, NotificationKind
+from channels_app.providers.gmail.delegation import SCOPE, parse_key_file
 from channels_app.providers.recorded import recorded_entries
 from channels_app.services.connect import channel_create
+from channels_app.services.organisation_channels import organisation_channel_create
+from channels_app.services.organisation_connections import google_key_save
+from channels_app.services.organisation_health import organisation_test
+from channels_app.services.organisation_tokens import forget_tokens
 from channels_app.tasks import gmail_push_channel, renew_subscription_channel, sync_channel
 from localprovider import control
 from tests.failure_expectations import assert_meaning
@@ -177,3 +184,32 @@ def test_a_poll_that_finds_mail_no_push_announced_tells_staff_once(
     told = Notification.objects.filter(channel=channel, kind=NotificationKind.PUSH_SILENT)
     assert {n.recipient.email for n in told} == people["staff"]
     assert Message.objects.filter(channel=channel, subject="Unannounced").exists()
+
+
+def test_a_channel_through_the_organisation_connection_is_watched_and_pushed_too(
+    gmail_push_on, local_provider, make_mailbox, tenancy
+):
+    """Its watch and the Gmail API calls use the token minted through the company's delegation."""
+    account = control.create_service_account(local_provider, f"inbox-{uuid.uuid4().hex[:6]}")
+    connection = google_key_save(company=tenancy.company, key=parse_key_file(json.dumps(account)))
+    control.grant_delegation(local_provider, "acme.test", account["client_id"], SCOPE)
+    mailbox = make_mailbox(persona="google")
+    forget_tokens()
+    try:
+        assert organisation_test(connection=connection, mailbox=mailbox.address).works  # verifies acme.test
+        channel = organisation_channel_create(
+            actor=tenancy.admin,
+            workspace=tenancy.workspace,
+            connection=connection,
+            address=mailbox.address,
+            inbox_name="",
+            import_days=0,
+        )
+        assert GmailWatch.objects.filter(channel=channel).exists()
+        assert control.gmail_watch(local_provider, mailbox.address)["topic"] == gmail_push_on.topic
+        sync_channel(channel.pk)
+        _deliver(local_provider, mailbox.address, 1)
+        assert wait_for(lambda: _stored(channel) == 1, seconds=5)
+        assert GmailWatch.objects.get(channel=channel).pushes == 1
+    finally:
+        forget_tokens()
