@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from channels_app.models import OrganisationConnection, OrganisationDomain
+from channels_app.models import ChannelStatus, OrganisationConnection, OrganisationDomain, ReasonCode
 from channels_app.providers.gmail.delegation import parse_key_file
 from channels_app.services.organisation_connections import (
     MicrosoftSettings,
@@ -92,3 +92,17 @@ def microsoft_connection(tenancy: Any) -> OrganisationConnection:
     )
     OrganisationDomain.objects.create(connection=connection, domain="acme.test")
     return connection
+
+
+@pytest.fixture
+def one_waiting(tenancy: Any, microsoft_connection: OrganisationConnection, make_channel: Any, make_inbox: Any) -> None:
+    """Two channels through the Microsoft connection: orders@ waits for the administrator, sales@ works."""
+    for address, waiting in (("orders@acme.test", True), ("sales@acme.test", False)):
+        make_channel(
+            inbox=make_inbox(workspace=tenancy.workspace, name=address),
+            address=address,
+            provider="microsoft",
+            organisation_connection=microsoft_connection,
+            status=ChannelStatus.BLOCKED if waiting else ChannelStatus.ACTIVE,
+            reason_code=ReasonCode.ORGANISATION if waiting else ReasonCode.NONE,
+        )

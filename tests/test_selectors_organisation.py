@@ -1,11 +1,9 @@
 """Reads of organisation connections: the one of a provider, those Add channel offers, a page's counts."""
 
 from channels_app.models import (
-    ChannelStatus,
     OrganisationConnection,
     OrganisationDomain,
     OrganisationProvider,
-    ReasonCode,
 )
 from channels_app.selectors.organisation import (
     addresses_through,
@@ -37,16 +35,7 @@ def test_add_channel_offers_only_connections_with_a_key_and_a_verified_domain(
     assert usable_connections(tenancy.company.pk) == []
 
 
-def test_a_page_counts_its_domains_channels_and_those_waiting(tenancy, microsoft_connection, make_channel, make_inbox):
-    for address, waiting in (("orders@acme.test", True), ("sales@acme.test", False)):
-        make_channel(
-            inbox=make_inbox(workspace=tenancy.workspace, name=address),
-            address=address,
-            provider="microsoft",
-            organisation_connection=microsoft_connection,
-            status=ChannelStatus.BLOCKED if waiting else ChannelStatus.ACTIVE,
-            reason_code=ReasonCode.ORGANISATION if waiting else ReasonCode.NONE,
-        )
+def test_a_page_counts_its_domains_channels_and_those_waiting(microsoft_connection, one_waiting):
     counts = connection_counts(microsoft_connection)
     assert (counts.domains, counts.channels, counts.waiting) == (["acme.test"], 2, 1)
     assert addresses_through(microsoft_connection) == {"orders@acme.test", "sales@acme.test"}
