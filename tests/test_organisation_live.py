@@ -15,6 +15,7 @@ from channels_app.models import (
     Message,
     Notification,
     NotificationKind,
+    OrganisationStatus,
     ReasonCode,
 )
 from channels_app.providers.gmail.delegation import SCOPE, parse_key_file
@@ -56,6 +57,25 @@ def _run(queued: list[tuple], capture) -> None:
             }[func](*args)
 
 
+def _synced_channels(tenancy, connection, addresses: list[str], capture) -> list[Channel]:
+    """Channels through the connection, added by the company admin and synced once."""
+    channels = [
+        organisation_channel_create(
+            actor=tenancy.admin,
+            workspace=tenancy.workspace,
+            connection=connection,
+            address=address,
+            inbox_name="",
+            import_days=0,
+        )
+        for address in addresses
+    ]
+    for channel in channels:
+        with capture(execute=True):
+            assert "ok" in sync_channel(channel.pk, respect_backoff=False)
+    return channels
+
+
 def _mail(local_provider: control.Instance, address: str, subject: str) -> None:
     control.append_messages(local_provider, address, [control.make_message(recipient=address, subject=subject)])
 
@@ -77,20 +97,8 @@ def test_google_delegation_withdrawn_and_restored(
     assert not refused.works and account["client_id"] in refused.words
     control.grant_delegation(local_provider, "acme.test", account["client_id"], SCOPE)
     assert organisation_health.organisation_test(connection=connection, mailbox=boxes[0].address).works
-    channels = [
-        organisation_channel_create(
-            actor=tenancy.admin,
-            workspace=tenancy.workspace,
-            connection=connection,
-            address=box.address,
-            inbox_name="",
-            import_days=0,
-        )
-        for box in boxes
-    ]
+    channels = _synced_channels(tenancy, connection, [box.address for box in boxes], django_capture_on_commit_callbacks)
     for channel in channels:
-        with django_capture_on_commit_callbacks(execute=True):
-            assert "ok" in sync_channel(channel.pk, respect_backoff=False)
         assert Message.objects.filter(channel=channel).count() == 1
     queued.clear()
 
@@ -180,3 +188,60 @@ def test_microsoft_app_access_opens_a_shared_mailbox_with_no_delegate(
     channel.refresh_from_db()
     assert channel.status == ChannelStatus.ACTIVE and Message.objects.filter(channel=channel).count() == 2
     assert Channel.objects.get(pk=channel.pk).organisation_connection == connection
+
+
+def test_microsoft_consent_withdrawn_is_told_from_one_mailbox_refused(
+    tenancy,
+    local_provider: control.Instance,
+    queued,
+    django_capture_on_commit_callbacks,
+):
+    """Entra still mints the app's token without consent (without its role) and Exchange refuses every
+    mailbox alike: the first channel refused opens another that worked, and both refused is the consent."""
+    app = control.register_app(local_provider, "acme.test")
+    connection = microsoft_settings_save(
+        company=tenancy.company,
+        settings=MicrosoftSettings(app["tenant_id"], app["app_id"], app["service_principal_object_id"]),
+        client_secret=app["client_secret"],
+    )
+    control.grant_admin_consent(local_provider, app["app_id"])
+    control.new_service_principal(local_provider, app["app_id"], app["service_principal_object_id"])
+    boxes = [control.create_shared_mailbox(local_provider, f"{n}-{uuid.uuid4().hex[:8]}@acme.test") for n in "ab"]
+    for box in boxes:
+        control.add_mailbox_permission(local_provider, box, app["app_id"])
+    assert organisation_health.organisation_test(connection=connection, mailbox=boxes[0]).works
+    channels = _synced_channels(tenancy, connection, boxes, django_capture_on_commit_callbacks)
+
+    # One mailbox's permission removed: only it waits, and the connection still works.
+    control.remove_mailbox_permission(local_provider, boxes[0], app["app_id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "policy_failure" in probe_channel(channels[0].pk, respect_backoff=False)
+    connection.refresh_from_db()
+    assert (connection.status, connection.grant_missing) == (OrganisationStatus.WORKING, "mailbox")
+    control.add_mailbox_permission(local_provider, boxes[0], app["app_id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert organisation_health.organisation_test(connection=connection, mailbox=boxes[0]).works
+    _run(queued, django_capture_on_commit_callbacks)
+    Notification.objects.all().delete()
+
+    # The consent withdrawn: the token is still minted, every mailbox refuses it.
+    control.withdraw_admin_consent(local_provider, app["app_id"])
+    control.expire_client_tokens(local_provider, app["app_id"])
+    forget_tokens()
+    for channel in channels:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert "policy_failure" in probe_channel(channel.pk, respect_backoff=False)
+        channel.refresh_from_db()
+        assert channel.reason_code == ReasonCode.ORGANISATION
+    connection.refresh_from_db()
+    assert (connection.status, connection.grant_missing) == (OrganisationStatus.FAILING, "consent")
+    incident = Notification.objects.get(kind=NotificationKind.ORGANISATION)
+    assert "/adminconsent?client_id=" in incident.email_body and "New-ServicePrincipal" in incident.email_body
+
+    control.grant_admin_consent(local_provider, app["app_id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert organisation_health.organisation_test(connection=connection, mailbox=boxes[1]).works
+    _run(queued, django_capture_on_commit_callbacks)
+    for channel in channels:
+        channel.refresh_from_db()
+        assert channel.status == ChannelStatus.ACTIVE

@@ -1,12 +1,14 @@
 """Reads of organisation connections: the one of a provider, those Add channel offers, a page's counts."""
 
 from channels_app.models import (
+    Channel,
     OrganisationConnection,
     OrganisationDomain,
     OrganisationProvider,
 )
 from channels_app.selectors.organisation import (
     addresses_through,
+    another_working_address,
     connection_counts,
     organisation_connection_of,
     organisation_connection_or_new,
@@ -39,3 +41,9 @@ def test_a_page_counts_its_domains_channels_and_those_waiting(microsoft_connecti
     counts = connection_counts(microsoft_connection)
     assert (counts.domains, counts.channels, counts.waiting) == (["acme.test"], 2, 1)
     assert addresses_through(microsoft_connection) == {"orders@acme.test", "sales@acme.test"}
+
+
+def test_another_working_mailbox_is_one_of_an_active_channel_but_the_one_asking(microsoft_connection, one_waiting):
+    orders, sales = (Channel.objects.get(address=a) for a in ("orders@acme.test", "sales@acme.test"))
+    assert another_working_address(microsoft_connection, but=orders.pk) == "sales@acme.test"
+    assert another_working_address(microsoft_connection, but=sales.pk) is None  # orders waits

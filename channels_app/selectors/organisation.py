@@ -3,7 +3,14 @@ a connection's page counts."""
 
 from dataclasses import dataclass
 
-from channels_app.models import Company, OrganisationConnection, OrganisationProvider, ReasonCode
+from channels_app.models import (
+    Channel,
+    ChannelStatus,
+    Company,
+    OrganisationConnection,
+    OrganisationProvider,
+    ReasonCode,
+)
 
 
 def organisation_connection_of(*, company: Company, provider: OrganisationProvider) -> OrganisationConnection | None:
@@ -46,3 +53,9 @@ def connection_counts(connection: OrganisationConnection) -> ConnectionCounts:
 def addresses_through(connection: OrganisationConnection) -> set[str]:
     """The mailboxes of the channels that go through the connection."""
     return set(connection.channels.values_list("address", flat=True)) if connection.pk else set()
+
+
+def another_working_address(connection: OrganisationConnection, *, but: int) -> str | None:
+    """The mailbox of another channel through the connection that was working, if any."""
+    others = Channel.objects.filter(organisation_connection=connection, status=ChannelStatus.ACTIVE).exclude(pk=but)
+    return others.order_by("pk").values_list("address", flat=True).first()

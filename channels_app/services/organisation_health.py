@@ -26,6 +26,7 @@ from channels_app.models import (
     NotificationKind,
     OrganisationConnection,
     OrganisationDomain,
+    OrganisationProvider,
     OrganisationStatus,
     ReasonCode,
     Role,
@@ -34,6 +35,7 @@ from channels_app.models import (
 from channels_app.providers import AuthFailure, Credentials, PolicyFailure, ProviderFailure, get_provider
 from channels_app.providers.organisation import GrantMissing, OrganisationGrantFailure
 from channels_app.selectors import email_domain
+from channels_app.selectors.organisation import another_working_address
 from channels_app.services.connect import select_inbox
 from channels_app.services.notifications import notify_organisation, organisation_follow_up
 from channels_app.services.organisation_tokens import (
@@ -127,10 +129,47 @@ def _connection_failed(connection: OrganisationConnection, failure: Organisation
     OrganisationConnection.objects.filter(pk=connection.pk).update(**changes)
 
 
+def _whole_app_refused(
+    connection: OrganisationConnection, grant: OrganisationGrantFailure, channel: Channel
+) -> OrganisationGrantFailure:
+    """Entra mints an app token without the tenant's consent too, only without the IMAP.AccessAsApp role
+    (https://learn.microsoft.com/en-us/answers/questions/5672988), and Exchange then refuses every mailbox as
+    it refuses one without Full Access or an app without a service principal: "AUTHENTICATE failed." alike.
+    So a mailbox refused is told apart by opening another that was working: refused too, the consent or the
+    service principal is gone for the whole connection; opened, only this mailbox's permission is."""
+    if (
+        connection.organisation_provider is not OrganisationProvider.MICROSOFT
+        or grant.grant is not GrantMissing.MAILBOX
+    ):
+        return grant
+    if connection.status == OrganisationStatus.FAILING and connection.grant_missing == GrantMissing.CONSENT:
+        other = ""  # already found refused everywhere: every channel waits for the same grant
+    else:
+        other = another_working_address(connection, but=channel.pk) or ""
+        if not other:
+            return grant
+        try:
+            organisation_open(connection, other)
+        except (OrganisationGrantFailure, AuthFailure, PolicyFailure):
+            pass
+        except ProviderFailure:
+            return grant
+        else:
+            return grant
+    also = f" and {other}" if other else ""
+    return OrganisationGrantFailure(
+        f"{channel.address}{also} refused the app's token: its consent or its service principal is gone.",
+        grant=GrantMissing.CONSENT,
+        admin_action=grant_words(connection, GrantMissing.CONSENT, channel.address),
+        code=grant.code,
+        provider_words=grant.provider_words,
+    )
+
+
 def organisation_channel_failed(channel: Channel, failure: ProviderFailure, *, cause: str) -> None:
     """A channel through the connection was refused: it waits, and the company (not its owner) is told."""
     connection = connection_of(channel)
-    grant = grant_failure(connection, failure)
+    grant = _whole_app_refused(connection, grant_failure(connection, failure), channel)
     now = timezone.now()
     with transaction.atomic():
         Channel.objects.filter(pk=channel.pk).update(

@@ -150,7 +150,11 @@ def grant_again(*, tenant_id: str, client_id: str, object_id: str, missing: str,
     if missing == GrantMissing.SETTINGS:
         return "check the tenant id entered on the Organisation connection page"
     if missing == GrantMissing.CONSENT:
-        return f"consent to the app again at {consent_url(tenant_id=tenant_id, client_id=client_id)}"
+        return (
+            f"consent to the app again at {consent_url(tenant_id=tenant_id, client_id=client_id)} and, if its "
+            f"service principal was removed from Exchange, register it again "
+            f"({service_principal_line(client_id=client_id, object_id=object_id)})"
+        )
     mailbox = mailbox_permission_line(object_id=object_id, mailbox=address or "<mailbox>")
     return (
         f"check the app's consent ({consent_url(tenant_id=tenant_id, client_id=client_id)}), its service "
