@@ -18,8 +18,6 @@ from django.views.decorators.debug import sensitive_variables
 from channels_app.providers.base import PassingFailure, PolicyFailure, ProviderFailure, unrecognised
 from channels_app.providers.oauth import TokenAnswer
 
-HttpPost = Callable[..., requests.Response]
-
 
 class GrantMissing(enum.StrEnum):
     """What the organisation's administrator must do again; the values are stored on the connection."""
@@ -61,13 +59,12 @@ def post_for_token(
     data: Mapping[str, str],
     classify: Callable[[TokenAnswer], ProviderFailure | None],
     *,
-    post: HttpPost = requests.post,
     now: datetime | None = None,
 ) -> MintedToken:
     """POST to the token endpoint; a 200 with a token comes back as one, anything else raises a classified
     failure (`classify` reads the provider's own codes first, None leaves the answer to the shared reading)."""
     try:
-        response = post(url, data=dict(data), timeout=settings.OAUTH_HTTP_TIMEOUT_SECONDS)
+        response = requests.post(url, data=dict(data), timeout=settings.OAUTH_HTTP_TIMEOUT_SECONDS)
     except requests.RequestException:
         raise PassingFailure("The provider's token service could not be reached.", code="network") from None
     answer = TokenAnswer.from_response(response)

@@ -22,7 +22,6 @@ from channels_app.providers.base import ProviderFailure
 from channels_app.providers.oauth import TokenAnswer
 from channels_app.providers.organisation import (
     GrantMissing,
-    HttpPost,
     MintedToken,
     OrganisationGrantFailure,
     post_for_token,
@@ -146,7 +145,6 @@ def mint_token(
     private_key: str,
     token_uri: str,
     address: str,
-    post: HttpPost | None = None,
     now: datetime | None = None,
 ) -> MintedToken:
     """An access token for `address`, through the delegation."""
@@ -160,9 +158,7 @@ def mint_token(
         now=now,
     )
     data = {"grant_type": GRANT_TYPE, "assertion": signed}
-    if post is None:
-        return post_for_token(token_uri, data, token_error, now=now)
-    return post_for_token(token_uri, data, token_error, post=post, now=now)
+    return post_for_token(token_uri, data, token_error, now=now)
 
 
 # --- what the Workspace administrator does ---------------------------------------------------------

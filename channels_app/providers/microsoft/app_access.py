@@ -17,7 +17,6 @@ from channels_app.providers.base import ProviderFailure
 from channels_app.providers.oauth import TokenAnswer
 from channels_app.providers.organisation import (
     GrantMissing,
-    HttpPost,
     MintedToken,
     OrganisationGrantFailure,
     post_for_token,
@@ -86,7 +85,6 @@ def mint_token(
     tenant_id: str,
     client_id: str,
     client_secret: str,
-    post: HttpPost | None = None,
     now: datetime | None = None,
 ) -> MintedToken:
     """One token for our app in the tenant: it opens every mailbox the service principal has Full Access to."""
@@ -97,9 +95,7 @@ def mint_token(
         "scope": SCOPE,
     }
     url = token_url(token_url_template, tenant_id)
-    if post is None:
-        return post_for_token(url, data, token_error, now=now)
-    return post_for_token(url, data, token_error, post=post, now=now)
+    return post_for_token(url, data, token_error, now=now)
 
 
 # --- what the tenant's administrator does ------------------------------------------------------------
