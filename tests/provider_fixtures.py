@@ -14,6 +14,8 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
 
 from channels_app.demo import local_consent
 from channels_app.models import Channel, Company, CompanySignIn
@@ -187,3 +189,17 @@ def company_idp(local_provider: control.Instance) -> Callable[..., CompanySignIn
         return sign_in
 
     return make
+
+
+def xoauth2_open(instance: control.Instance, user: str, token: str) -> int:
+    """XOAUTH2 as `user` with `token` at Local mail's IMAP front, then SELECT INBOX: how many messages it holds."""
+    with IMAPClient(instance.imap_host, port=instance.imap_port, ssl=False, timeout=10) as client:
+        client.oauth2_login(user, token)
+        return int(client.select_folder("INBOX", readonly=True)[b"EXISTS"])
+
+
+def xoauth2_refused(instance: control.Instance, user: str, token: str) -> str:
+    """The front's refusal of that login, in its words."""
+    with pytest.raises(LoginError) as refused:
+        xoauth2_open(instance, user, token)
+    return str(refused.value)

@@ -17,22 +17,9 @@ from imapclient.exceptions import LoginError
 from channels_app.demo import local_consent
 from localprovider import control
 from localprovider.instance import REPO_DIR
-from tests.provider_fixtures import Mailbox
+from tests.provider_fixtures import Mailbox, xoauth2_open, xoauth2_refused
 
 pytestmark = pytest.mark.local_provider
-
-
-def _open(instance: control.Instance, user: str, token: str) -> int:
-    """XOAUTH2 as `user` with `token`, then SELECT INBOX: how many messages it holds."""
-    with IMAPClient(instance.imap_host, port=instance.imap_port, ssl=False, timeout=10) as client:
-        client.oauth2_login(user, token)
-        return int(client.select_folder("INBOX", readonly=True)[b"EXISTS"])
-
-
-def _refused(instance: control.Instance, user: str, token: str) -> str:
-    with pytest.raises(LoginError) as refused:
-        _open(instance, user, token)
-    return str(refused.value)
 
 
 @pytest.fixture
@@ -51,19 +38,19 @@ def test_a_delegates_token_opens_the_shared_mailbox_until_the_access_is_removed(
 ) -> None:
     dana = make_mailbox("dana", persona="microsoft")
     token = _token(dana)
-    assert "AUTHENTICATE failed." in _refused(local_provider, shared.address, token)  # not a delegate yet
+    assert "AUTHENTICATE failed." in xoauth2_refused(local_provider, shared.address, token)  # not a delegate yet
 
     said = control.set_delegate(local_provider, shared.address, dana.address)
     assert said == f"{dana.address} has Full Access to {shared.address}"
     assert control.mailbox_state(local_provider, shared.address).delegates == (dana.address,)
-    assert _open(local_provider, shared.address, token) == 1  # the shared mailbox, not Dana's (empty) own
-    assert _open(local_provider, dana.address, token) == 0  # her own token still opens her own mailbox
+    assert xoauth2_open(local_provider, shared.address, token) == 1  # the shared mailbox, not Dana's (empty) own
+    assert xoauth2_open(local_provider, dana.address, token) == 0  # her own token still opens her own mailbox
 
     control.set_delegate(local_provider, shared.address, dana.address, allowed=False)
     assert control.mailbox_state(local_provider, shared.address).delegates == ()
     # Exchange's words, no challenge (recorded.json, `authenticate_failed`).
-    assert "AUTHENTICATE failed." in _refused(local_provider, shared.address, token)
-    assert _open(local_provider, dana.address, token) == 0
+    assert "AUTHENTICATE failed." in xoauth2_refused(local_provider, shared.address, token)
+    assert xoauth2_open(local_provider, dana.address, token) == 0
 
 
 def test_a_stranger_a_revoked_delegate_and_a_password_are_refused(
@@ -72,9 +59,9 @@ def test_a_stranger_a_revoked_delegate_and_a_password_are_refused(
     dana, stranger = make_mailbox("dana", persona="microsoft"), make_mailbox("jo", persona="microsoft")
     control.set_delegate(local_provider, shared.address, dana.address)
     dana_token = _token(dana)
-    assert "AUTHENTICATE failed." in _refused(local_provider, shared.address, _token(stranger))
+    assert "AUTHENTICATE failed." in xoauth2_refused(local_provider, shared.address, _token(stranger))
     control.revoke_tokens(local_provider, dana.address)  # her password changed: her tokens are dead
-    assert "AUTHENTICATE failed." in _refused(local_provider, shared.address, dana_token)
+    assert "AUTHENTICATE failed." in xoauth2_refused(local_provider, shared.address, dana_token)
     # Delegation is for bearer tokens: the delegate's password does not open the shared mailbox.
     imap = IMAPClient(local_provider.imap_host, port=local_provider.imap_port, ssl=False, timeout=10)
     with imap as client, pytest.raises(LoginError):

@@ -17,10 +17,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from imapclient import IMAPClient
-from imapclient.exceptions import LoginError
 
 from localprovider import control
+from tests.provider_fixtures import xoauth2_open, xoauth2_refused
 
 pytestmark = pytest.mark.local_provider
 
@@ -82,19 +81,6 @@ def _token(key: dict[str, str], sub: str | None) -> str:
     return str(answer["access_token"])
 
 
-def _open(instance: control.Instance, user: str, token: str) -> int:
-    """XOAUTH2 as `user` with `token`, then SELECT INBOX: how many messages it holds."""
-    with IMAPClient(instance.imap_host, port=instance.imap_port, ssl=False, timeout=10) as client:
-        client.oauth2_login(user, token)
-        return int(client.select_folder("INBOX", readonly=True)[b"EXISTS"])
-
-
-def _refused(instance: control.Instance, user: str, token: str) -> str:
-    with pytest.raises(LoginError) as refused:
-        _open(instance, user, token)
-    return str(refused.value)
-
-
 def test_a_delegated_service_account_opens_a_users_mailbox(local_provider: control.Instance) -> None:
     domain, key = _domain(), _service_account(local_provider)
     ana = _mailbox(local_provider, domain, messages=2)
@@ -105,7 +91,7 @@ def test_a_delegated_service_account_opens_a_users_mailbox(local_provider: contr
     assert status == 200
     assert set(answer) == {"access_token", "expires_in", "token_type"}
     assert (answer["expires_in"], answer["token_type"]) == (3599, "Bearer")
-    assert _open(local_provider, ana, answer["access_token"]) == 2
+    assert xoauth2_open(local_provider, ana, answer["access_token"]) == 2
     logged = f"token request: mailbox={ana} grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer status=200"
     assert logged in local_provider.http_log.read_text()
     # Google's libraries name Google's own endpoint in `aud` whatever the key file says; that is accepted too.
@@ -185,12 +171,12 @@ def test_a_withdrawn_delegation_refuses_new_tokens_until_it_is_granted_again(
 
     assert said == f"{domain} no longer delegates to {key['client_id']}"
     assert _token_request(key, _assertion(key, ana)) == (401, UNAUTHORIZED_CLIENT)
-    assert _open(local_provider, ana, issued) == 1  # as at Google, an issued token lives out its hour
+    assert xoauth2_open(local_provider, ana, issued) == 1  # as at Google, an issued token lives out its hour
     control.expire_client_tokens(local_provider, key["client_id"])
-    assert "[AUTHENTICATIONFAILED] Invalid credentials" in _refused(local_provider, ana, issued)
+    assert "[AUTHENTICATIONFAILED] Invalid credentials" in xoauth2_refused(local_provider, ana, issued)
 
     control.grant_delegation(local_provider, domain, key["client_id"], [GMAIL])
-    assert _open(local_provider, ana, _token(key, ana)) == 1
+    assert xoauth2_open(local_provider, ana, _token(key, ana)) == 1
     with pytest.raises(control.LocalProviderError, match="delegates nothing"):
         control.withdraw_delegation(local_provider, _domain(), key["client_id"])
 
@@ -202,14 +188,14 @@ def test_both_keys_work_until_one_is_deleted(local_provider: control.Instance) -
     second = control.add_service_account_key(local_provider, first["client_email"])
     assert (second["client_id"], second["client_email"]) == (first["client_id"], first["client_email"])
     assert second["private_key_id"] != first["private_key_id"]
-    assert _open(local_provider, ana, _token(first, ana)) == 1
-    assert _open(local_provider, ana, _token(second, ana)) == 1
+    assert xoauth2_open(local_provider, ana, _token(first, ana)) == 1
+    assert xoauth2_open(local_provider, ana, _token(second, ana)) == 1
 
     control.delete_service_account_key(local_provider, first["client_email"], first["private_key_id"])
 
     assert _token_request(first, _assertion(first, ana)) == (400, BAD_SIGNATURE)
     assert _token_request(first, _assertion(first, ana, _without_kid=True)) == (400, BAD_SIGNATURE)
-    assert _open(local_provider, ana, _token(second, ana)) == 1
+    assert xoauth2_open(local_provider, ana, _token(second, ana)) == 1
     # Without `kid` the assertion is checked against every key the account has.
     assert _token_request(second, _assertion(second, ana, _without_kid=True))[0] == 200
 
@@ -219,4 +205,4 @@ def test_the_service_accounts_own_token_opens_no_mailbox(local_provider: control
     ana = _mailbox(local_provider, domain)
     control.grant_delegation(local_provider, domain, key["client_id"], [GMAIL])
     own = _token(key, None)  # no `sub`: a token for the service account itself, as Google gives one
-    assert "[AUTHENTICATIONFAILED] Invalid credentials" in _refused(local_provider, ana, own)
+    assert "[AUTHENTICATIONFAILED] Invalid credentials" in xoauth2_refused(local_provider, ana, own)

@@ -16,10 +16,9 @@ import uuid
 from typing import Any
 
 import pytest
-from imapclient import IMAPClient
-from imapclient.exceptions import LoginError
 
 from localprovider import control
+from tests.provider_fixtures import xoauth2_open, xoauth2_refused
 
 pytestmark = pytest.mark.local_provider
 
@@ -88,19 +87,6 @@ def _entra_error(answer: tuple[int, dict[str, Any]]) -> tuple[int, str, int, str
     return status, body["error"], body["error_codes"][0], body["error_description"].split("\r\n")[0]
 
 
-def _open(instance: control.Instance, user: str, token: str) -> int:
-    """XOAUTH2 as `user` with `token`, then SELECT INBOX: how many messages it holds."""
-    with IMAPClient(instance.imap_host, port=instance.imap_port, ssl=False, timeout=10) as client:
-        client.oauth2_login(user, token)
-        return int(client.select_folder("INBOX", readonly=True)[b"EXISTS"])
-
-
-def _refused(instance: control.Instance, user: str, token: str) -> str:
-    with pytest.raises(LoginError) as refused:
-        _open(instance, user, token)
-    return str(refused.value)
-
-
 def test_an_app_with_consent_and_mailbox_permission_opens_the_mailbox(local_provider: control.Instance) -> None:
     tenant = _tenant()
     app, sales = _app(local_provider, tenant), _mailbox(local_provider, tenant)
@@ -113,10 +99,10 @@ def test_an_app_with_consent_and_mailbox_permission_opens_the_mailbox(local_prov
     assert status == 200
     assert set(answer) == {"token_type", "expires_in", "ext_expires_in", "access_token"}
     assert (answer["token_type"], answer["expires_in"], answer["ext_expires_in"]) == ("Bearer", 3599, 3599)
-    assert _open(local_provider, sales, answer["access_token"]) == 1
+    assert xoauth2_open(local_provider, sales, answer["access_token"]) == 1
     # The tenant may be named by its domain too, as at login.microsoftonline.com.
     by_domain = control.entra_token_url(local_provider, tenant)
-    assert _open(local_provider, sales, _token(app, url=by_domain)) == 1
+    assert xoauth2_open(local_provider, sales, _token(app, url=by_domain)) == 1
 
 
 def test_a_shared_mailbox_with_no_delegate_is_opened_by_the_app(local_provider: control.Instance) -> None:
@@ -124,7 +110,7 @@ def test_a_shared_mailbox_with_no_delegate_is_opened_by_the_app(local_provider: 
     app, shared = _app(local_provider, tenant), _mailbox(local_provider, tenant, "billing", shared=True)
     control.add_mailbox_permission(local_provider, shared, app["app_id"])
     assert control.mailbox_state(local_provider, shared).delegates == ()
-    assert _open(local_provider, shared, _token(app)) == 1
+    assert xoauth2_open(local_provider, shared, _token(app)) == 1
 
 
 def test_mailboxes_without_permission_and_other_tenants_are_refused(local_provider: control.Instance) -> None:
@@ -136,35 +122,35 @@ def test_mailboxes_without_permission_and_other_tenants_are_refused(local_provid
     control.add_mailbox_permission(local_provider, theirs, other_app["app_id"])
     token = _token(app)
 
-    assert REFUSED in _refused(local_provider, support, token)  # no permission on this one
-    assert REFUSED in _refused(local_provider, theirs, token)  # another tenant's mailbox
+    assert REFUSED in xoauth2_refused(local_provider, support, token)  # no permission on this one
+    assert REFUSED in xoauth2_refused(local_provider, theirs, token)  # another tenant's mailbox
     with pytest.raises(control.LocalProviderError, match="is not a mailbox of the tenant"):
         control.add_mailbox_permission(local_provider, theirs, app["app_id"])
     # Another tenant's token endpoint does not know the app.
     other_url = other_app["token_url"]
     assert _entra_error(_token_request(app, url=other_url))[:3] == (400, "unauthorized_client", 700016)
-    assert _open(local_provider, sales, token) == 1
+    assert xoauth2_open(local_provider, sales, token) == 1
 
 
 def test_without_admin_consent_the_token_has_no_role_and_imap_refuses_it(local_provider: control.Instance) -> None:
     tenant = _tenant()
     app, sales = _app(local_provider, tenant, consent=False), _mailbox(local_provider, tenant)
     control.add_mailbox_permission(local_provider, sales, app["app_id"])
-    assert REFUSED in _refused(local_provider, sales, _token(app))  # Entra issues it all the same
+    assert REFUSED in xoauth2_refused(local_provider, sales, _token(app))  # Entra issues it all the same
 
     control.grant_admin_consent(local_provider, app["app_id"])
     consented = _token(app)
-    assert _open(local_provider, sales, consented) == 1
+    assert xoauth2_open(local_provider, sales, consented) == 1
 
     said = control.withdraw_admin_consent(local_provider, app["app_id"])
     assert said == f"IMAP.AccessAsApp withdrawn from app {app['app_id']}"
-    assert REFUSED in _refused(local_provider, sales, _token(app))
-    assert _open(local_provider, sales, consented) == 1  # an issued token keeps its role until it expires
+    assert REFUSED in xoauth2_refused(local_provider, sales, _token(app))
+    assert xoauth2_open(local_provider, sales, consented) == 1  # an issued token keeps its role until it expires
     control.expire_client_tokens(local_provider, app["app_id"])
-    assert REFUSED in _refused(local_provider, sales, consented)
+    assert REFUSED in xoauth2_refused(local_provider, sales, consented)
 
     control.grant_admin_consent(local_provider, app["app_id"])
-    assert _open(local_provider, sales, _token(app)) == 1
+    assert xoauth2_open(local_provider, sales, _token(app)) == 1
 
 
 def test_removing_the_permission_or_the_service_principal_refuses_the_next_login(
@@ -179,23 +165,23 @@ def test_removing_the_permission_or_the_service_principal_refuses_the_next_login
     control.new_service_principal(local_provider, app["app_id"], app["service_principal_object_id"])
     control.add_mailbox_permission(local_provider, sales, app["app_id"])
     token = _token(app)
-    assert _open(local_provider, sales, token) == 1
+    assert xoauth2_open(local_provider, sales, token) == 1
 
     said = control.remove_mailbox_permission(local_provider, sales, app["app_id"])
     assert said == f"app {app['app_id']} no longer has FullAccess to {sales}"
-    assert REFUSED in _refused(local_provider, sales, token)
+    assert REFUSED in xoauth2_refused(local_provider, sales, token)
     control.add_mailbox_permission(local_provider, sales, app["app_id"])
-    assert _open(local_provider, sales, token) == 1
+    assert xoauth2_open(local_provider, sales, token) == 1
 
     control.remove_service_principal(local_provider, app["app_id"])
-    assert REFUSED in _refused(local_provider, sales, token)
+    assert REFUSED in xoauth2_refused(local_provider, sales, token)
 
 
 def test_a_token_for_graph_does_not_open_a_mailbox_over_imap(local_provider: control.Instance) -> None:
     tenant = _tenant()
     app, sales = _app(local_provider, tenant), _mailbox(local_provider, tenant)
     control.add_mailbox_permission(local_provider, sales, app["app_id"])
-    assert REFUSED in _refused(local_provider, sales, _token(app, scope="https://graph.microsoft.com/.default"))
+    assert REFUSED in xoauth2_refused(local_provider, sales, _token(app, scope="https://graph.microsoft.com/.default"))
 
 
 def test_both_secrets_work_until_one_is_removed(local_provider: control.Instance) -> None:
