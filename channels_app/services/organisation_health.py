@@ -46,6 +46,10 @@ from channels_app.services.organisation_tokens import (
 )
 from channels_app.services.status import channel_set_status
 
+# What the organisation's side answers when it will not open a mailbox (OrganisationGrantFailure is a
+# PolicyFailure); anything else (out of reach, unrecognised) says nothing about the grant.
+REFUSED = (AuthFailure, PolicyFailure)
+
 # Failures that stop the whole connection; a mailbox the grant does not cover stops only its channel.
 CONNECTION_WIDE = (GrantMissing.DELEGATION, GrantMissing.CONSENT, GrantMissing.KEY, GrantMissing.SETTINGS)
 
@@ -129,6 +133,17 @@ def _connection_failed(connection: OrganisationConnection, failure: Organisation
     OrganisationConnection.objects.filter(pk=connection.pk).update(**changes)
 
 
+def _refuses(connection: OrganisationConnection, address: str) -> bool:
+    """Whether the grant refuses `address` now (a provider out of reach says nothing either way: False)."""
+    try:
+        organisation_open(connection, address)
+    except REFUSED:
+        return True
+    except ProviderFailure:
+        return False
+    return False
+
+
 def _whole_app_refused(
     connection: OrganisationConnection, grant: OrganisationGrantFailure, channel: Channel
 ) -> OrganisationGrantFailure:
@@ -146,15 +161,7 @@ def _whole_app_refused(
         other = ""  # already found refused everywhere: every channel waits for the same grant
     else:
         other = another_working_address(connection, but=channel.pk) or ""
-        if not other:
-            return grant
-        try:
-            organisation_open(connection, other)
-        except (OrganisationGrantFailure, AuthFailure, PolicyFailure):
-            pass
-        except ProviderFailure:
-            return grant
-        else:
+        if not other or not _refuses(connection, other):
             return grant
     also = f" and {other}" if other else ""
     return OrganisationGrantFailure(
@@ -287,7 +294,7 @@ def organisation_test(*, connection: OrganisationConnection, mailbox: str) -> Te
     label = connection.get_provider_display()
     try:
         organisation_open(connection, address)
-    except (OrganisationGrantFailure, AuthFailure, PolicyFailure) as refused:
+    except REFUSED as refused:
         failure = grant_failure(connection, refused)
         with transaction.atomic():
             _connection_failed(connection, failure)
@@ -318,7 +325,7 @@ def covered_or_refusal(connection: OrganisationConnection, address: str) -> str:
     label = connection.get_provider_display()
     try:
         organisation_open(connection, address)
-    except (OrganisationGrantFailure, AuthFailure, PolicyFailure) as refused:
+    except REFUSED as refused:
         failure = grant_failure(connection, refused)
         return (
             f"The organisation connection does not cover {address}: {failure.message} Ask your {label} "
