@@ -39,6 +39,21 @@ def _ports(http: int, imap: int) -> list[int]:
     return [*range(http, http + 6), *range(imap, imap + 6), *range(imap + DOVECOT_OFFSET, imap + DOVECOT_OFFSET + 6)]
 
 
+def _use(
+    env: dict[str, str] | os._Environ[str], testbed: Path, block: int, http: int, imap: int, *, own_folder: bool
+) -> dict[str, str]:
+    """Set the block's values in `env` (a folder or emulator port the caller named is kept) and return them."""
+    chosen = {
+        "LOCAL_PROVIDER_HTTP_PORT": str(http),
+        "LOCAL_PROVIDER_IMAP_PORT": str(imap),
+        "LOCAL_PROVIDER_DIR": env.get("LOCAL_PROVIDER_DIR")
+        or str(testbed / (f"test-{http}" if own_folder else "test")),
+        "PUBSUB_EMULATOR_PORT": env.get("PUBSUB_EMULATOR_PORT") or str(PUBSUB_BASE + block * STEP),
+    }
+    env.update(chosen)
+    return chosen
+
+
 def claim(testbed: Path, env: dict[str, str] | os._Environ[str] = os.environ) -> dict[str, str]:
     """The suite's settings (LOCAL_PROVIDER_DIR, _HTTP_PORT, _IMAP_PORT, PUBSUB_EMULATOR_PORT): set in `env`
     where the caller did not choose them, and returned. Raises RuntimeError when every block is taken."""
@@ -46,14 +61,8 @@ def claim(testbed: Path, env: dict[str, str] | os._Environ[str] = os.environ) ->
     if env.get("LOCAL_PROVIDER_HTTP_PORT"):
         http = int(env["LOCAL_PROVIDER_HTTP_PORT"])
         block = max(0, (http - HTTP_BASE) // STEP)
-        chosen = {
-            "LOCAL_PROVIDER_HTTP_PORT": str(http),
-            "LOCAL_PROVIDER_IMAP_PORT": env.get("LOCAL_PROVIDER_IMAP_PORT") or str(IMAP_BASE + block * STEP),
-            "LOCAL_PROVIDER_DIR": env.get("LOCAL_PROVIDER_DIR") or str(testbed / "test"),
-            "PUBSUB_EMULATOR_PORT": env.get("PUBSUB_EMULATOR_PORT") or str(PUBSUB_BASE + block * STEP),
-        }
-        env.update(chosen)
-        return chosen
+        imap = int(env.get("LOCAL_PROVIDER_IMAP_PORT") or IMAP_BASE + block * STEP)
+        return _use(env, testbed, block, http, imap, own_folder=False)
     testbed.mkdir(parents=True, exist_ok=True)
     for block in range(BLOCKS):
         http, imap = HTTP_BASE + block * STEP, IMAP_BASE + block * STEP
@@ -67,15 +76,8 @@ def claim(testbed: Path, env: dict[str, str] | os._Environ[str] = os.environ) ->
             lock.close()
             continue
         _held = lock
-        chosen = {
-            "LOCAL_PROVIDER_HTTP_PORT": str(http),
-            "LOCAL_PROVIDER_IMAP_PORT": str(imap),
-            # The first block keeps the folder it always had; the others get their own.
-            "LOCAL_PROVIDER_DIR": env.get("LOCAL_PROVIDER_DIR") or str(testbed / (f"test-{http}" if block else "test")),
-            "PUBSUB_EMULATOR_PORT": env.get("PUBSUB_EMULATOR_PORT") or str(PUBSUB_BASE + block * STEP),
-        }
-        env.update(chosen)
-        return chosen
+        # The first block keeps the folder it always had; the others get their own.
+        return _use(env, testbed, block, http, imap, own_folder=block > 0)
     raise RuntimeError(
         f"Every one of {BLOCKS} test port blocks from {HTTP_BASE} is taken: set LOCAL_PROVIDER_HTTP_PORT and "
         "LOCAL_PROVIDER_IMAP_PORT to free ports."
