@@ -159,16 +159,7 @@ def test_microsoft_app_access_opens_a_shared_mailbox_with_no_delegate(
         )
     assert f'Add-MailboxPermission -Identity "{other}" -User {app["service_principal_object_id"]}' in str(refused.value)
 
-    channel = organisation_channel_create(
-        actor=tenancy.admin,
-        workspace=tenancy.workspace,
-        connection=connection,
-        address=shared,
-        inbox_name="",
-        import_days=0,
-    )
-    with django_capture_on_commit_callbacks(execute=True):
-        assert "ok" in sync_channel(channel.pk, respect_backoff=False)
+    (channel,) = _synced_channels(tenancy, connection, [shared], django_capture_on_commit_callbacks)
     assert Message.objects.filter(channel=channel).count() == 1 and not channel.delegate_address
     queued.clear()
 
